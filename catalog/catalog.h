@@ -1,0 +1,101 @@
+// Catalog: the image metadata store behind the API.
+//
+// All state that several API nodes must agree on lives here: image rows, tags,
+// properties, locations, upload locks. The interface is backend-neutral so a
+// PostgreSQL/MySQL implementation can sit beside the embedded SQLite one; callers never
+// see SQL. Methods block (they run on worker threads, never on network threads) and are
+// safe to call concurrently from many threads.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/image_record.h"
+#include "common/status.h"
+
+namespace glint::catalog {
+
+// Who is asking; decides which images a listing may include.
+struct Viewer {
+  std::optional<std::string> project_id;
+  bool is_admin = false;
+};
+
+struct Filter {
+  enum class Op { kEq, kNeq, kGt, kGte, kLt, kLte, kIn };
+  std::string field;  // a column name from the catalog's whitelist
+  Op op = Op::kEq;
+  std::vector<std::string> values;  // one value, or several for kIn
+};
+
+struct SortKey {
+  std::string key;  // name, status, container_format, disk_format, size, id, created_at, ...
+  bool ascending = false;
+};
+
+struct ListQuery {
+  Viewer viewer;
+  std::vector<Filter> filters;                     // on base columns
+  std::vector<std::string> tags;                   // image must carry all of them
+  std::vector<std::pair<std::string, std::string>> properties;  // custom property equality
+  std::optional<std::string> visibility;           // exact visibility, or "all"
+  std::optional<int64_t> size_min, size_max;
+  bool os_hidden = false;                          // true: only hidden images
+  std::vector<SortKey> sort;                       // tie-broken by created_at, id
+  int limit = 25;
+  std::optional<std::string> marker;               // id of the last image of the previous page
+};
+
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+
+  // Inserts a new image. Conflict when the id exists, even as a deleted image.
+  virtual Status CreateImage(const ImageRecord& image) = 0;
+  // NotFound for unknown and deleted ids.
+  virtual Result<ImageRecord> GetImage(const std::string& id) = 0;
+  // InvalidArgument for an unknown marker or sort key.
+  virtual Result<std::vector<ImageRecord>> ListImages(const ListQuery& query) = 0;
+  // Replaces name/formats/visibility/properties/tags/... (not status, data fields or
+  // locations). Conflict when `image.version` is stale; the caller re-reads and retries.
+  virtual Status UpdateImage(const ImageRecord& image) = 0;
+  // Moves status `from` -> `to` (deactivate/reactivate). Conflict when not in `from`.
+  virtual Status TransitionStatus(const std::string& id, const std::string& from,
+                                  const std::string& to) = 0;
+  // Soft-deletes: status deleted, id stays reserved. Returns the record as it was (with
+  // its locations) so the caller can delete the data. Locations are kept as
+  // "pending delete" until ForgetLocations, so a crash in between is swept at restart.
+  virtual Result<ImageRecord> DeleteImage(const std::string& id) = 0;
+  virtual Status ForgetLocations(const std::string& id) = 0;
+
+  // queued -> saving under a fresh lock that expires at `expires_at` unless renewed.
+  // Conflict if the image is not queued (another upload holds it, or it has data).
+  virtual Status BeginUpload(const UploadLock& lock, int64_t expires_at) = 0;
+  virtual Status RenewUpload(const UploadLock& lock, int64_t expires_at) = 0;
+  // saving -> active with the data's facts and location, only while the lock is held.
+  // Conflict if the lock was lost (image deleted or lock expired and recovered).
+  virtual Status CompleteUpload(const UploadLock& lock, const ImageRecord& data_facts,
+                                const ImageLocation& location) = 0;
+  // saving -> queued, if the lock is still held.
+  virtual Status AbortUpload(const UploadLock& lock) = 0;
+
+  // Startup/periodic recovery: every upload held by `node_id` (it restarted) or whose
+  // lock expired before `now` goes back to queued. Returns the locks released.
+  virtual Result<std::vector<UploadLock>> RecoverUploads(const std::string& node_id,
+                                                         int64_t now) = 0;
+  // Upload tokens currently held (any node): the store keeps their partial objects.
+  virtual Result<std::vector<UploadLock>> LiveUploads() = 0;
+  // Deleted images whose data was not yet removed (crash between delete and cleanup).
+  virtual Result<std::vector<ImageRecord>> PendingDeletes() = 0;
+  // Which catalog state owns a store object name (an image id): for the startup sweep.
+  // Returns the image (any status, deleted included) or NotFound.
+  virtual Result<ImageRecord> GetImageAnyStatus(const std::string& id) = 0;
+};
+
+// Opens the catalog named by a Glance-style connection URL. Supported:
+//   sqlite:////absolute/path.db   (creates the file, WAL mode, runs migrations)
+std::unique_ptr<Catalog> OpenCatalog(const std::string& connection, Status* status);
+
+}  // namespace glint::catalog

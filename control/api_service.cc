@@ -1,0 +1,954 @@
+#include "control/api_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/ids.h"
+#include "control/http_errors.h"
+#include "control/schemas.h"
+
+namespace glint::control {
+
+using nlohmann::json;
+using catalog::ImageRecord;
+
+namespace {
+
+const std::set<std::string> kDiskFormats = {"ami", "ari",   "aki", "vhd", "vhdx", "vmdk",
+                                            "raw", "qcow2", "vdi", "iso", "ploop"};
+const std::set<std::string> kContainerFormats = {"ami", "ari", "aki",    "bare",
+                                                 "ovf", "ova", "docker", "compressed"};
+const std::set<std::string> kVisibilities = {"community", "public", "private", "shared"};
+// Glance's split of an image's keys.
+const std::set<std::string> kDisallowed = {"direct_url", "self", "file", "schema", "stores"};
+const std::set<std::string> kReadOnly = {"created_at", "updated_at", "status", "checksum",
+                                         "size",       "virtual_size", "direct_url", "self",
+                                         "file",       "schema",   "id", "os_hash_algo",
+                                         "os_hash_value"};
+const std::set<std::string> kReserved = {"location", "deleted", "deleted_at"};
+const std::set<std::string> kBase = {"checksum", "created_at", "container_format", "disk_format",
+                                     "id",       "min_disk",   "min_ram",  "name",  "size",
+                                     "virtual_size", "status", "tags",     "owner", "updated_at",
+                                     "visibility", "protected", "os_hidden", "os_hash_algo",
+                                     "os_hash_value", "locations", "direct_url", "self", "file",
+                                     "schema", "stores"};
+const std::set<std::string> kSortKeys = {"name", "status", "container_format", "disk_format",
+                                         "size", "id",     "created_at",       "updated_at"};
+
+json OptJson(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+json OptJson(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+
+Status BadSchema(const std::string& why) {
+  return Status::InvalidArgument("Provided object does not match schema 'image': " + why);
+}
+
+bool IsReservedNamespace(const std::string& key) { return key.rfind("os_glance", 0) == 0; }
+
+// Applies one attribute from a create body or a patch to the record, validating it
+// against the image schema.
+Status SetAttribute(ImageRecord& img, const std::string& key, const json& v) {
+  auto opt_string = [&](std::optional<std::string>* out, size_t max,
+                        const std::set<std::string>* allowed) -> Status {
+    if (v.is_null()) {
+      out->reset();
+      return Status::Ok();
+    }
+    if (!v.is_string()) return BadSchema(v.dump() + " is not of type 'null', 'string' for " + key);
+    std::string s = v.get<std::string>();
+    if (s.size() > max) return BadSchema(key + " is too long (max " + std::to_string(max) + ")");
+    if (allowed && !allowed->count(s)) {
+      return BadSchema("'" + s + "' is not one of the allowed values for " + key);
+    }
+    *out = s;
+    return Status::Ok();
+  };
+  auto non_negative = [&](int64_t* out) -> Status {
+    if (!v.is_number_integer()) return BadSchema(v.dump() + " is not of type 'integer' for " + key);
+    int64_t n = v.get<int64_t>();
+    if (n < 0) return BadSchema(std::to_string(n) + " is less than the minimum of 0 for " + key);
+    *out = n;
+    return Status::Ok();
+  };
+  auto boolean = [&](bool* out) -> Status {
+    if (!v.is_boolean()) return BadSchema(v.dump() + " is not of type 'boolean' for " + key);
+    *out = v.get<bool>();
+    return Status::Ok();
+  };
+  if (key == "name") return opt_string(&img.name, 255, nullptr);
+  if (key == "disk_format") return opt_string(&img.disk_format, 255, &kDiskFormats);
+  if (key == "container_format") return opt_string(&img.container_format, 255, &kContainerFormats);
+  if (key == "owner") return opt_string(&img.owner, 255, nullptr);
+  if (key == "min_disk") return non_negative(&img.min_disk);
+  if (key == "min_ram") return non_negative(&img.min_ram);
+  if (key == "protected") return boolean(&img.is_protected);
+  if (key == "os_hidden") return boolean(&img.os_hidden);
+  if (key == "visibility") {
+    if (!v.is_string() || !kVisibilities.count(v.get<std::string>())) {
+      return BadSchema(v.dump() + " is not one of ['community', 'public', 'private', 'shared']");
+    }
+    img.visibility = v.get<std::string>();
+    return Status::Ok();
+  }
+  if (key == "tags") {
+    if (!v.is_array()) return BadSchema(v.dump() + " is not of type 'array' for tags");
+    std::set<std::string> tags;
+    for (const auto& t : v) {
+      if (!t.is_string()) return BadSchema(t.dump() + " is not of type 'string' in tags");
+      std::string s = t.get<std::string>();
+      if (s.size() > 255) return BadSchema("tag is too long (max 255)");
+      tags.insert(s);
+    }
+    img.tags.assign(tags.begin(), tags.end());
+    return Status::Ok();
+  }
+  if (key == "id") {
+    if (!v.is_string() || !IsUuid(v.get<std::string>())) {
+      return BadSchema(v.dump() + " does not match the UUID pattern for id");
+    }
+    img.id = CanonicalUuid(v.get<std::string>());
+    return Status::Ok();
+  }
+  // A custom property: string values, keys of at most 255 characters.
+  if (key.size() > 255) return BadSchema("property name is too long (max 255): " + key.substr(0, 40) + "...");
+  if (key.empty()) return BadSchema("empty property name");
+  if (!v.is_string()) return BadSchema(v.dump() + " is not of type 'string' for " + key);
+  img.properties[key] = v.get<std::string>();
+  return Status::Ok();
+}
+
+struct Route {
+  enum Kind {
+    kNone, kRoot, kVersions, kHealth, kSchema, kImages, kImage, kImageFile, kImageTag,
+    kImageAction, kInfoImport, kImageMembers
+  } kind = kNone;
+  std::string id, arg;
+  std::vector<std::string> methods;  // allowed methods for 405
+};
+
+// Strips a "/v2.N" prefix to "/v2".
+std::string NormalizeVersion(const std::string& path) {
+  if (path.rfind("/v2.", 0) == 0) {
+    size_t i = 4;
+    while (i < path.size() && std::isdigit(static_cast<unsigned char>(path[i]))) ++i;
+    if (i > 4 && (i == path.size() || path[i] == '/')) return "/v2" + path.substr(i);
+  }
+  return path;
+}
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+Route Match(const std::string& raw_path) {
+  std::string path = NormalizeVersion(raw_path);
+  Route r;
+  if (path == "/" || path.empty()) return {Route::kRoot, "", "", {"GET"}};
+  if (path == "/versions") return {Route::kVersions, "", "", {"GET"}};
+  if (path == "/healthcheck") return {Route::kHealth, "", "", {"GET", "HEAD"}};
+  auto seg = Split(path);
+  if (seg.empty() || seg[0] != "v2") return r;
+  if (seg.size() >= 3 && seg[1] == "schemas") {
+    std::string name;
+    for (size_t i = 2; i < seg.size(); ++i) name += (i > 2 ? "/" : "") + seg[i];
+    return {Route::kSchema, "", name, {"GET"}};
+  }
+  if (seg.size() == 3 && seg[1] == "info" && seg[2] == "import") {
+    return {Route::kInfoImport, "", "", {"GET"}};
+  }
+  if (seg.size() < 2 || seg[1] != "images") return r;
+  if (seg.size() == 2) return {Route::kImages, "", "", {"GET", "POST"}};
+  const std::string& id = seg[2];
+  if (seg.size() == 3) return {Route::kImage, id, "", {"GET", "PATCH", "DELETE"}};
+  if (seg.size() == 4 && seg[3] == "file") return {Route::kImageFile, id, "", {"GET", "PUT"}};
+  if (seg.size() == 5 && seg[3] == "tags") return {Route::kImageTag, id, seg[4], {"PUT", "DELETE"}};
+  if (seg.size() == 5 && seg[3] == "actions" &&
+      (seg[4] == "deactivate" || seg[4] == "reactivate")) {
+    return {Route::kImageAction, id, seg[4], {"POST"}};
+  }
+  return r;
+}
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+HttpResponse JsonResponse(int status, const json& body,
+                          const char* content_type = "application/json") {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  r.Set("Content-Type", content_type);
+  return r;
+}
+
+std::optional<bool> ParseBool(const std::string& s) {
+  std::string l = s;
+  std::transform(l.begin(), l.end(), l.begin(), ::tolower);
+  if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
+  if (l == "false" || l == "0" || l == "no" || l == "off") return false;
+  return std::nullopt;
+}
+
+// Splits "in:a,b,\"c,d\"" values the way Glance's split_filter_value_for_quotes does.
+std::vector<std::string> SplitInValues(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (char c : s) {
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+}  // namespace
+
+struct ApiService::Impl {
+  const Config& config;
+  catalog::Catalog& catalog;
+  store::Backend& backend;
+  auth::Authenticator& authenticator;
+  Post post;
+
+  std::string BaseUrl(const HttpRequest& req) const {
+    if (!config.public_endpoint.empty()) return config.public_endpoint;
+    std::string proto(req.Header("x-forwarded-proto"));
+    if (proto.empty()) proto = req.tls ? "https" : "http";
+    std::string host(req.Header("host"));
+    if (host.empty()) host = config.bind_host + ":" + std::to_string(config.bind_port);
+    return proto + "://" + host;
+  }
+
+  json ImageJson(const ImageRecord& img) const {
+    json j = {
+        {"id", img.id},
+        {"name", OptJson(img.name)},
+        {"status", img.status},
+        {"visibility", img.visibility},
+        {"protected", img.is_protected},
+        {"os_hidden", img.os_hidden},
+        {"checksum", OptJson(img.checksum)},
+        {"os_hash_algo", OptJson(img.os_hash_algo)},
+        {"os_hash_value", OptJson(img.os_hash_value)},
+        {"owner", OptJson(img.owner)},
+        {"size", OptJson(img.size)},
+        {"virtual_size", OptJson(img.virtual_size)},
+        {"min_ram", img.min_ram},
+        {"min_disk", img.min_disk},
+        {"disk_format", OptJson(img.disk_format)},
+        {"container_format", OptJson(img.container_format)},
+        {"created_at", FormatIsoSeconds(img.created_at)},
+        {"updated_at", FormatIsoSeconds(img.updated_at)},
+        {"tags", img.tags},
+        {"self", "/v2/images/" + img.id},
+        {"file", "/v2/images/" + img.id + "/file"},
+        {"schema", "/v2/schemas/image"},
+    };
+    for (const auto& [k, v] : img.properties) j[k] = v;
+    return j;
+  }
+
+  json VersionsJson(const HttpRequest& req) const {
+    std::string base = BaseUrl(req);
+    json versions = json::array();
+    // The versions Glance 25 lists without import/multi-store extensions.
+    for (int minor : {15, 9, 7, 6, 5, 4, 3, 2, 1, 0}) {
+      std::string status = minor == 15 ? "CURRENT" : "SUPPORTED";
+      versions.push_back({{"id", "v2." + std::to_string(minor)},
+                          {"status", status},
+                          {"links", {{{"rel", "self"}, {"href", base + "/v2/"}}}}});
+    }
+    return {{"versions", versions}};
+  }
+
+  Result<auth::RequestContext> Authenticate(const HttpRequest& req) {
+    return authenticator.Authenticate(
+        {req.Header("x-auth-token"), req.Header("x-service-token")});
+  }
+
+  // Loads an image the caller may see; NotFound otherwise (never reveals existence).
+  Result<ImageRecord> Visible(const auth::RequestContext& ctx, const std::string& id) {
+    if (!IsUuid(id)) return Status::NotFound("No image found with ID " + id);
+    auto img = catalog.GetImage(CanonicalUuid(id));
+    if (!img.ok()) return img;
+    if (ctx.is_admin || img->visibility == "public" || img->visibility == "community" ||
+        (ctx.project_id && img->owner == ctx.project_id)) {
+      return img;
+    }
+    return Status::NotFound("No image found with ID " + id);
+  }
+
+  // Read-modify-write with optimistic concurrency: retries when another writer won.
+  Result<ImageRecord> Modify(const auth::RequestContext& ctx, const std::string& id,
+                             const std::function<Status(ImageRecord&)>& change) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      auto img = Visible(ctx, id);
+      if (!img.ok()) return img;
+      ImageRecord updated = *img;
+      GLINT_RETURN_IF_ERROR(change(updated));
+      if (static_cast<int>(updated.properties.size()) > config.image_property_quota) {
+        return Status::TooLarge("Maximum number of properties exceeded (" +
+                                std::to_string(config.image_property_quota) + ")");
+      }
+      if (static_cast<int>(updated.tags.size()) > config.image_tag_quota) {
+        return Status::TooLarge("Maximum number of tags exceeded (" +
+                                std::to_string(config.image_tag_quota) + ")");
+      }
+      updated.updated_at = NowMicros();
+      Status s = catalog.UpdateImage(updated);
+      if (s.ok()) {
+        updated.version++;
+        return updated;
+      }
+      if (s.code() != Status::Code::kConflict) return s;
+    }
+    return Status::Conflict("image " + id + " is being changed concurrently; try again");
+  }
+
+  HttpResponse Dispatch(HttpRequest& req) {
+    Route route = Match(req.path);
+    if (route.kind == Route::kNone) {
+      return ErrorResponse(404, "The resource could not be found: " + req.path);
+    }
+    if (std::find(route.methods.begin(), route.methods.end(), req.method) == route.methods.end()) {
+      HttpResponse r = ErrorResponse(405, "The method " + req.method +
+                                              " is not allowed for this resource.");
+      r.Set("Allow", Join(route.methods, ", "));
+      return r;
+    }
+    switch (route.kind) {
+      case Route::kRoot: {
+        HttpResponse r = JsonResponse(300, VersionsJson(req));
+        return r;
+      }
+      case Route::kVersions:
+        return JsonResponse(200, VersionsJson(req));
+      case Route::kHealth: {
+        HttpResponse r;
+        r.body = "OK";
+        r.Set("Content-Type", "text/plain; charset=UTF-8");
+        return r;
+      }
+      default:
+        break;
+    }
+    auto ctx = Authenticate(req);
+    if (!ctx.ok()) return ErrorResponse(ctx.status());
+    switch (route.kind) {
+      case Route::kSchema: {
+        const std::string* schema = SchemaJson(route.arg);
+        if (!schema) return ErrorResponse(404, "No such schema: " + route.arg);
+        HttpResponse r;
+        r.body = *schema;
+        r.Set("Content-Type", "application/json");
+        return r;
+      }
+      case Route::kInfoImport:
+        return JsonResponse(200, {{"import-methods",
+                                   {{"description", "Import methods available."},
+                                    {"type", "array"},
+                                    {"value", json::array()}}}});
+      case Route::kImages:
+        return req.method == "POST" ? Create(*ctx, req) : List(*ctx, req);
+      case Route::kImage:
+        if (req.method == "GET") return Show(*ctx, route.id);
+        if (req.method == "PATCH") return Patch(*ctx, req, route.id);
+        return Delete(*ctx, route.id);
+      case Route::kImageFile:
+        return Download(*ctx, req, route.id);
+      case Route::kImageTag:
+        return Tag(*ctx, req.method == "PUT", route.id, route.arg);
+      case Route::kImageAction:
+        return Action(*ctx, route.id, route.arg);
+      default:
+        return ErrorResponse(404, "The resource could not be found.");
+    }
+  }
+
+  HttpResponse Create(const auth::RequestContext& ctx, const HttpRequest& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return ErrorResponse(400, "Malformed JSON in request body.");
+    if (!body.is_object()) return ErrorResponse(400, "Body must be a JSON object describing the image.");
+    ImageRecord img;
+    img.id = NewUuid();
+    img.owner = ctx.project_id;
+    for (const auto& [key, value] : body.items()) {
+      if (kDisallowed.count(key) || (kReadOnly.count(key) && key != "id")) {
+        return ErrorResponse(403, "Attribute '" + key + "' is read-only.");
+      }
+      if (kReserved.count(key) || IsReservedNamespace(key)) {
+        return ErrorResponse(403, "Attribute '" + key + "' is reserved.");
+      }
+      if (key == "locations") {
+        return ErrorResponse(403, "It's not allowed to add locations if locations are invisible.");
+      }
+      if (key == "owner" && !ctx.is_admin && !(value.is_string() && ctx.project_id &&
+                                              value.get<std::string>() == *ctx.project_id)) {
+        return ErrorResponse(403, "You are not permitted to create images owned by '" +
+                                      value.dump() + "'.");
+      }
+      Status s = SetAttribute(img, key, value);
+      if (!s.ok()) return ErrorResponse(s);
+    }
+    if (static_cast<int>(img.properties.size()) > config.image_property_quota) {
+      return ErrorResponse(413, "Maximum number of properties exceeded (" +
+                                    std::to_string(config.image_property_quota) + ")");
+    }
+    if (static_cast<int>(img.tags.size()) > config.image_tag_quota) {
+      return ErrorResponse(413, "Maximum number of tags exceeded (" +
+                                    std::to_string(config.image_tag_quota) + ")");
+    }
+    img.created_at = img.updated_at = NowMicros();
+    Status s = catalog.CreateImage(img);
+    if (!s.ok()) return ErrorResponse(s);
+    HttpResponse r = JsonResponse(201, ImageJson(img));
+    r.Set("Location", BaseUrl(req) + "/v2/images/" + img.id);
+    return r;
+  }
+
+  HttpResponse Show(const auth::RequestContext& ctx, const std::string& id) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    return JsonResponse(200, ImageJson(*img));
+  }
+
+  HttpResponse List(const auth::RequestContext& ctx, const HttpRequest& req) {
+    catalog::ListQuery q;
+    q.viewer.is_admin = ctx.is_admin;
+    q.viewer.project_id = ctx.project_id;
+    q.limit = config.limit_param_default;
+    std::vector<std::string> sort_keys, sort_dirs;
+    bool have_sort = false;
+    for (const auto& [k, v] : req.query) {
+      if (k == "limit") {
+        try {
+          size_t pos = 0;
+          long long n = std::stoll(v, &pos);
+          if (pos != v.size()) throw std::invalid_argument(v);
+          if (n < 0) return ErrorResponse(400, "limit param must be positive");
+          q.limit = static_cast<int>(std::min<long long>(n, config.api_limit_max));
+        } catch (const std::exception&) {
+          return ErrorResponse(400, "limit param must be an integer");
+        }
+      } else if (k == "marker") {
+        if (!IsUuid(v)) return ErrorResponse(400, "Invalid marker. Image " + v + " could not be found.");
+        q.marker = CanonicalUuid(v);
+      } else if (k == "sort_key") {
+        if (!kSortKeys.count(v)) return ErrorResponse(400, "Invalid sort key: " + v + ". It should be one of the following: " + Join({kSortKeys.begin(), kSortKeys.end()}, ", ") + ".");
+        sort_keys.push_back(v);
+      } else if (k == "sort_dir") {
+        if (v != "asc" && v != "desc") return ErrorResponse(400, "Invalid sort direction: " + v);
+        sort_dirs.push_back(v);
+      } else if (k == "sort") {
+        have_sort = true;
+        for (const auto& item : SplitInValues(v)) {
+          std::string key = item, dir = "desc";
+          size_t colon = item.find(':');
+          if (colon != std::string::npos) {
+            key = item.substr(0, colon);
+            dir = item.substr(colon + 1);
+          }
+          if (!kSortKeys.count(key)) return ErrorResponse(400, "Invalid sort key: " + key);
+          if (dir != "asc" && dir != "desc") return ErrorResponse(400, "Invalid sort direction: " + dir);
+          q.sort.push_back({key, dir == "asc"});
+        }
+      } else if (k == "tag") {
+        q.tags.push_back(v);
+      } else if (k == "visibility") {
+        if (v != "all" && !kVisibilities.count(v)) {
+          return ErrorResponse(400, "Invalid visibility value: " + v);
+        }
+        q.visibility = v;
+      } else if (k == "os_hidden") {
+        auto b = ParseBool(v);
+        if (!b) return ErrorResponse(400, "Invalid value for os_hidden: " + v);
+        q.os_hidden = *b;
+      } else if (k == "member_status") {
+        if (v != "pending" && v != "accepted" && v != "rejected" && v != "all") {
+          return ErrorResponse(400, "Invalid status value: " + v);
+        }
+      } else if (k == "size_min" || k == "size_max") {
+        try {
+          size_t pos = 0;
+          int64_t n = std::stoll(v, &pos);
+          if (pos != v.size() || n < 0) throw std::invalid_argument(v);
+          (k == "size_min" ? q.size_min : q.size_max) = n;
+        } catch (const std::exception&) {
+          return ErrorResponse(400, "Invalid value for " + k + ": " + v);
+        }
+      } else if (k == "protected") {
+        auto b = ParseBool(v);
+        if (!b) return ErrorResponse(400, "Invalid value for protected: " + v);
+        q.filters.push_back({"protected", catalog::Filter::Op::kEq, {*b ? "1" : "0"}});
+      } else if (kBase.count(k) && k != "tags") {
+        if (k == "self" || k == "file" || k == "schema" || k == "direct_url" || k == "locations" ||
+            k == "stores" || k == "os_hash_algo") {
+          continue;  // not filterable; Glance ignores them too
+        }
+        catalog::Filter f;
+        f.field = k;
+        std::string value = v;
+        static const std::pair<const char*, catalog::Filter::Op> kOps[] = {
+            {"gte:", catalog::Filter::Op::kGte}, {"gt:", catalog::Filter::Op::kGt},
+            {"lte:", catalog::Filter::Op::kLte}, {"lt:", catalog::Filter::Op::kLt},
+            {"neq:", catalog::Filter::Op::kNeq}, {"eq:", catalog::Filter::Op::kEq},
+            {"in:", catalog::Filter::Op::kIn}};
+        for (const auto& [prefix, op] : kOps) {
+          if (value.rfind(prefix, 0) == 0) {
+            f.op = op;
+            value = value.substr(std::string(prefix).size());
+            break;
+          }
+        }
+        bool time_field = (k == "created_at" || k == "updated_at");
+        if (f.op != catalog::Filter::Op::kEq && f.op != catalog::Filter::Op::kIn && !time_field) {
+          return ErrorResponse(400, "Unable to filter on " + k + " with operator: only " +
+                                        "created_at and updated_at take gt/gte/lt/lte/neq");
+        }
+        if (f.op == catalog::Filter::Op::kIn) {
+          if (!(k == "name" || k == "id" || k == "status" || k == "container_format" ||
+                k == "disk_format")) {
+            return ErrorResponse(400, "The 'in' operator is not supported on " + k);
+          }
+          f.values = SplitInValues(value);
+        } else {
+          if (time_field && !ParseIso(value)) {
+            return ErrorResponse(400, "Invalid time format for " + k + ": " + value);
+          }
+          f.values = {value};
+        }
+        if (k == "id") {
+          for (auto& val : f.values) val = CanonicalUuid(val);
+        }
+        q.filters.push_back(std::move(f));
+      } else {
+        q.properties.emplace_back(k, v);
+      }
+    }
+    if (have_sort && (!sort_keys.empty() || !sort_dirs.empty())) {
+      return ErrorResponse(400, "The 'sort' parameter cannot be combined with sort_key or sort_dir");
+    }
+    if (!have_sort) {
+      if (sort_dirs.size() > 1 && sort_dirs.size() != sort_keys.size()) {
+        return ErrorResponse(400, "Number of sort dirs does not match the number of sort keys");
+      }
+      for (size_t i = 0; i < sort_keys.size(); ++i) {
+        std::string dir = sort_dirs.empty() ? "desc" : (sort_dirs.size() == 1 ? sort_dirs[0] : sort_dirs[i]);
+        q.sort.push_back({sort_keys[i], dir == "asc"});
+      }
+      if (sort_keys.empty() && !sort_dirs.empty()) q.sort.push_back({"created_at", sort_dirs[0] == "asc"});
+    }
+    auto images = catalog.ListImages(q);
+    if (!images.ok()) return ErrorResponse(images.status());
+    json list = json::array();
+    for (const auto& img : *images) list.push_back(ImageJson(img));
+    std::string params;
+    for (const auto& [k, v] : req.query) {
+      if (k == "marker") continue;
+      params += (params.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+    }
+    json body = {{"images", list},
+                 {"first", params.empty() ? "/v2/images" : "/v2/images?" + params},
+                 {"schema", "/v2/schemas/images"}};
+    if (!images->empty() && static_cast<int>(images->size()) == q.limit) {
+      body["next"] = "/v2/images?" + params + (params.empty() ? "" : "&") +
+                     "marker=" + images->back().id;
+    }
+    return JsonResponse(200, body);
+  }
+
+  HttpResponse Patch(const auth::RequestContext& ctx, const HttpRequest& req,
+                     const std::string& id) {
+    std::string ct(req.Header("content-type"));
+    ct = ct.substr(0, ct.find(';'));
+    bool v21 = ct == "application/openstack-images-v2.1-json-patch";
+    bool v20 = ct == "application/openstack-images-v2.0-json-patch";
+    if (!v21 && !v20) {
+      HttpResponse r = ErrorResponse(415, "Unsupported Content-Type '" + ct + "' for PATCH");
+      r.Set("Accept-Patch", "application/openstack-images-v2.0-json-patch, "
+                            "application/openstack-images-v2.1-json-patch");
+      return r;
+    }
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return ErrorResponse(400, "Malformed JSON in request body.");
+    if (!body.is_array()) return ErrorResponse(400, "Request body must be a JSON array of operation objects.");
+    struct Change {
+      std::string op, root;
+      json value;
+    };
+    std::vector<Change> changes;
+    for (const auto& c : body) {
+      if (!c.is_object()) return ErrorResponse(400, "Operations must be JSON objects.");
+      Change ch;
+      std::string path;
+      if (v21) {
+        if (!c.contains("op") || !c["op"].is_string()) {
+          return ErrorResponse(400, "Unable to find 'op' in JSON Schema change");
+        }
+        ch.op = c["op"].get<std::string>();
+        if (!c.contains("path") || !c["path"].is_string()) {
+          return ErrorResponse(400, "Unable to find 'path' in JSON Schema change");
+        }
+        path = c["path"].get<std::string>();
+      } else {
+        for (const char* op : {"add", "remove", "replace"}) {
+          if (c.contains(op) && c[op].is_string()) {
+            ch.op = op;
+            path = c[op].get<std::string>();
+          }
+        }
+        if (ch.op.empty()) return ErrorResponse(400, "Unable to find an operation in JSON Schema change");
+      }
+      if (ch.op != "add" && ch.op != "remove" && ch.op != "replace") {
+        return ErrorResponse(400, "Invalid operation: `" + ch.op + "`: it must be one of add, remove, replace.");
+      }
+      if (ch.op != "remove") {
+        if (!c.contains("value")) return ErrorResponse(400, "Operation \"" + ch.op + "\" requires a member named \"value\".");
+        ch.value = c["value"];
+      }
+      if (path.empty() || path[0] != '/') {
+        return ErrorResponse(400, "Pointer `" + path + "` does not start with \"/\".");
+      }
+      std::string root = path.substr(1);
+      if (root.find('/') != std::string::npos) {
+        return ErrorResponse(400, "Invalid JSON pointer for this resource: '" + path + "'");
+      }
+      // JSON pointer unescaping.
+      std::string decoded;
+      for (size_t i = 0; i < root.size(); ++i) {
+        if (root[i] == '~' && i + 1 < root.size() && (root[i + 1] == '0' || root[i + 1] == '1')) {
+          decoded.push_back(root[i + 1] == '0' ? '~' : '/');
+          ++i;
+        } else if (root[i] == '~') {
+          return ErrorResponse(400, "Invalid JSON pointer escape in '" + path + "'");
+        } else {
+          decoded.push_back(root[i]);
+        }
+      }
+      ch.root = decoded;
+      if (kReadOnly.count(ch.root)) return ErrorResponse(403, "Attribute '" + ch.root + "' is read-only.");
+      if (kReserved.count(ch.root) || IsReservedNamespace(ch.root)) {
+        return ErrorResponse(403, "Attribute '" + ch.root + "' is reserved.");
+      }
+      if (ch.root == "locations") {
+        return ErrorResponse(403, "It's not allowed to update locations if locations are invisible.");
+      }
+      if (ch.root == "owner" && !ctx.is_admin) {
+        return ErrorResponse(403, "Owner can't be updated by non admin.");
+      }
+      changes.push_back(std::move(ch));
+    }
+    auto updated = Modify(ctx, id, [&](ImageRecord& img) -> Status {
+      for (const auto& ch : changes) {
+        bool base = kBase.count(ch.root) > 0;
+        if ((ch.root == "disk_format" || ch.root == "container_format") && ch.op != "remove" &&
+            img.status != catalog::kQueued) {
+          return Status::PermissionDenied("Attribute " + ch.root +
+                                          " can be only replaced for a queued image.");
+        }
+        if (ch.op == "remove") {
+          if (base) return Status::PermissionDenied("Property " + ch.root + " may not be removed.");
+          if (!img.properties.erase(ch.root)) {
+            return Status::Conflict("Property " + ch.root + " does not exist.");
+          }
+          continue;
+        }
+        if (ch.op == "replace" && !base && !img.properties.count(ch.root)) {
+          return Status::Conflict("Property " + ch.root + " does not exist.");
+        }
+        GLINT_RETURN_IF_ERROR(SetAttribute(img, ch.root, ch.value));
+      }
+      return Status::Ok();
+    });
+    if (!updated.ok()) return ErrorResponse(updated.status());
+    return JsonResponse(200, ImageJson(*updated));
+  }
+
+  HttpResponse Delete(const auth::RequestContext& ctx, const std::string& id) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    if (img->is_protected) {
+      return ErrorResponse(403, "Image " + img->id + " is protected and cannot be deleted.");
+    }
+    auto before = catalog.DeleteImage(img->id);
+    if (!before.ok()) return ErrorResponse(before.status());
+    RemoveData(*before);
+    HttpResponse r;
+    r.status = 204;
+    return r;
+  }
+
+  // Deletes an image's data after its row was marked deleted; on failure the locations
+  // stay pending and the startup sweep retries.
+  void RemoveData(const ImageRecord& img) {
+    bool all = true;
+    for (const auto& loc : img.locations) {
+      if (!backend.OwnsLocation(loc.url)) {
+        spdlog::warn("image {}: location {} is not in a configured store; leaving it", img.id, loc.url);
+        continue;
+      }
+      Status s = backend.Delete(loc.url);
+      if (!s.ok()) {
+        spdlog::error("image {}: deleting data failed: {}", img.id, s.ToString());
+        all = false;
+      }
+    }
+    if (all) (void)catalog.ForgetLocations(img.id);
+  }
+
+  HttpResponse Tag(const auth::RequestContext& ctx, bool add, const std::string& id,
+                   const std::string& tag) {
+    if (tag.size() > 255) return ErrorResponse(400, "Tag is too long (max 255 characters).");
+    bool missing = false;
+    auto updated = Modify(ctx, id, [&](ImageRecord& img) -> Status {
+      auto it = std::lower_bound(img.tags.begin(), img.tags.end(), tag);
+      bool present = it != img.tags.end() && *it == tag;
+      if (add && !present) img.tags.insert(it, tag);
+      if (!add) {
+        if (!present) {
+          missing = true;
+          return Status::NotFound("Tag " + tag + " not found.");
+        }
+        img.tags.erase(it);
+      }
+      return Status::Ok();
+    });
+    if (!updated.ok()) return ErrorResponse(updated.status());
+    HttpResponse r;
+    r.status = 204;
+    return r;
+  }
+
+  HttpResponse Action(const auth::RequestContext& ctx, const std::string& id,
+                      const std::string& action) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    bool deactivate = action == "deactivate";
+    const char* target = deactivate ? catalog::kDeactivated : catalog::kActive;
+    const char* from = deactivate ? catalog::kActive : catalog::kDeactivated;
+    if (img->status != target) {
+      if (img->status != from) {
+        return ErrorResponse(403, "Not allowed to " + action + " image in status '" +
+                                      img->status + "'");
+      }
+      Status s = catalog.TransitionStatus(img->id, from, target);
+      if (!s.ok()) return ErrorResponse(s);
+    }
+    HttpResponse r;
+    r.status = 204;
+    return r;
+  }
+
+  HttpResponse Download(const auth::RequestContext& ctx, const HttpRequest& req,
+                        const std::string& id) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    if (img->status == catalog::kDeactivated && !ctx.is_admin) {
+      return ErrorResponse(403, "The requested image has been deactivated. Image data download is forbidden.");
+    }
+    if ((img->status != catalog::kActive && img->status != catalog::kDeactivated) ||
+        img->locations.empty()) {
+      HttpResponse r;
+      r.status = 204;
+      return r;
+    }
+    std::unique_ptr<store::Reader> reader;
+    Status last = Status::NotFound("image data is not in any configured store");
+    for (const auto& loc : img->locations) {
+      if (!backend.OwnsLocation(loc.url)) continue;
+      auto opened = backend.Open(loc.url);
+      if (opened.ok()) {
+        reader = std::move(opened).value();
+        break;
+      }
+      last = opened.status();
+    }
+    if (!reader) {
+      spdlog::error("image {}: data unavailable: {}", img->id, last.ToString());
+      return ErrorResponse(last.code() == Status::Code::kNotFound
+                               ? Status::NotFound("Image data for " + img->id + " is not available")
+                               : last);
+    }
+    int64_t size = reader->size();
+    HttpResponse r;
+    r.status = 200;
+    r.offset = 0;
+    r.length = size;
+    std::string range(req.Header("range"));
+    if (!range.empty()) {
+      // bytes=a-b | bytes=a- | bytes=-n  (one range)
+      int64_t first = -1, last_byte = -1;
+      bool ok = range.rfind("bytes=", 0) == 0 && range.find(',') == std::string::npos;
+      if (ok) {
+        std::string spec = range.substr(6);
+        size_t dash = spec.find('-');
+        ok = dash != std::string::npos;
+        try {
+          if (ok && dash == 0) {
+            int64_t n = std::stoll(spec.substr(1));
+            first = std::max<int64_t>(0, size - n);
+            last_byte = size - 1;
+            ok = n > 0;
+          } else if (ok) {
+            first = std::stoll(spec.substr(0, dash));
+            last_byte = dash + 1 < spec.size() ? std::stoll(spec.substr(dash + 1)) : size - 1;
+          }
+        } catch (const std::exception&) {
+          ok = false;
+        }
+      }
+      if (!ok || first < 0 || first >= size || last_byte < first) {
+        HttpResponse e = ErrorResponse(416, "Requested range " + range + " not satisfiable for image of " +
+                                                std::to_string(size) + " bytes");
+        e.Set("Content-Range", "bytes */" + std::to_string(size));
+        return e;
+      }
+      last_byte = std::min(last_byte, size - 1);
+      r.status = 206;
+      r.offset = first;
+      r.length = last_byte - first + 1;
+      r.Set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last_byte) +
+                                 "/" + std::to_string(size));
+    }
+    r.Set("Content-Type", "application/octet-stream");
+    if (img->checksum && r.status == 200) r.Set("Content-MD5", *img->checksum);
+    r.data = std::move(reader);
+    return r;
+  }
+};
+
+ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
+                       auth::Authenticator& authenticator, Post post)
+    : impl_(new Impl{config, catalog, backend, authenticator, std::move(post)}) {}
+
+bool ApiService::IsUpload(const HttpRequest& head) const {
+  return head.method == "PUT" && Match(head.path).kind == Route::kImageFile;
+}
+
+void ApiService::AssignRequestId(HttpRequest& req) {
+  std::string_view in = req.Header("x-openstack-request-id");
+  if (in.size() == 40 && in.substr(0, 4) == "req-" && IsUuid(in.substr(4))) {
+    req.request_id = std::string(in);
+  } else {
+    req.request_id = "req-" + NewUuid();
+  }
+}
+
+void ApiService::Decorate(const HttpRequest& req, HttpResponse& r) const {
+  r.Set("x-openstack-request-id", req.request_id);
+}
+
+HttpResponse ApiService::Handle(HttpRequest& req) {
+  HttpResponse r;
+  try {
+    r = impl_->Dispatch(req);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {} {}: unexpected error: {}", req.request_id, req.method, req.path, e.what());
+    r = ErrorResponse(500, "Internal error while handling the request");
+  }
+  Decorate(req, r);
+  return r;
+}
+
+std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUpload(
+    HttpRequest& head, std::optional<uint64_t> content_length) {
+  auto fail = [&](HttpResponse r) {
+    Decorate(head, r);
+    return r;
+  };
+  Route route = Match(head.path);
+  auto ctx = impl_->Authenticate(head);
+  if (!ctx.ok()) return fail(ErrorResponse(ctx.status()));
+  std::string ct(head.Header("content-type"));
+  ct = ct.substr(0, ct.find(';'));
+  if (ct != "application/octet-stream") {
+    return fail(ErrorResponse(415, "Content-Type '" + ct + "' is not supported for image data: "
+                                   "use application/octet-stream"));
+  }
+  auto img = impl_->Visible(*ctx, route.id);
+  if (!img.ok()) return fail(ErrorResponse(img.status()));
+  if (content_length && *content_length > static_cast<uint64_t>(impl_->config.image_size_cap)) {
+    return fail(ErrorResponse(413, "The incoming image is too large: " +
+                                       std::to_string(*content_length) + " bytes exceeds image_size_cap (" +
+                                       std::to_string(impl_->config.image_size_cap) + ")"));
+  }
+  if (img->status != catalog::kQueued) {
+    return fail(ErrorResponse(409, "Image status transition from " + img->status +
+                                       " to saving is not allowed"));
+  }
+  catalog::UploadLock lock{img->id, NewUuid(), impl_->config.node_id};
+  int64_t ttl = int64_t{impl_->config.upload_lock_ttl} * 1000000;
+  Status s = impl_->catalog.BeginUpload(lock, NowMicros() + ttl);
+  if (!s.ok()) return fail(ErrorResponse(s));
+  auto writer = impl_->backend.NewWriter(img->id, lock.token);
+  if (!writer.ok()) {
+    (void)impl_->catalog.AbortUpload(lock);
+    return fail(ErrorResponse(writer.status()));
+  }
+  return std::make_shared<UploadSession>(impl_->post, impl_->catalog, std::move(writer).value(),
+                                         impl_->backend, lock, img->disk_format,
+                                         impl_->config.image_size_cap, impl_->config.upload_lock_ttl);
+}
+
+Status ApiService::Recover(bool at_startup) {
+  auto& catalog = impl_->catalog;
+  auto& backend = impl_->backend;
+  auto released = catalog.RecoverUploads(at_startup ? impl_->config.node_id : std::string(),
+                                         NowMicros());
+  if (!released.ok()) return released.status();
+  for (const auto& l : *released) {
+    spdlog::warn("image {}: interrupted upload recovered; image is queued again", l.image_id);
+  }
+  auto pending = catalog.PendingDeletes();
+  if (!pending.ok()) return pending.status();
+  for (const auto& img : *pending) impl_->RemoveData(img);
+  auto live = catalog.LiveUploads();
+  if (!live.ok()) return live.status();
+  std::set<std::string> live_tokens;
+  for (const auto& l : *live) live_tokens.insert(l.token);
+  auto objects = backend.ListObjects();
+  if (!objects.ok()) return objects.status();
+  for (const auto& obj : *objects) {
+    if (!obj.upload_token.empty()) {
+      if (!live_tokens.count(obj.upload_token)) {
+        spdlog::info("removing partial upload {} of image {}", obj.name, obj.image_id);
+        (void)backend.DeleteObject(obj);
+      }
+      continue;
+    }
+    // Committed data whose image never became active (crash between the store's commit
+    // and the catalog's) or whose image is deleted: nobody references it.
+    auto img = catalog.GetImageAnyStatus(obj.image_id);
+    if (!img.ok()) continue;  // unknown to this catalog: not ours to judge, leave it
+    std::string where = backend.LocationFor(obj.image_id);
+    bool referenced = std::any_of(img->locations.begin(), img->locations.end(),
+                                  [&](const catalog::ImageLocation& l) { return l.url == where; });
+    if (!referenced && (img->status == catalog::kQueued || img->status == catalog::kDeleted)) {
+      spdlog::info("removing unreferenced data {} of {} image {}", obj.name, img->status, obj.image_id);
+      (void)backend.DeleteObject(obj);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace glint::control

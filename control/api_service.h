@@ -1,0 +1,51 @@
+// ApiService: the Glance Image API v2 as plain functions from request to response.
+//
+// The network layer (http_server.cc) parses a request's head, asks IsUpload() whether
+// its body must stream, then either reads the (small) body and calls Handle(), or calls
+// BeginUpload() and feeds the returned UploadSession. Handle() and BeginUpload() block on
+// the catalog and stores, so the server calls them on worker threads only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "auth/authenticator.h"
+#include "catalog/catalog.h"
+#include "control/config.h"
+#include "control/http_types.h"
+#include "control/upload.h"
+#include "store/backend.h"
+
+namespace glint::control {
+
+class ApiService {
+ public:
+  ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
+             auth::Authenticator& authenticator, Post post);
+
+  // True for PUT /v2/images/{id}/file: its body streams into an UploadSession.
+  bool IsUpload(const HttpRequest& head) const;
+  // Routes a request whose body has been read. Adds request id and common headers.
+  HttpResponse Handle(HttpRequest& request);
+  // Authenticates and validates an upload and takes its catalog lock. Returns the session
+  // to feed, or the response to send instead (already decorated).
+  std::variant<std::shared_ptr<UploadSession>, HttpResponse> BeginUpload(
+      HttpRequest& head, std::optional<uint64_t> content_length);
+  // Adds the headers every response carries (request id, ...).
+  void Decorate(const HttpRequest& request, HttpResponse& response) const;
+  // Assigns request.request_id (honouring a well-formed incoming one).
+  static void AssignRequestId(HttpRequest& request);
+
+  // Recovery: releases expired upload locks (at startup also every lock this node held:
+  // it restarted), removes partial uploads that no live lock owns and data of images
+  // deleted before a crash. Safe to run while serving, on any number of nodes.
+  Status Recover(bool at_startup);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace glint::control

@@ -1,0 +1,89 @@
+#include "control/config.h"
+
+#include <unistd.h>
+
+#include <boost/property_tree/ini_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <sstream>
+
+namespace glint::control {
+namespace {
+
+std::string Trim(std::string s) {
+  size_t b = s.find_first_not_of(" \t");
+  size_t e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+Status LoadConfigFile(const std::string& path, Config* c) {
+  boost::property_tree::ptree pt;
+  try {
+    boost::property_tree::read_ini(path, pt);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("cannot read config file " + path + ": " + e.what());
+  }
+  try {
+    auto str = [&](const char* key, std::string* out) {
+      if (auto v = pt.get_optional<std::string>(key)) *out = Trim(*v);
+    };
+    auto num = [&](const char* key, auto* out) {
+      if (auto v = pt.get_optional<std::string>(key)) {
+        *out = static_cast<std::remove_pointer_t<decltype(out)>>(std::stoll(Trim(*v)));
+      }
+    };
+    str("DEFAULT.bind_host", &c->bind_host);
+    num("DEFAULT.bind_port", &c->bind_port);
+    num("DEFAULT.workers", &c->workers);
+    num("DEFAULT.image_size_cap", &c->image_size_cap);
+    str("DEFAULT.public_endpoint", &c->public_endpoint);
+    str("DEFAULT.admin_token", &c->admin_token);
+    str("DEFAULT.data_dir", &c->data_dir);
+    str("DEFAULT.node_id", &c->node_id);
+    num("DEFAULT.image_property_quota", &c->image_property_quota);
+    num("DEFAULT.image_tag_quota", &c->image_tag_quota);
+    num("DEFAULT.limit_param_default", &c->limit_param_default);
+    num("DEFAULT.api_limit_max", &c->api_limit_max);
+    num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
+    num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
+    str("DEFAULT.log_file", &c->log_file);
+    if (auto v = pt.get_optional<std::string>("DEFAULT.debug")) {
+      std::string s = Trim(*v);
+      c->debug = (s == "true" || s == "True" || s == "1" || s == "yes");
+    }
+    str("database.connection", &c->connection);
+    if (auto v = pt.get_optional<std::string>("glance_store.stores")) {
+      c->stores.clear();
+      std::stringstream ss(*v);
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        if (!Trim(item).empty()) c->stores.push_back(Trim(item));
+      }
+    }
+    str("glance_store.default_store", &c->default_store);
+    str("glance_store.filesystem_store_datadir", &c->filesystem_store_datadir);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("bad value in config file " + path + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+void FinalizeConfig(Config* c) {
+  while (c->data_dir.size() > 1 && c->data_dir.back() == '/') c->data_dir.pop_back();
+  if (c->connection.empty()) c->connection = "sqlite:///" + c->data_dir + "/glint.db";
+  if (c->filesystem_store_datadir.empty()) c->filesystem_store_datadir = c->data_dir + "/images";
+  while (c->filesystem_store_datadir.size() > 1 && c->filesystem_store_datadir.back() == '/') {
+    c->filesystem_store_datadir.pop_back();
+  }
+  if (c->node_id.empty()) {
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    c->node_id = std::string(host) + ":" + std::to_string(c->bind_port);
+  }
+  while (!c->public_endpoint.empty() && c->public_endpoint.back() == '/') {
+    c->public_endpoint.pop_back();
+  }
+}
+
+}  // namespace glint::control

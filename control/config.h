@@ -1,0 +1,47 @@
+// Config: glint-api's settings, read from a Glance-style INI file (`--config-file`),
+// with Glance's option names where the two overlap. Documented in docs/configuration.md.
+// Built once at startup, then read-only and shared by all threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace glint::control {
+
+struct Config {
+  // [DEFAULT]
+  std::string bind_host = "127.0.0.1";
+  int bind_port = 9292;
+  int workers = 0;                             // network threads; 0 = number of cores
+  int64_t image_size_cap = 1099511627776;      // bytes (Glance's default, 1 TiB)
+  std::string public_endpoint;                 // base URL for links; "" = from request
+  std::string admin_token;                     // bootstrap credential; "" = generated file
+  std::string data_dir = "/var/lib/glint";     // default home of catalog, store, token
+  std::string node_id;                         // this API node's name; "" = host:port
+  int image_property_quota = 128;
+  int image_tag_quota = 128;
+  int limit_param_default = 25;
+  int api_limit_max = 1000;
+  int upload_lock_ttl = 300;                   // seconds an upload lock lives unrenewed
+  int client_socket_timeout = 900;             // seconds a connection may stay idle
+  std::string log_file;                        // "" = stderr
+  bool debug = false;
+  // [database]
+  std::string connection;                      // "" = sqlite:///<data_dir>/glint.db
+  // [glance_store]
+  std::vector<std::string> stores = {"file"};
+  std::string default_store = "file";
+  std::string filesystem_store_datadir;        // "" = <data_dir>/images
+
+  std::string AdminTokenFile() const { return data_dir + "/admin-token"; }
+};
+
+// Reads `path` into `config` (only the options present change).
+Status LoadConfigFile(const std::string& path, Config* config);
+// Fills derived defaults (connection, datadir, node id) after file and flags are applied.
+void FinalizeConfig(Config* config);
+
+}  // namespace glint::control

@@ -1,0 +1,64 @@
+#include "control/http_errors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace glint::control {
+
+int HttpStatusFor(const Status& s) {
+  using C = Status::Code;
+  switch (s.code()) {
+    case C::kOk: return 200;
+    case C::kInvalidArgument: return 400;
+    case C::kUnauthenticated: return 401;
+    case C::kPermissionDenied: return 403;
+    case C::kNotFound: return 404;
+    case C::kConflict: return 409;
+    case C::kTooLarge: return 413;
+    case C::kUnsupportedMedia: return 415;
+    case C::kRangeNotSatisfiable: return 416;
+    case C::kUnavailable: return 503;
+    case C::kIOError:
+    case C::kCorruption:
+    case C::kInternal: return 500;
+  }
+  return 500;
+}
+
+const char* ReasonPhrase(int code) {
+  switch (code) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
+    case 302: return "Found";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Requested Range Not Satisfiable";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+HttpResponse ErrorResponse(int code, const std::string& message) {
+  HttpResponse r;
+  r.status = code;
+  nlohmann::json body = {{"error", {{"code", code}, {"title", ReasonPhrase(code)}, {"message", message}}}};
+  r.body = body.dump();
+  r.Set("Content-Type", "application/json");
+  return r;
+}
+
+HttpResponse ErrorResponse(const Status& s) { return ErrorResponse(HttpStatusFor(s), s.message()); }
+
+}  // namespace glint::control

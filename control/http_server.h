@@ -1,0 +1,51 @@
+// HttpServer: the network side of glint-api (Boost.Beast; the only translation unit that
+// instantiates Beast/Asio templates, to keep builds fast).
+//
+// Listener accepts connections; each Session reads a request head, then either reads a
+// small body and hands the request to ApiService on the worker pool, or streams an upload
+// body chunk by chunk into an UploadSession. Responses with image data are sent with
+// sendfile(2) when the store gives a file descriptor. Network threads never block on the
+// catalog or on store I/O: that work runs on the WorkerPool.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "control/api_service.h"
+#include "control/config.h"
+
+namespace glint::control {
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  Post Poster();
+  void Join();
+
+ private:
+  friend class HttpServer;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ApiService& api, const Config& config, WorkerPool& pool);
+  ~HttpServer();
+  Status Listen(const std::string& host, int port);
+  int port() const;
+  // Runs the network threads until Stop() has drained in-flight requests. Blocks.
+  void Run(int threads);
+  // Thread- and signal-safe to request: stop accepting, finish in-flight requests
+  // (at most `grace_seconds`), then return from Run().
+  void Stop(int grace_seconds = 30);
+
+  struct Impl;  // defined in http_server.cc; public so its sessions can name it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace glint::control

@@ -1,0 +1,59 @@
+// Plain HTTP request/response values passed between the network layer (http_server.cc,
+// the only place Beast lives) and the API service. Keeping Beast out of these types lets
+// the API be driven without a socket in unit tests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/backend.h"
+
+namespace glint::control {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "PUT", ...
+  std::string target;  // as received: path and query
+  std::string path;    // decoded path, version prefix kept
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  HeaderList headers;  // names lowercased
+  std::string body;
+  std::string request_id;
+  bool tls = false;
+
+  // First value of a header (name in lowercase), or "".
+  std::string_view Header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == lower_name) return v;
+    }
+    return {};
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  HeaderList headers;
+  std::string body;
+  // A streamed body: `length` bytes of `data` from `offset` (downloads).
+  std::unique_ptr<store::Reader> data;
+  int64_t offset = 0;
+  int64_t length = 0;
+  bool close_connection = false;
+
+  void Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
+
+// Splits a request target into its decoded path and query parameters.
+void ParseTarget(std::string_view target, std::string* path,
+                 std::vector<std::pair<std::string, std::string>>* query);
+std::string UrlDecode(std::string_view s, bool plus_is_space);
+std::string UrlEncode(std::string_view s);
+
+}  // namespace glint::control

@@ -1,0 +1,141 @@
+// glint-api: the control plane. Wires config, catalog, store, authentication and the
+// HTTP server together; all behaviour lives in the libraries.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "auth/authenticator.h"
+#include "catalog/catalog.h"
+#include "control/api_service.h"
+#include "control/config.h"
+#include "control/http_server.h"
+#include "store/backend.h"
+
+using namespace glint;
+
+int main(int argc, char** argv) {
+  CLI::App app{"glint-api: the Glint image service (Glance Image API v2)"};
+  std::string config_file, port_file;
+  std::optional<std::string> bind_host, data_dir, admin_token, connection, store_dir;
+  std::optional<int> bind_port, workers;
+  bool debug = false;
+  app.add_option("--config-file", config_file, "Glance-style INI configuration file");
+  app.add_option("--bind-host", bind_host, "address to listen on ([DEFAULT] bind_host)");
+  app.add_option("--bind-port", bind_port, "port to listen on, 0 = any ([DEFAULT] bind_port)");
+  app.add_option("--data-dir", data_dir, "home of the default catalog, store and admin token");
+  app.add_option("--admin-token", admin_token, "bootstrap admin token ([DEFAULT] admin_token)");
+  app.add_option("--connection", connection, "catalog URL ([database] connection)");
+  app.add_option("--filesystem-store-datadir", store_dir, "file store directory");
+  app.add_option("--workers", workers, "network threads ([DEFAULT] workers)");
+  app.add_option("--port-file", port_file, "write the bound port to this file once listening");
+  app.add_flag("--debug", debug, "verbose logging");
+  CLI11_PARSE(app, argc, argv);
+
+  control::Config config;
+  if (!config_file.empty()) {
+    Status s = control::LoadConfigFile(config_file, &config);
+    if (!s.ok()) {
+      std::fprintf(stderr, "glint-api: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  if (bind_host) config.bind_host = *bind_host;
+  if (bind_port) config.bind_port = *bind_port;
+  if (data_dir) config.data_dir = *data_dir;
+  if (admin_token) config.admin_token = *admin_token;
+  if (connection) config.connection = *connection;
+  if (store_dir) config.filesystem_store_datadir = *store_dir;
+  if (workers) config.workers = *workers;
+  if (debug) config.debug = true;
+  control::FinalizeConfig(&config);
+
+  if (!config.log_file.empty()) {
+    spdlog::set_default_logger(spdlog::basic_logger_mt("glint-api", config.log_file));
+  }
+  spdlog::set_level(config.debug ? spdlog::level::debug : spdlog::level::info);
+  spdlog::flush_on(spdlog::level::info);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create data dir {}: {}", config.data_dir, ec.message());
+    return 1;
+  }
+  Status s;
+  auto catalog = catalog::OpenCatalog(config.connection, &s);
+  if (!catalog) {
+    spdlog::critical("{}", s.ToString());
+    return 1;
+  }
+  if (std::find(config.stores.begin(), config.stores.end(), "file") == config.stores.end() ||
+      config.default_store != "file") {
+    spdlog::critical("only the file store is available in this build ([glance_store] stores = file)");
+    return 1;
+  }
+  auto backend = store::NewFileBackend("file", config.filesystem_store_datadir);
+  if (!backend.ok()) {
+    spdlog::critical("{}", backend.status().ToString());
+    return 1;
+  }
+  std::string token = config.admin_token;
+  if (token.empty()) {
+    auto t = auth::LoadOrCreateAdminToken(config.AdminTokenFile());
+    if (!t.ok()) {
+      spdlog::critical("{}", t.status().ToString());
+      return 1;
+    }
+    token = *t;
+  }
+  auto authenticator = auth::NewAdminTokenAuthenticator(token);
+
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  control::WorkerPool pool(std::max(8, 2 * cores + 2));
+  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster());
+  s = api.Recover(/*at_startup=*/true);
+  if (!s.ok()) {
+    spdlog::critical("startup recovery failed: {}", s.ToString());
+    return 1;
+  }
+  control::HttpServer server(api, config, pool);
+  s = server.Listen(config.bind_host, config.bind_port);
+  if (!s.ok()) {
+    spdlog::critical("{}", s.ToString());
+    return 1;
+  }
+  if (!port_file.empty()) {
+    std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << server.port() << "\n";
+    std::filesystem::rename(tmp, port_file, ec);
+  }
+  spdlog::info("glint-api listening on {}:{} (catalog {}, file store {}, node {})", config.bind_host,
+               server.port(), config.connection, config.filesystem_store_datadir, config.node_id);
+
+  // Periodic recovery of uploads whose node died (their locks expire).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread janitor([&] {
+    std::unique_lock<std::mutex> l(mu);
+    while (!cv.wait_for(l, std::chrono::seconds(std::max(5, config.upload_lock_ttl / 2)),
+                        [&] { return done; })) {
+      Status r = api.Recover(/*at_startup=*/false);
+      if (!r.ok()) spdlog::warn("periodic recovery: {}", r.ToString());
+    }
+  });
+  server.Run(config.workers > 0 ? config.workers : cores);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+  }
+  cv.notify_all();
+  janitor.join();
+  pool.Join();
+  spdlog::info("glint-api stopped");
+  return 0;
+}

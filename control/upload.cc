@@ -1,0 +1,219 @@
+#include "control/upload.h"
+
+#include "common/ids.h"
+#include "control/http_errors.h"
+
+namespace glint::control {
+
+void SerialQueue::Push(std::function<void()> task) {
+  std::lock_guard<std::mutex> l(mu_);
+  tasks_.push_back(std::move(task));
+  if (!running_) {
+    running_ = true;
+    post_([this] { Drain(); });
+  }
+}
+
+void SerialQueue::Drain() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (tasks_.empty()) {
+        running_ = false;
+        return;
+      }
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+std::optional<int64_t> FormatInspector::VirtualSize(int64_t data_size) const {
+  if (!disk_format) return std::nullopt;
+  if (*disk_format == "raw") return data_size;
+  if (*disk_format == "qcow2") {
+    if (head.size() < 32 || head.compare(0, 4, "QFI\xfb") != 0) return std::nullopt;
+    uint64_t v = 0;
+    for (int i = 24; i < 32; ++i) v = (v << 8) | static_cast<unsigned char>(head[i]);
+    return static_cast<int64_t>(v);
+  }
+  return std::nullopt;
+}
+
+UploadSession::UploadSession(Post post, catalog::Catalog& catalog,
+                             std::unique_ptr<store::Writer> writer, store::Backend& backend,
+                             catalog::UploadLock lock, std::optional<std::string> disk_format,
+                             int64_t size_cap, int lock_ttl_seconds)
+    : post_(post), catalog_(catalog), writer_(std::move(writer)), backend_(backend),
+      lock_(std::move(lock)), size_cap_(size_cap), lock_ttl_(lock_ttl_seconds),
+      last_renew_(NowMicros()), md5_queue_(post), sha_queue_(post), write_queue_(post) {
+  inspector_.disk_format = std::move(disk_format);
+  for (int i = 0; i < kChunks; ++i) {
+    auto c = std::make_unique<UploadChunk>();
+    c->capacity = kChunkSize;
+    free_.push_back(c.get());
+    chunks_.push_back(std::move(c));
+  }
+}
+
+UploadSession::~UploadSession() = default;
+
+UploadChunk* UploadSession::TakeBuffer() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (free_.empty()) return nullptr;
+  UploadChunk* c = free_.back();
+  free_.pop_back();
+  if (!c->data) c->data.reset(new char[c->capacity]);  // allocated on first use only
+  c->len = 0;
+  return c;
+}
+
+void UploadSession::WhenBufferFree(std::function<void()> resume) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!free_.empty()) {
+    l.unlock();
+    post_(std::move(resume));
+    return;
+  }
+  waiter_ = std::move(resume);
+}
+
+void UploadSession::Release(UploadChunk* c) {
+  std::function<void()> resume;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    free_.push_back(c);
+    resume = std::move(waiter_);
+    waiter_ = nullptr;
+  }
+  if (resume) resume();
+}
+
+Status UploadSession::Submit(UploadChunk* c) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!error_.ok()) {
+      free_.push_back(c);
+      return error_;
+    }
+    if (total_ + static_cast<int64_t>(c->len) > size_cap_) {
+      free_.push_back(c);
+      error_ = Status::TooLarge("The incoming image is too large: it exceeds image_size_cap (" +
+                                std::to_string(size_cap_) + " bytes)");
+      return error_;
+    }
+    if (inspector_.head.size() < 512) {
+      inspector_.head.append(c->data.get(), std::min(c->len, 512 - inspector_.head.size()));
+    }
+    total_ += static_cast<int64_t>(c->len);
+    ++in_flight_;
+  }
+  c->pending = 3;
+  auto self = shared_from_this();
+  md5_queue_.Push([self, c] {
+    self->md5_.Update(c->data.get(), c->len);
+    self->ChunkDone(c);
+  });
+  sha_queue_.Push([self, c] {
+    self->sha512_.Update(c->data.get(), c->len);
+    self->ChunkDone(c);
+  });
+  write_queue_.Push([self, c] {
+    bool failed;
+    {
+      std::lock_guard<std::mutex> l(self->mu_);
+      failed = !self->error_.ok();
+    }
+    if (!failed) {
+      Status s = self->writer_->Write(c->data.get(), c->len);
+      int64_t now = NowMicros();
+      if (s.ok() && now - self->last_renew_ > int64_t{self->lock_ttl_} * 1000000 / 3) {
+        s = self->catalog_.RenewUpload(self->lock_, now + int64_t{self->lock_ttl_} * 1000000);
+        self->last_renew_ = now;
+      }
+      if (!s.ok()) self->SetError(s);
+    }
+    self->ChunkDone(c);
+  });
+  return Status::Ok();
+}
+
+void UploadSession::SetError(Status s) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (error_.ok()) error_ = std::move(s);
+}
+
+void UploadSession::ChunkDone(UploadChunk* c) {
+  if (--c->pending > 0) return;
+  std::function<void()> resume;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    free_.push_back(c);
+    --in_flight_;
+    resume = std::move(waiter_);
+    waiter_ = nullptr;
+  }
+  if (resume) resume();
+  MaybeFinalize();
+}
+
+void UploadSession::Finish(Status network, std::function<void(HttpResponse)> done) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (finishing_) return;  // already finishing: the first outcome stands
+    finishing_ = true;
+    network_ = std::move(network);
+    done_ = std::move(done);
+  }
+  MaybeFinalize();
+}
+
+void UploadSession::MaybeFinalize() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!finishing_ || in_flight_ > 0 || finalized_) return;
+    finalized_ = true;
+  }
+  auto self = shared_from_this();
+  post_([self] {
+    HttpResponse r = self->Finalize();
+    auto done = std::move(self->done_);
+    done(std::move(r));
+  });
+}
+
+HttpResponse UploadSession::Finalize() {
+  Status failure = error_.ok() ? network_ : error_;
+  if (!failure.ok()) {
+    writer_->Abort();
+    (void)catalog_.AbortUpload(lock_);
+    return ErrorResponse(failure);
+  }
+  catalog::ImageRecord facts;
+  facts.size = total_;
+  facts.checksum = md5_.FinishHex();
+  facts.os_hash_algo = "sha512";
+  facts.os_hash_value = sha512_.FinishHex();
+  facts.virtual_size = inspector_.VirtualSize(total_);
+  auto location = writer_->Commit();
+  if (!location.ok()) {
+    writer_->Abort();
+    (void)catalog_.AbortUpload(lock_);
+    return ErrorResponse(location.status());
+  }
+  catalog::ImageLocation loc{*location, "{}", backend_.id()};
+  Status s = catalog_.CompleteUpload(lock_, facts, loc);
+  if (!s.ok()) {
+    // The image was deleted (or the lock recovered) while uploading: the data is nobody's.
+    (void)backend_.Delete(*location);
+    (void)catalog_.AbortUpload(lock_);
+    return ErrorResponse(s);
+  }
+  HttpResponse r;
+  r.status = 204;
+  return r;
+}
+
+}  // namespace glint::control

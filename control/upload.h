@@ -1,0 +1,114 @@
+// UploadSession: one image upload, from the first body byte to `active`.
+//
+// The network layer fills fixed-size chunks and submits them; each chunk is then md5-hashed,
+// sha512-hashed and written to the store by three serial queues running on the worker
+// pool, so the two digests and the write proceed in parallel while the socket keeps reading.
+// At most kChunks chunks exist (bounded memory, whatever the image size): when all are
+// busy the reader waits for one to come back (backpressure to the client).
+//
+// Threads: TakeBuffer/WhenBufferFree/Submit/Finish are called from the connection's strand;
+// everything else runs on the worker pool. Finish's callback runs on a worker thread.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/digest.h"
+#include "control/http_types.h"
+#include "store/backend.h"
+
+namespace glint::control {
+
+using Post = std::function<void(std::function<void()>)>;
+
+// Runs tasks one at a time, in order, on a pool.
+class SerialQueue {
+ public:
+  explicit SerialQueue(Post post) : post_(std::move(post)) {}
+  void Push(std::function<void()> task);
+
+ private:
+  void Drain();
+  Post post_;
+  std::mutex mu_;
+  std::deque<std::function<void()>> tasks_;
+  bool running_ = false;
+};
+
+struct UploadChunk {
+  std::unique_ptr<char[]> data;
+  size_t capacity = 0;
+  size_t len = 0;
+  std::atomic<int> pending{0};
+};
+
+// What virtual_size the data's first bytes imply, Glance-style: qcow2 reads its header,
+// raw is the data size; nullopt when the data does not look like its disk_format.
+struct FormatInspector {
+  std::optional<std::string> disk_format;
+  std::string head;  // first bytes of the data
+  std::optional<int64_t> VirtualSize(int64_t data_size) const;
+};
+
+class UploadSession : public std::enable_shared_from_this<UploadSession> {
+ public:
+  static constexpr size_t kChunkSize = 1 << 20;
+  static constexpr int kChunks = 8;
+
+  UploadSession(Post post, catalog::Catalog& catalog, std::unique_ptr<store::Writer> writer,
+                store::Backend& backend, catalog::UploadLock lock,
+                std::optional<std::string> disk_format, int64_t size_cap, int lock_ttl_seconds);
+  ~UploadSession();
+
+  UploadChunk* TakeBuffer();  // nullptr when all chunks are in flight
+  // `resume` runs (on a pool thread) once a chunk is free again.
+  void WhenBufferFree(std::function<void()> resume);
+  // Gives back a chunk that carries no data.
+  void Release(UploadChunk* chunk);
+  // Hands a filled chunk to the pipeline. An error means: stop reading and Finish.
+  Status Submit(UploadChunk* chunk);
+  // The body ended (`network` ok) or broke off. Waits for in-flight chunks, then commits
+  // (queued -> active) or aborts (back to queued, partial data removed).
+  void Finish(Status network, std::function<void(HttpResponse)> done);
+
+ private:
+  void ChunkDone(UploadChunk* chunk);
+  void MaybeFinalize();
+  HttpResponse Finalize();
+  void SetError(Status s);
+
+  Post post_;
+  catalog::Catalog& catalog_;
+  std::unique_ptr<store::Writer> writer_;
+  store::Backend& backend_;
+  catalog::UploadLock lock_;
+  int64_t size_cap_;
+  int lock_ttl_;
+  int64_t last_renew_;
+  FormatInspector inspector_;
+
+  Digest md5_{Digest::Algorithm::kMd5};
+  Digest sha512_{Digest::Algorithm::kSha512};
+  SerialQueue md5_queue_, sha_queue_, write_queue_;
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<UploadChunk>> chunks_;
+  std::vector<UploadChunk*> free_;
+  std::function<void()> waiter_;
+  int in_flight_ = 0;
+  int64_t total_ = 0;
+  Status error_;
+  bool finishing_ = false;
+  bool finalized_ = false;
+  Status network_;
+  std::function<void(HttpResponse)> done_;
+};
+
+}  // namespace glint::control

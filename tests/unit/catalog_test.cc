@@ -1,0 +1,269 @@
+// Catalog behaviour on the embedded SQLite backend: records, the upload state machine,
+// recovery, listing filters and keyset paging.
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "common/ids.h"
+#include "tests/support/test_support.h"
+
+namespace glint::catalog {
+namespace {
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Status s;
+    catalog_ = OpenCatalog("sqlite:///" + dir_.path() + "/c.db", &s);
+    ASSERT_TRUE(catalog_) << s.ToString();
+  }
+  ImageRecord Make(const std::string& name, int64_t created) {
+    ImageRecord r;
+    r.id = NewUuid();
+    r.name = name;
+    r.created_at = r.updated_at = created;
+    return r;
+  }
+  std::vector<std::string> Names(const std::vector<ImageRecord>& v) {
+    std::vector<std::string> out;
+    for (const auto& r : v) out.push_back(r.name.value_or("<null>"));
+    return out;
+  }
+  ListQuery Admin() {
+    ListQuery q;
+    q.viewer.is_admin = true;
+    return q;
+  }
+
+  glint::testing::TempDir dir_;
+  std::unique_ptr<Catalog> catalog_;
+};
+
+TEST_F(CatalogTest, CreateGetAndIdStaysReserved) {
+  ImageRecord r = Make("a", 1000);
+  r.properties = {{"os_distro", "debian"}};
+  r.tags = {"x", "y"};
+  ASSERT_OK(catalog_->CreateImage(r));
+  auto got = catalog_->GetImage(r.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->name, "a");
+  EXPECT_EQ(got->status, "queued");
+  EXPECT_EQ(got->properties.at("os_distro"), "debian");
+  EXPECT_EQ(got->tags, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(catalog_->CreateImage(r).code(), Status::Code::kConflict);
+  ASSERT_TRUE(catalog_->DeleteImage(r.id).ok());
+  EXPECT_EQ(catalog_->GetImage(r.id).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(catalog_->CreateImage(r).code(), Status::Code::kConflict);
+}
+
+TEST_F(CatalogTest, SurvivesReopen) {
+  ImageRecord r = Make("persist", 5);
+  ASSERT_OK(catalog_->CreateImage(r));
+  catalog_.reset();
+  Status s;
+  catalog_ = OpenCatalog("sqlite:///" + dir_.path() + "/c.db", &s);
+  ASSERT_TRUE(catalog_) << s.ToString();
+  EXPECT_TRUE(catalog_->GetImage(r.id).ok());
+}
+
+TEST_F(CatalogTest, UpdateDetectsStaleVersion) {
+  ImageRecord r = Make("v", 1);
+  ASSERT_OK(catalog_->CreateImage(r));
+  auto a = *catalog_->GetImage(r.id);
+  auto b = a;
+  a.name = "first";
+  ASSERT_OK(catalog_->UpdateImage(a));
+  b.name = "second";
+  EXPECT_EQ(catalog_->UpdateImage(b).code(), Status::Code::kConflict);
+  EXPECT_EQ(catalog_->GetImage(r.id)->name, "first");
+}
+
+TEST_F(CatalogTest, UploadStateMachine) {
+  ImageRecord r = Make("u", 1);
+  ASSERT_OK(catalog_->CreateImage(r));
+  UploadLock lock{r.id, "tok1", "node-a"};
+  ASSERT_OK(catalog_->BeginUpload(lock, NowMicros() + 60000000));
+  EXPECT_EQ(catalog_->GetImage(r.id)->status, "saving");
+  // A second upload loses.
+  EXPECT_EQ(catalog_->BeginUpload({r.id, "tok2", "node-b"}, NowMicros() + 60000000).code(),
+            Status::Code::kConflict);
+  ImageRecord facts;
+  facts.size = 10;
+  facts.checksum = "abc";
+  facts.os_hash_algo = "sha512";
+  facts.os_hash_value = "def";
+  // The wrong token cannot complete.
+  EXPECT_EQ(catalog_->CompleteUpload({r.id, "tok2", "node-b"}, facts, {"file:///x", "{}", "file"}).code(),
+            Status::Code::kConflict);
+  ASSERT_OK(catalog_->CompleteUpload(lock, facts, {"file:///x", "{}", "file"}));
+  auto img = *catalog_->GetImage(r.id);
+  EXPECT_EQ(img.status, "active");
+  EXPECT_EQ(img.size, 10);
+  ASSERT_EQ(img.locations.size(), 1u);
+  EXPECT_EQ(img.locations[0].url, "file:///x");
+  EXPECT_EQ(catalog_->BeginUpload({r.id, "tok3", "n"}, NowMicros() + 1).code(), Status::Code::kConflict);
+}
+
+TEST_F(CatalogTest, ConcurrentBeginUploadHasOneWinner) {
+  ImageRecord r = Make("race", 1);
+  ASSERT_OK(catalog_->CreateImage(r));
+  std::atomic<int> wins{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Status s = catalog_->BeginUpload({r.id, "t" + std::to_string(i), "n"}, NowMicros() + 1000000);
+      (s.ok() ? wins : conflicts)++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins, 1);
+  EXPECT_EQ(conflicts, 7);
+}
+
+TEST_F(CatalogTest, AbortAndRecoveryReturnToQueued) {
+  ImageRecord a = Make("a", 1), b = Make("b", 2), c = Make("c", 3);
+  for (auto* r : {&a, &b, &c}) ASSERT_OK(catalog_->CreateImage(*r));
+  ASSERT_OK(catalog_->BeginUpload({a.id, "ta", "me"}, NowMicros() + 60000000));
+  ASSERT_OK(catalog_->AbortUpload({a.id, "ta", "me"}));
+  EXPECT_EQ(catalog_->GetImage(a.id)->status, "queued");
+  // b: held by this node (which restarted); c: another node, still live.
+  ASSERT_OK(catalog_->BeginUpload({b.id, "tb", "me"}, NowMicros() + 60000000));
+  ASSERT_OK(catalog_->BeginUpload({c.id, "tc", "other"}, NowMicros() + 60000000));
+  auto released = catalog_->RecoverUploads("me", NowMicros());
+  ASSERT_TRUE(released.ok());
+  ASSERT_EQ(released->size(), 1u);
+  EXPECT_EQ((*released)[0].token, "tb");
+  EXPECT_EQ(catalog_->GetImage(b.id)->status, "queued");
+  EXPECT_EQ(catalog_->GetImage(c.id)->status, "saving");
+  auto live = catalog_->LiveUploads();
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  // Once the other node's lock expires, anyone recovers it.
+  released = catalog_->RecoverUploads("", NowMicros() + 120000000);
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(released->size(), 1u);
+  EXPECT_EQ(catalog_->GetImage(c.id)->status, "queued");
+}
+
+TEST_F(CatalogTest, DeleteKeepsLocationsPendingUntilForgotten) {
+  ImageRecord r = Make("d", 1);
+  ASSERT_OK(catalog_->CreateImage(r));
+  UploadLock lock{r.id, "t", "n"};
+  ASSERT_OK(catalog_->BeginUpload(lock, NowMicros() + 60000000));
+  ImageRecord facts;
+  facts.size = 1;
+  ASSERT_OK(catalog_->CompleteUpload(lock, facts, {"file:///d", "{}", "file"}));
+  auto before = catalog_->DeleteImage(r.id);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->locations.size(), 1u);
+  auto pending = catalog_->PendingDeletes();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].locations[0].url, "file:///d");
+  ASSERT_OK(catalog_->ForgetLocations(r.id));
+  EXPECT_TRUE(catalog_->PendingDeletes()->empty());
+}
+
+TEST_F(CatalogTest, ListSortsAndPagesWithMarker) {
+  std::vector<std::string> expect;
+  for (int i = 0; i < 30; ++i) {
+    // Equal timestamps in pairs to exercise the id tie-break.
+    ImageRecord r = Make("img" + std::to_string(i % 7), 1000 + i / 2);
+    ASSERT_OK(catalog_->CreateImage(r));
+  }
+  for (auto sort : std::vector<std::vector<SortKey>>{
+           {}, {{"name", true}}, {{"name", false}, {"created_at", true}}, {{"size", true}}}) {
+    ListQuery all = Admin();
+    all.sort = sort;
+    all.limit = 1000;
+    auto full = catalog_->ListImages(all);
+    ASSERT_TRUE(full.ok());
+    ASSERT_EQ(full->size(), 30u);
+    std::vector<std::string> paged;
+    ListQuery q = Admin();
+    q.sort = sort;
+    q.limit = 4;
+    for (int guard = 0; guard < 20; ++guard) {
+      auto page = catalog_->ListImages(q);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      for (const auto& r : *page) paged.push_back(r.id);
+      if (static_cast<int>(page->size()) < q.limit) break;
+      q.marker = page->back().id;
+    }
+    std::vector<std::string> ids;
+    for (const auto& r : *full) ids.push_back(r.id);
+    EXPECT_EQ(paged, ids);
+  }
+  ListQuery by_name = Admin();
+  by_name.sort = {{"name", true}};
+  by_name.limit = 3;
+  auto page = catalog_->ListImages(by_name);
+  EXPECT_EQ(Names(*page), (std::vector<std::string>{"img0", "img0", "img0"}));
+  ListQuery bad = Admin();
+  bad.marker = NewUuid();
+  EXPECT_EQ(catalog_->ListImages(bad).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(CatalogTest, ListFilters) {
+  ImageRecord a = Make("alpha", 1), b = Make("beta", 2), c = Make("gamma", 3), h = Make("hidden", 4);
+  a.tags = {"t1", "t2"};
+  b.tags = {"t1"};
+  a.properties = {{"os_distro", "debian"}};
+  c.visibility = "community";
+  c.owner = "p2";
+  h.os_hidden = true;
+  b.disk_format = "qcow2";
+  for (auto* r : {&a, &b, &c, &h}) ASSERT_OK(catalog_->CreateImage(*r));
+  auto names = [&](ListQuery q) {
+    auto r = catalog_->ListImages(q);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    auto n = Names(*r);
+    std::sort(n.begin(), n.end());
+    return n;
+  };
+  using V = std::vector<std::string>;
+  ListQuery q = Admin();
+  EXPECT_EQ(names(q), (V{"alpha", "beta"})) << "community of others and hidden are left out";
+  q.visibility = "all";
+  EXPECT_EQ(names(q), (V{"alpha", "beta", "gamma"}));
+  q = Admin();
+  q.os_hidden = true;
+  EXPECT_EQ(names(q), (V{"hidden"}));
+  q = Admin();
+  q.tags = {"t1", "t2"};
+  EXPECT_EQ(names(q), (V{"alpha"}));
+  q = Admin();
+  q.properties = {{"os_distro", "debian"}};
+  EXPECT_EQ(names(q), (V{"alpha"}));
+  q = Admin();
+  q.filters = {{"name", Filter::Op::kIn, {"alpha", "gamma", "beta"}}};
+  EXPECT_EQ(names(q), (V{"alpha", "beta"}));
+  q = Admin();
+  q.filters = {{"disk_format", Filter::Op::kEq, {"qcow2"}}};
+  EXPECT_EQ(names(q), (V{"beta"}));
+  q = Admin();
+  q.filters = {{"created_at", Filter::Op::kGt, {FormatIsoSeconds(0)}}};
+  EXPECT_EQ(names(q).size(), 2u);
+  q = Admin();
+  q.filters = {{"no_such_column; DROP TABLE images", Filter::Op::kEq, {"x"}}};
+  EXPECT_FALSE(catalog_->ListImages(q).ok());
+  // A project sees its own, public and community images, not others' shared/private ones.
+  ListQuery p;
+  p.viewer.project_id = "p2";
+  p.visibility = "all";
+  EXPECT_EQ(names(p), (V{"gamma"}));
+}
+
+TEST(Ids, IsoRoundTripAndUuid) {
+  auto t = ParseIso("2026-01-02T03:04:05Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatIsoSeconds(*t), "2026-01-02T03:04:05Z");
+  EXPECT_EQ(ParseIso("2026-01-02T03:04:05.5+01:00").value(), *t - 3600 * 1000000LL + 500000);
+  EXPECT_FALSE(ParseIso("yesterday"));
+  EXPECT_TRUE(IsUuid(NewUuid()));
+  EXPECT_FALSE(IsUuid("../../../../etc/passwd-000000000000"));
+}
+
+}  // namespace
+}  // namespace glint::catalog
