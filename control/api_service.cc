@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "common/ids.h"
@@ -69,6 +70,7 @@ Status SetAttribute(ImageRecord& img, const std::string& key, const json& v) {
     if (!v.is_number_integer()) return BadSchema(v.dump() + " is not of type 'integer' for " + key);
     int64_t n = v.get<int64_t>();
     if (n < 0) return BadSchema(std::to_string(n) + " is less than the minimum of 0 for " + key);
+    if (n > 2147483647) return BadSchema(std::to_string(n) + " is greater than the maximum of 2147483647 for " + key);
     *out = n;
     return Status::Ok();
   };
@@ -114,6 +116,19 @@ Status SetAttribute(ImageRecord& img, const std::string& key, const json& v) {
   // A custom property: string values, keys of at most 255 characters.
   if (key.size() > 255) return BadSchema("property name is too long (max 255): " + key.substr(0, 40) + "...");
   if (key.empty()) return BadSchema("empty property name");
+  if (key == "kernel_id" || key == "ramdisk_id") {
+    if (v.is_null()) {
+      img.properties.erase(key);
+      return Status::Ok();
+    }
+    if (!v.is_string() || !IsUuid(v.get<std::string>())) {
+      return BadSchema(v.dump() + " does not match the UUID pattern for " + key);
+    }
+  }
+  if (key == "cinder_encryption_key_deletion_policy" && v.is_string() &&
+      v != "on_image_deletion" && v != "do_not_delete") {
+    return BadSchema(v.dump() + " is not one of ['on_image_deletion', 'do_not_delete']");
+  }
   if (!v.is_string()) return BadSchema(v.dump() + " is not of type 'string' for " + key);
   img.properties[key] = v.get<std::string>();
   return Status::Ok();
@@ -122,7 +137,7 @@ Status SetAttribute(ImageRecord& img, const std::string& key, const json& v) {
 struct Route {
   enum Kind {
     kNone, kRoot, kVersions, kHealth, kSchema, kImages, kImage, kImageFile, kImageTag,
-    kImageAction, kInfoImport, kImageMembers
+    kImageAction, kInfoImport, kImageMembers, kV2Redirect
   } kind = kNone;
   std::string id, arg;
   std::vector<std::string> methods;  // allowed methods for 405
@@ -156,6 +171,8 @@ Route Match(const std::string& raw_path) {
   if (path == "/" || path.empty()) return {Route::kRoot, "", "", {"GET"}};
   if (path == "/versions") return {Route::kVersions, "", "", {"GET"}};
   if (path == "/healthcheck") return {Route::kHealth, "", "", {"GET", "HEAD"}};
+  if (path == "/v2") return {Route::kV2Redirect, "", "", {"GET"}};
+  if (path.size() > 1 && path.back() == '/') return r;
   auto seg = Split(path);
   if (seg.empty() || seg[0] != "v2") return r;
   if (seg.size() >= 3 && seg[1] == "schemas") {
@@ -219,6 +236,13 @@ std::vector<std::string> SplitInValues(const std::string& s) {
   }
   out.push_back(cur);
   return out;
+}
+
+// "op:value" -> (op, value); no colon, or an ISO time (which has colons), means "eq".
+std::pair<std::string, std::string> SplitFilterOp(const std::string& v) {
+  size_t colon = v.find(':');
+  if (colon == std::string::npos || ParseIso(v)) return {"eq", v};
+  return {v.substr(0, colon), v.substr(colon + 1)};
 }
 
 }  // namespace
@@ -289,7 +313,7 @@ struct ApiService::Impl {
   // Loads an image the caller may see; NotFound otherwise (never reveals existence).
   Result<ImageRecord> Visible(const auth::RequestContext& ctx, const std::string& id) {
     if (!IsUuid(id)) return Status::NotFound("No image found with ID " + id);
-    auto img = catalog.GetImage(CanonicalUuid(id));
+    auto img = catalog.GetImage(id);  // ids are case-sensitive, as in Glance
     if (!img.ok()) return img;
     if (ctx.is_admin || img->visibility == "public" || img->visibility == "community" ||
         (ctx.project_id && img->owner == ctx.project_id)) {
@@ -343,6 +367,12 @@ struct ApiService::Impl {
       }
       case Route::kVersions:
         return JsonResponse(200, VersionsJson(req));
+      case Route::kV2Redirect: {
+        HttpResponse r;
+        r.status = 302;
+        r.Set("Location", BaseUrl(req) + "/v2/");
+        return r;
+      }
       case Route::kHealth: {
         HttpResponse r;
         r.body = "OK";
@@ -497,50 +527,47 @@ struct ApiService::Impl {
           return ErrorResponse(400, "Invalid value for " + k + ": " + v);
         }
       } else if (k == "protected") {
-        auto b = ParseBool(v);
-        if (!b) return ErrorResponse(400, "Invalid value for protected: " + v);
-        q.filters.push_back({"protected", catalog::Filter::Op::kEq, {*b ? "1" : "0"}});
-      } else if (kBase.count(k) && k != "tags") {
-        if (k == "self" || k == "file" || k == "schema" || k == "direct_url" || k == "locations" ||
-            k == "stores" || k == "os_hash_algo") {
-          continue;  // not filterable; Glance ignores them too
+        if (v != "true" && v != "false") {
+          return ErrorResponse(400, "Invalid value '" + v + "' for 'protected' filter. "
+                                    "Valid values are 'true' or 'false'.");
         }
-        catalog::Filter f;
-        f.field = k;
-        std::string value = v;
-        static const std::pair<const char*, catalog::Filter::Op> kOps[] = {
-            {"gte:", catalog::Filter::Op::kGte}, {"gt:", catalog::Filter::Op::kGt},
-            {"lte:", catalog::Filter::Op::kLte}, {"lt:", catalog::Filter::Op::kLt},
-            {"neq:", catalog::Filter::Op::kNeq}, {"eq:", catalog::Filter::Op::kEq},
-            {"in:", catalog::Filter::Op::kIn}};
-        for (const auto& [prefix, op] : kOps) {
-          if (value.rfind(prefix, 0) == 0) {
-            f.op = op;
-            value = value.substr(std::string(prefix).size());
-            break;
-          }
+        q.filters.push_back({"protected", catalog::Filter::Op::kEq, {v == "true" ? "1" : "0"}});
+      } else if (k == "changes-since") {
+        return ErrorResponse(400, "The \"changes-since\" filter is no longer available on v2.");
+      } else if (k == "created_at" || k == "updated_at") {
+        auto [op, value] = SplitFilterOp(v);
+        static const std::map<std::string, catalog::Filter::Op> kTimeOps = {
+            {"eq", catalog::Filter::Op::kEq},   {"neq", catalog::Filter::Op::kNeq},
+            {"gt", catalog::Filter::Op::kGt},   {"gte", catalog::Filter::Op::kGte},
+            {"lt", catalog::Filter::Op::kLt},   {"lte", catalog::Filter::Op::kLte}};
+        auto it = kTimeOps.find(op);
+        if (it == kTimeOps.end()) {
+          return ErrorResponse(400, "Invalid operator '" + op + "' for " + k +
+                                        ": use eq, neq, gt, gte, lt or lte");
         }
-        bool time_field = (k == "created_at" || k == "updated_at");
-        if (f.op != catalog::Filter::Op::kEq && f.op != catalog::Filter::Op::kIn && !time_field) {
-          return ErrorResponse(400, "Unable to filter on " + k + " with operator: only " +
-                                        "created_at and updated_at take gt/gte/lt/lte/neq");
+        if (!ParseIso(value)) {
+          return ErrorResponse(400, "Bad \"" + k + "\" query filter format. Use ISO 8601 DateTime notation.");
         }
-        if (f.op == catalog::Filter::Op::kIn) {
-          if (!(k == "name" || k == "id" || k == "status" || k == "container_format" ||
-                k == "disk_format")) {
-            return ErrorResponse(400, "The 'in' operator is not supported on " + k);
-          }
-          f.values = SplitInValues(value);
+        q.filters.push_back({k, it->second, {value}});
+      } else if (k == "name" || k == "id" || k == "status" || k == "container_format" ||
+                 k == "disk_format") {
+        auto [op, value] = SplitFilterOp(v);
+        if (op == "in") {
+          q.filters.push_back({k, catalog::Filter::Op::kIn, SplitInValues(value)});
+        } else if (op == "eq") {
+          q.filters.push_back({k, catalog::Filter::Op::kEq, {value}});
         } else {
-          if (time_field && !ParseIso(value)) {
-            return ErrorResponse(400, "Invalid time format for " + k + ": " + value);
-          }
-          f.values = {value};
+          return ErrorResponse(400, "Unable to filter by unknown operator '" + op + "'.");
         }
-        if (k == "id") {
-          for (auto& val : f.values) val = CanonicalUuid(val);
+      } else if (k == "owner" || k == "checksum" || k == "os_hash_value" || k == "min_ram" ||
+                 k == "min_disk" || k == "size" || k == "virtual_size") {
+        if ((k == "min_ram" || k == "min_disk" || k == "size" || k == "virtual_size") &&
+            (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)) {
+          return ErrorResponse(400, "Invalid value for " + k + ": " + v);
         }
-        q.filters.push_back(std::move(f));
+        q.filters.push_back({k, catalog::Filter::Op::kEq, {v}});
+      } else if (kBase.count(k)) {
+        continue;  // not filterable (self, file, schema, ...): ignored as Glance does
       } else {
         q.properties.emplace_back(k, v);
       }
@@ -611,13 +638,18 @@ struct ApiService::Impl {
         }
         path = c["path"].get<std::string>();
       } else {
+        int found = 0;
         for (const char* op : {"add", "remove", "replace"}) {
-          if (c.contains(op) && c[op].is_string()) {
+          if (c.contains(op)) {
+            ++found;
+            if (!c[op].is_string()) return ErrorResponse(400, "The path of '" + std::string(op) + "' must be a string");
             ch.op = op;
             path = c[op].get<std::string>();
           }
         }
-        if (ch.op.empty()) return ErrorResponse(400, "Unable to find an operation in JSON Schema change");
+        if (found != 1) {
+          return ErrorResponse(400, "A v2.0 change must have exactly one of add, remove, replace");
+        }
       }
       if (ch.op != "add" && ch.op != "remove" && ch.op != "replace") {
         return ErrorResponse(400, "Invalid operation: `" + ch.op + "`: it must be one of add, remove, replace.");
@@ -795,6 +827,9 @@ struct ApiService::Impl {
     r.offset = 0;
     r.length = size;
     std::string range(req.Header("range"));
+    if (range.find(',') != std::string::npos) {
+      return ErrorResponse(400, "Multiple ranges are not supported: " + range);
+    }
     if (!range.empty()) {
       // bytes=a-b | bytes=a- | bytes=-n  (one range)
       int64_t first = -1, last_byte = -1;
@@ -891,6 +926,10 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
     return fail(ErrorResponse(413, "The incoming image is too large: " +
                                        std::to_string(*content_length) + " bytes exceeds image_size_cap (" +
                                        std::to_string(impl_->config.image_size_cap) + ")"));
+  }
+  if (img->status == catalog::kQueued && (!img->disk_format || !img->container_format)) {
+    return fail(ErrorResponse(400, "Properties disk_format, container_format must be set prior "
+                                   "to saving data."));
   }
   if (img->status != catalog::kQueued) {
     return fail(ErrorResponse(409, "Image status transition from " + img->status +

@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -87,6 +88,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_->stopping) return Close();
     head_.emplace();
     head_->header_limit(64 * 1024);
+    // Limits are decided per route once the head is read. (Beast 1.74 mis-compares an
+    // unset limit, so "unlimited" is spelled as the largest value.)
+    head_->body_limit(std::numeric_limits<std::uint64_t>::max());
     req_ = HttpRequest{};
     stream_.expires_after(IdleTimeout());
     http::async_read_header(stream_, buffer_, *head_,
@@ -194,7 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         self->upload_ = std::get<std::shared_ptr<UploadSession>>(begun);
         self->upload_body_.emplace(std::move(*self->head_));
-        self->upload_body_->body_limit(boost::none);
+        self->upload_body_->body_limit(std::numeric_limits<std::uint64_t>::max());
         self->WithContinue([self] { self->ReadChunk(); });
       });
     });
