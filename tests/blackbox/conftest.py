@@ -16,8 +16,16 @@ import itertools
 import pytest
 import requests
 
-BASE = (os.environ.get("GLINT_URL") or "").rstrip("/")
-TOKEN = os.environ.get("GLINT_TOKEN") or "glint-blackbox-token"
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import glint_server  # noqa: E402
+
+# Without GLINT_URL the suite starts its own glint-api (GLINT_API_BIN or build/).
+_SERVER = None
+if not os.environ.get("GLINT_URL"):
+    _SERVER = glint_server.GlintServer.start_default()
+BASE = _SERVER.url if _SERVER else os.environ["GLINT_URL"].rstrip("/")
+TOKEN = _SERVER.token if _SERVER else (os.environ.get("GLINT_TOKEN") or "glint-blackbox-token")
 IS_GLANCE = os.environ.get("GLINT_IS_GLANCE") == "1"
 
 REFERENCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
@@ -37,6 +45,11 @@ BASE_IMAGE_KEYS = {
     "os_hash_algo", "os_hash_value", "id", "created_at", "updated_at", "tags",
     "self", "file", "schema",
 }
+
+
+def pytest_unconfigure(config):
+    if _SERVER:
+        _SERVER.stop()
 
 
 def pytest_configure(config):

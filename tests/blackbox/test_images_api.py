@@ -121,14 +121,19 @@ class TestDiscovery:
             seen.add(rid)
         assert len(seen) == len(responses)
 
-    def test_incoming_request_id_not_echoed(self, api):
-        # Glance (oslo request_id middleware) always mints a fresh id; the caller's
-        # X-Openstack-Request-Id is not returned.
+    def test_incoming_request_id(self, api):
+        # Glance (oslo request_id middleware) always mints a fresh id; Glint honours a
+        # well-formed incoming one so a request can be traced across services.
         sent = "req-%s" % uuid.uuid4()
         r = api.get("/v2/images?limit=1", headers={"X-Openstack-Request-Id": sent})
         rid = r.headers["X-Openstack-Request-Id"]
         assert REQ_ID_RE.match(rid)
-        assert rid != sent
+        if IS_GLANCE:
+            assert rid != sent
+        else:
+            assert rid == sent
+            bogus = api.get("/v2/images?limit=1", headers={"X-Openstack-Request-Id": "x; drop"})
+            assert REQ_ID_RE.match(bogus.headers["X-Openstack-Request-Id"])
 
     @pytest.mark.skipif(not IS_GLANCE, reason="Glance-only observation (Glint may add the header)")
     def test_glance_has_no_request_id_on_discovery(self, api):
@@ -206,6 +211,15 @@ SCHEMAS = {
 }
 
 
+def _strip_descriptions(schema):
+    if isinstance(schema, dict):
+        return {k: _strip_descriptions(v) for k, v in schema.items()
+                if not (k == "description" and isinstance(v, str))}
+    if isinstance(schema, list):
+        return [_strip_descriptions(v) for v in schema]
+    return schema
+
+
 def _expected_schema(name):
     ref = load_ref(SCHEMAS[name])
     if not IS_GLANCE:
@@ -223,7 +237,11 @@ class TestSchemas:
         r = api.get("/v2/schemas/" + name)
         assert r.status_code == 200
         assert ctype(r) == "application/json"
-        assert r.json() == _expected_schema(name)
+        got, want = r.json(), _expected_schema(name)
+        if not IS_GLANCE:
+            # Glint writes its own descriptions; names, types, enums and patterns must match.
+            got, want = _strip_descriptions(got), _strip_descriptions(want)
+        assert got == want
 
     def test_image_schema_stores_property(self, api):
         props = api.get("/v2/schemas/image").json()["properties"]
@@ -247,7 +265,8 @@ class TestCreate:
         assert loc.endswith("/v2/images/%s" % img["id"])
         if IS_GLANCE:
             assert loc == BASE + "/v2/images/%s" % img["id"]
-        assert "OpenStack-image-import-methods" in r.headers
+        # Glint advertises only import methods it implements (none yet).
+        assert ("OpenStack-image-import-methods" in r.headers) == IS_GLANCE
         assert set(img.keys()) == BASE_IMAGE_KEYS | {"color"}
         assert img["color"] == "red"
         assert img["name"] == "created"

@@ -1,0 +1,104 @@
+"""Starts and stops a real glint-api for black-box tests (port 0, private data dir).
+
+Used by every Python test suite; the binary comes from GLINT_API_BIN, else build/.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def binary(name):
+    env = {"glint-api": "GLINT_API_BIN", "glint": "GLINT_CLI_BIN"}[name]
+    if os.environ.get(env):
+        return os.environ[env]
+    for cand in (os.path.join(ROOT, "build", "control", name),):
+        if os.path.exists(cand):
+            return cand
+    raise RuntimeError("%s not found: build first or set %s" % (name, env))
+
+
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+class GlintServer:
+    def __init__(self, data_dir, token="glint-test-token", extra_args=(), config=None):
+        self.data_dir = data_dir
+        self.token = token
+        self.extra_args = list(extra_args)
+        self.config = config
+        self.proc = None
+        self.port = None
+        self.owns_dir = False
+
+    @classmethod
+    def start_default(cls, **kw):
+        d = tempfile.mkdtemp(prefix="glint-bb-")
+        s = cls(d, **kw)
+        s.owns_dir = True
+        s.start()
+        return s
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def store_dir(self):
+        return os.path.join(self.data_dir, "images")
+
+    def start(self, port=0):
+        port_file = os.path.join(self.data_dir, "port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        args = [binary("glint-api"), "--data-dir", self.data_dir, "--bind-host", "127.0.0.1",
+                "--bind-port", str(port), "--admin-token", self.token, "--port-file", port_file]
+        if self.config:
+            args += ["--config-file", self.config]
+        args += self.extra_args
+        self.log = open(os.path.join(self.data_dir, "api.log"), "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("glint-api exited with %s; log: %s" % (self.proc.returncode, self.read_log()))
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    self.port = int(f.read().strip())
+                try:
+                    if requests.get(self.url + "/healthcheck", timeout=2).status_code == 200:
+                        return self
+                except requests.ConnectionError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("glint-api did not start; log: %s" % self.read_log())
+
+    def read_log(self):
+        try:
+            with open(os.path.join(self.data_dir, "api.log"), "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def kill(self):
+        """SIGKILL: no chance to clean up, as in a crash."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.owns_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
