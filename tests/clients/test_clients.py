@@ -1,0 +1,228 @@
+"""Real clients against a real glint-api: Debian's python-glanceclient (`glance`),
+openstackclient (`openstack`, through openstacksdk) and Glint's own `glint` CLI.
+
+In CI (CI=true) a missing client is a failure, never a skip.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import glint_server  # noqa: E402
+
+DATA_MIB = 64
+
+
+def need(cmd):
+    path = shutil.which(cmd)
+    if path:
+        return path
+    msg = "%s is not installed (Debian package needed by this test)" % cmd
+    if glint_server.in_ci():
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = glint_server.GlintServer.start_default()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    d = tempfile.mkdtemp(prefix="glint-clients-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def payload(workdir):
+    path = os.path.join(workdir, "payload.raw")
+    with open(path, "wb") as f:
+        for i in range(DATA_MIB):
+            f.write(hashlib.sha512(str(i).encode()).digest() * (1 << 14))
+    with open(path, "rb") as f:
+        data = f.read()
+    return path, hashlib.md5(data).hexdigest(), hashlib.sha512(data).hexdigest()
+
+
+def run(args, env=None, home=None, input=None, expect_ok=True):
+    e = dict(os.environ)
+    e.pop("OS_CLOUD", None)
+    if env:
+        e.update(env)
+    if home:
+        e["HOME"] = home
+    p = subprocess.run(args, env=e, input=input, capture_output=True, timeout=300)
+    out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    if expect_ok:
+        assert p.returncode == 0, "%s failed (%d):\nstdout: %s\nstderr: %s" % (args, p.returncode, out, err)
+    return p.returncode, out, err
+
+
+def file_hashes(path):
+    md5, sha = hashlib.md5(), hashlib.sha512()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            md5.update(chunk)
+            sha.update(chunk)
+    return md5.hexdigest(), sha.hexdigest()
+
+
+# ---------------------------------------------------------------- python-glanceclient
+
+class TestGlanceClient:
+    def glance(self, server, home, *args, expect_ok=True):
+        # Debian's own interpreter: the `glance` script belongs to /usr/bin/python3.
+        cmd = [need("glance"), "--os-image-url", server.url, "--os-auth-token", server.token] + list(args)
+        return run(cmd, home=home, expect_ok=expect_ok)
+
+    def show(self, server, home, image_id):
+        _, out, _ = self.glance(server, home, "--os-image-api-version", "2", "image-show", image_id)
+        props, last = {}, None
+        for line in out.splitlines():
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) < 3 or cells[1] == "Property":
+                continue
+            if cells[1]:
+                last = cells[1]
+                props[last] = cells[2]
+            elif last:  # prettytable wraps long values onto continuation rows
+                props[last] += cells[2]
+        return props
+
+    def test_lifecycle(self, server, workdir, payload):
+        path, md5, sha = payload
+        home = tempfile.mkdtemp(dir=workdir)
+        name = "gc-" + uuid.uuid4().hex[:8]
+        _, out, err = self.glance(server, home, "image-create", "--name", name, "--disk-format", "raw",
+                                  "--container-format", "bare", "--property", "os_distro=debian",
+                                  "--file", path, "--progress")
+        image_id = [l.split("|")[2].strip() for l in out.splitlines() if l.startswith("| id ")][0]
+        props = self.show(server, home, image_id)
+        assert props["status"] == "active"
+        assert props["checksum"] == md5
+        assert props["os_hash_algo"] == "sha512"
+        assert props["os_hash_value"] == sha
+        assert props["size"] == str(DATA_MIB << 20)
+        assert props["os_distro"] == "debian"
+
+        _, out, _ = self.glance(server, home, "image-list")
+        assert image_id in out and name in out
+
+        dl = os.path.join(workdir, "gc-download")
+        self.glance(server, home, "image-download", "--file", dl, "--progress", image_id)
+        assert file_hashes(dl) == (md5, sha)
+
+        self.glance(server, home, "image-update", "--property", "hw_disk_bus=scsi", "--name", name + "-b", image_id)
+        props = self.show(server, home, image_id)
+        assert props["hw_disk_bus"] == "scsi" and props["name"] == name + "-b"
+        self.glance(server, home, "image-tag-update", image_id, "golden")
+        assert "golden" in self.show(server, home, image_id)["tags"]
+        self.glance(server, home, "image-tag-delete", image_id, "golden")
+        self.glance(server, home, "image-deactivate", image_id)
+        assert self.show(server, home, image_id)["status"] == "deactivated"
+        self.glance(server, home, "image-reactivate", image_id)
+        assert self.show(server, home, image_id)["status"] == "active"
+        self.glance(server, home, "image-delete", image_id)
+        rc, out, err = self.glance(server, home, "image-show", image_id, expect_ok=False)
+        assert rc != 0 and "No image found" in (out + err)
+
+    def test_repeated_create_with_cached_schema(self, server, workdir):
+        # glanceclient caches the image schema and builds options from it; with Glance 25's
+        # `stores` property the second image-create dies ("conflicting option string").
+        home = tempfile.mkdtemp(dir=workdir)
+        for i in range(3):
+            _, out, err = self.glance(server, home, "image-create", "--name", "again-%d" % i,
+                                      "--disk-format", "qcow2", "--container-format", "bare")
+            assert "conflicting option" not in err
+        assert os.path.exists(os.path.join(home, ".glanceclient", "image_schema.json"))
+
+    def test_error_is_readable(self, server, workdir):
+        home = tempfile.mkdtemp(dir=workdir)
+        rc, out, err = self.glance(server, home, "image-create", "--name", "x", "--disk-format",
+                                   "raw", "--container-format", "bare", "--min-ram", "-5",
+                                   expect_ok=False)
+        assert rc != 0
+        assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- openstackclient
+
+class TestOpenStackClient:
+    def osc(self, server, workdir, *args, expect_ok=True):
+        cmd = [need("openstack"), "--os-auth-type", "admin_token", "--os-endpoint", server.url + "/v2",
+               "--os-token", server.token] + list(args)
+        return run(cmd, home=workdir, expect_ok=expect_ok)
+
+    def test_lifecycle(self, server, workdir, payload):
+        path, md5, sha = payload
+        name = "osc-" + uuid.uuid4().hex[:8]
+        _, out, _ = self.osc(server, workdir, "image", "create", "--disk-format", "raw",
+                             "--container-format", "bare", "--file", path, "-f", "json", name)
+        created = json.loads(out)  # openstackclient prints the record from before the upload
+        _, out, _ = self.osc(server, workdir, "image", "show", "-f", "json", name)
+        shown = json.loads(out)
+        assert shown["id"] == created["id"]
+        assert shown["status"] == "active"
+        assert shown["checksum"] == md5
+        _, out, _ = self.osc(server, workdir, "image", "list", "-f", "json")
+        assert created["id"] in [i["ID"] for i in json.loads(out)]
+        dl = os.path.join(workdir, "osc-download")
+        self.osc(server, workdir, "image", "save", "--file", dl, name)
+        assert file_hashes(dl) == (md5, sha)
+        self.osc(server, workdir, "image", "set", "--property", "color=blue", name)
+        _, out, _ = self.osc(server, workdir, "image", "show", "-f", "json", name)
+        assert json.loads(out)["properties"]["color"] == "blue"
+        self.osc(server, workdir, "image", "unset", "--property", "color", name)
+        _, out, _ = self.osc(server, workdir, "image", "show", "-f", "json", name)
+        assert "color" not in json.loads(out).get("properties", {})
+        self.osc(server, workdir, "image", "delete", name)
+        rc, _, _ = self.osc(server, workdir, "image", "show", created["id"], expect_ok=False)
+        assert rc != 0
+
+
+# ---------------------------------------------------------------- glint CLI
+
+class TestGlintCli:
+    def glint(self, server, *args, expect_ok=True):
+        env = {"OS_IMAGE_URL": server.url, "OS_AUTH_TOKEN": server.token}
+        return run([glint_server.binary("glint")] + list(args), env=env, expect_ok=expect_ok)
+
+    def test_lifecycle(self, server, workdir, payload):
+        path, md5, sha = payload
+        _, out, _ = self.glint(server, "image-create", "--name", "cli", "--disk-format", "raw",
+                               "--container-format", "bare")
+        image_id = [l.split("|")[2].strip() for l in out.splitlines() if l.startswith("| id ")][0]
+        self.glint(server, "image-upload", "--file", path, "--progress", image_id)
+        _, out, _ = self.glint(server, "image-show", image_id)
+        assert md5 in out and "active" in out
+        dl = os.path.join(workdir, "cli-download")
+        self.glint(server, "image-download", "--file", dl, "--progress", image_id)
+        assert file_hashes(dl) == (md5, sha)
+        self.glint(server, "image-update", "--property", "k=v", image_id)
+        self.glint(server, "image-tag-update", image_id, "t")
+        _, out, _ = self.glint(server, "image-list", "--tag", "t")
+        assert image_id in out
+        self.glint(server, "image-deactivate", image_id)
+        self.glint(server, "image-reactivate", image_id)
+        self.glint(server, "image-delete", image_id)
+        rc, out, err = self.glint(server, "image-show", image_id, expect_ok=False)
+        assert rc == 1
+        assert err.strip().startswith("glint: HTTP 404:") and len(err.strip().splitlines()) == 1
+
+    def test_errors_are_one_line_and_nonzero(self, server):
+        rc, _, err = self.glint(server, "image-upload", "--file", "/nonexistent", str(uuid.uuid4()), expect_ok=False)
+        assert rc != 0 and "/nonexistent" in err
+        rc, _, err = run([glint_server.binary("glint"), "image-list"],
+                         env={"OS_IMAGE_URL": server.url, "OS_AUTH_TOKEN": "wrong"}, expect_ok=False)
+        assert rc != 0 and "401" in err
