@@ -1,0 +1,230 @@
+"""Integrity under failure, against a real glint-api: SIGKILL mid-upload, clients that
+vanish, concurrent uploads, a full store, the size cap, bounded upload memory.
+
+What must hold: an image is `active` only with all of its data (hashes match), an
+interrupted upload leaves the image `queued` and no partial data in the store.
+"""
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import glint_server  # noqa: E402
+
+
+def make_image(server, **props):
+    body = {"disk_format": "raw", "container_format": "bare"}
+    body.update(props)
+    r = requests.post(server.url + "/v2/images", json=body, headers={"X-Auth-Token": server.token})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def show(server, image_id):
+    r = requests.get(server.url + "/v2/images/" + image_id, headers={"X-Auth-Token": server.token})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def store_files(server):
+    return sorted(os.listdir(server.store_dir)) if os.path.isdir(server.store_dir) else []
+
+
+def raw_upload_start(server, image_id, total):
+    """Opens a socket and sends the head of an upload of `total` bytes; returns the socket."""
+    s = socket.create_connection(("127.0.0.1", server.port))
+    head = ("PUT /v2/images/%s/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\n"
+            "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+            % (image_id, server.token, total))
+    s.sendall(head.encode())
+    return s
+
+
+def chunk(i, size=1 << 20):
+    return hashlib.sha512(str(i).encode()).digest() * (size // 64)
+
+
+def wait_for(pred, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def server():
+    s = glint_server.GlintServer.start_default()
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize("sent_mib", [0, 5, 40, 64])
+def test_sigkill_during_upload_recovers(server, sent_mib):
+    total_mib = 64
+    image_id = make_image(server)
+    sock = raw_upload_start(server, image_id, total_mib << 20)
+    md5, sha = hashlib.md5(), hashlib.sha512()
+    for i in range(sent_mib):
+        sock.sendall(chunk(i))
+        md5.update(chunk(i))
+        sha.update(chunk(i))
+    server.kill()  # at 64 MiB the server may or may not have committed: both must be clean
+    sock.close()
+    server.start()
+    img = show(server, image_id)
+    if img["status"] == "active":
+        assert sent_mib == total_mib
+        assert img["checksum"] == md5.hexdigest() and img["os_hash_value"] == sha.hexdigest()
+        assert store_files(server) == [image_id]
+    else:
+        assert img["status"] == "queued", img
+        assert img["size"] is None and img["checksum"] is None
+        assert store_files(server) == [], "partial data left in the store"
+        # The image takes a fresh upload.
+        data = b"".join(chunk(i) for i in range(3))
+        r = requests.put(server.url + "/v2/images/%s/file" % image_id, data=data,
+                         headers={"X-Auth-Token": server.token, "Content-Type": "application/octet-stream"})
+        assert r.status_code == 204, r.text
+        assert show(server, image_id)["checksum"] == hashlib.md5(data).hexdigest()
+
+
+def test_client_disconnect_returns_image_to_queued(server):
+    image_id = make_image(server)
+    sock = raw_upload_start(server, image_id, 100 << 20)
+    for i in range(10):
+        sock.sendall(chunk(i))
+    assert wait_for(lambda: show(server, image_id)["status"] == "saving")
+    sock.close()
+    assert wait_for(lambda: show(server, image_id)["status"] == "queued")
+    assert wait_for(lambda: store_files(server) == [])
+
+
+def test_concurrent_uploads_one_wins(server):
+    image_id = make_image(server)
+    first = raw_upload_start(server, image_id, 4 << 20)
+    first.sendall(chunk(0))
+    assert wait_for(lambda: show(server, image_id)["status"] == "saving")
+    r = requests.put(server.url + "/v2/images/%s/file" % image_id, data=b"x" * 1000,
+                     headers={"X-Auth-Token": server.token, "Content-Type": "application/octet-stream"})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == 409
+    for i in range(1, 4):
+        first.sendall(chunk(i))
+    reply = first.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 204"), reply
+    first.close()
+    img = show(server, image_id)
+    assert img["status"] == "active" and img["size"] == 4 << 20
+
+
+def test_size_cap_413_and_back_to_queued(tmp_path):
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[DEFAULT]\nimage_size_cap = 1048576\n")
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf))
+    s.start()
+    try:
+        headers = {"X-Auth-Token": s.token, "Content-Type": "application/octet-stream"}
+        image_id = make_image(s)
+        r = requests.put(s.url + "/v2/images/%s/file" % image_id, data=b"x" * (2 << 20), headers=headers)
+        assert r.status_code == 413 and "image_size_cap" in r.json()["error"]["message"]
+        assert show(s, image_id)["status"] == "queued"
+
+        def gen():  # chunked: the size is only known as it arrives
+            for i in range(3):
+                yield chunk(i)
+        r = requests.put(s.url + "/v2/images/%s/file" % image_id, data=gen(), headers=headers)
+        assert r.status_code == 413
+        assert wait_for(lambda: show(s, image_id)["status"] == "queued")
+        assert wait_for(lambda: store_files(s) == [])
+        r = requests.put(s.url + "/v2/images/%s/file" % image_id, data=b"y" * 1000, headers=headers)
+        assert r.status_code == 204
+    finally:
+        s.stop()
+
+
+def test_full_store_413_and_nothing_left(tmp_path):
+    if os.geteuid() != 0:
+        if glint_server.in_ci():
+            pytest.fail("the full-disk test needs root to mount a small tmpfs")
+        pytest.skip("needs root to mount a small tmpfs")
+    store = tmp_path / "store"
+    store.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(store)], check=True)
+    s = glint_server.GlintServer(str(tmp_path), extra_args=["--filesystem-store-datadir", str(store)])
+    try:
+        s.start()
+        image_id = make_image(s)
+        data = b"".join(chunk(i) for i in range(16))
+        r = requests.put(s.url + "/v2/images/%s/file" % image_id, data=data,
+                         headers={"X-Auth-Token": s.token, "Content-Type": "application/octet-stream"})
+        assert r.status_code == 413, r.text
+        assert "No space left" in r.json()["error"]["message"]
+        assert wait_for(lambda: show(s, image_id)["status"] == "queued")
+        assert wait_for(lambda: os.listdir(store) == [])
+    finally:
+        s.stop()
+        subprocess.run(["umount", str(store)], check=False)
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_upload_memory_is_bounded(server):
+    """A 1 GiB upload must not grow the server's RSS by more than 64 MiB."""
+    image_id = make_image(server)
+    before = rss_kib(server.proc.pid)
+    peak = [before]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(server.proc.pid))
+            time.sleep(0.02)
+    t = threading.Thread(target=sample)
+    t.start()
+    block = os.urandom(1 << 20)
+
+    def gen():
+        for _ in range(1024):
+            yield block
+    r = requests.put(server.url + "/v2/images/%s/file" % image_id, data=gen(),
+                     headers={"X-Auth-Token": server.token, "Content-Type": "application/octet-stream"})
+    stop.set()
+    t.join()
+    assert r.status_code == 204, r.text
+    assert show(server, image_id)["size"] == 1 << 30
+    growth_mib = (peak[0] - before) / 1024
+    print("RSS before %d KiB, peak %d KiB, growth %.1f MiB" % (before, peak[0], growth_mib))
+    assert growth_mib < 64
+
+
+def test_catalog_survives_restart_and_delete_removes_data(server):
+    image_id = make_image(server, name="persist")
+    r = requests.put(server.url + "/v2/images/%s/file" % image_id, data=b"z" * 5000,
+                     headers={"X-Auth-Token": server.token, "Content-Type": "application/octet-stream"})
+    assert r.status_code == 204
+    server.stop_keep = True
+    server.proc.terminate()
+    server.proc.wait(30)
+    server.start()
+    img = show(server, image_id)
+    assert img["status"] == "active" and img["name"] == "persist"
+    assert store_files(server) == [image_id]
+    r = requests.delete(server.url + "/v2/images/" + image_id, headers={"X-Auth-Token": server.token})
+    assert r.status_code == 204
+    assert store_files(server) == []
