@@ -6,12 +6,13 @@
 namespace glint::control {
 
 void SerialQueue::Push(std::function<void()> task) {
-  std::lock_guard<std::mutex> l(mu_);
-  tasks_.push_back(std::move(task));
-  if (!running_) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    tasks_.push_back(std::move(task));
+    if (running_) return;
     running_ = true;
-    post_([this] { Drain(); });
   }
+  post_([this] { Drain(); });
 }
 
 void SerialQueue::Drain() {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Glint needs to build, run and test. Idempotent: only
+# missing packages are installed. Run as root (or with sudo).
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+  libgtest-dev libfuse3-dev
+)
+RUN_PKGS=(fuse3 sqlite3 curl ca-certificates)
+TEST_PKGS=(
+  python3 python3-pytest python3-requests
+  python3-glanceclient python3-openstackclient qemu-utils attr
+)
+
+want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
+if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
