@@ -17,6 +17,8 @@ struct Factory {
   std::function<std::unique_ptr<Backend>(const std::string& dir)> make;
 };
 
+void PrintTo(const Factory& f, std::ostream* os) { *os << f.name; }
+
 class BackendConformance : public ::testing::TestWithParam<Factory> {
  protected:
   void SetUp() override { backend_ = GetParam().make(dir_.path()); }

@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Glint vs Glance, side by side in one run, on this machine (loopback).
+
+Measures, for each server: upload MB/s and server CPU seconds per GiB (curl -T of a
+random file), download MB/s (curl to /dev/null) and the floor of a plain sendfile server,
+`GET /v2/images?limit=25` requests/s and p99 latency at 16 connections (wrk), and the
+server's peak RSS growth during the upload. Prints a table and the ratios.
+
+    bench/bench.py [--size-mib 1024] [--list-seconds 10] [--no-glance]
+
+Starts its own glint-api (build/control/glint-api) and, unless --no-glance, a Debian
+glance-api configured as in ../shared/GLANCE-API.md (installed if missing).
+"""
+import argparse
+import http.server
+import json
+import os
+import re
+import shutil
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
+import glint_server  # noqa: E402
+import requests  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """user+system CPU of a process and its threads (and children, for Glance workers)."""
+    total = 0.0
+    pids = [pid] + children(pid)
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        except OSError:
+            pass
+    return total
+
+
+def children(pid):
+    out = []
+    try:
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    except OSError:
+        return out
+    for k in kids:
+        out.append(int(k))
+        out.extend(children(int(k)))
+    return out
+
+
+def rss_kib(pid):
+    total = 0
+    for p in [pid] + children(pid):
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop_ev = pid, rss_kib(pid), threading.Event()
+        self.start_rss = self.peak
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            self.peak = max(self.peak, rss_kib(self.pid))
+            time.sleep(0.05)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join()
+        return (self.peak - self.start_rss) / 1024.0
+
+
+def ensure(pkgs):
+    missing = [p for p in pkgs if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-q"] + missing, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def start_glance(tmp, port):
+    ensure(["glance-api", "python3-glanceclient"])
+    d = os.path.join(tmp, "glance")
+    os.makedirs(os.path.join(d, "images"))
+    os.makedirs(os.path.join(d, "staging"))
+    conf = os.path.join(d, "glance-api.conf")
+    with open(conf, "w") as f:
+        f.write("""[DEFAULT]
+bind_host = 127.0.0.1
+bind_port = %d
+workers = 2
+log_file = %s/api.log
+[database]
+connection = sqlite:///%s/glance.sqlite
+[glance_store]
+stores = file
+default_store = file
+filesystem_store_datadir = %s/images/
+[paste_deploy]
+flavor =
+[os_glance_staging_store]
+filesystem_store_datadir = %s/staging/
+""" % (port, d, d, d, d))
+    subprocess.run(["glance-manage", "--config-file", conf, "db_sync"], check=True,
+                   capture_output=True)
+    proc = subprocess.Popen(["glance-api", "--config-file", conf, "--config-file",
+                             "/etc/glance/glance-api-paste.ini"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "http://127.0.0.1:%d" % port
+    for _ in range(300):
+        try:
+            if requests.get(url + "/healthcheck", timeout=1).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("glance-api did not start")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def create(url, token, name):
+    r = requests.post(url + "/v2/images", headers={"X-Auth-Token": token},
+                      json={"name": name, "disk_format": "raw", "container_format": "bare"})
+    r.raise_for_status()
+    return r.json()["id"]
+
+
+def curl_upload(url, token, image_id, path):
+    t = time.time()
+    subprocess.run(["curl", "-sS", "-f", "-X", "PUT", "-H", "X-Auth-Token: " + token,
+                    "-H", "Content-Type: application/octet-stream", "-H", "Expect:",
+                    "-T", path, "%s/v2/images/%s/file" % (url, image_id), "-o", "/dev/null"],
+                   check=True)
+    return time.time() - t
+
+
+def curl_download(url, token, image_id):
+    t = time.time()
+    subprocess.run(["curl", "-sS", "-f", "-H", "X-Auth-Token: " + token,
+                    "%s/v2/images/%s/file" % (url, image_id), "-o", "/dev/null"], check=True)
+    return time.time() - t
+
+
+def wrk_list(url, token, seconds, connections=16):
+    out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency",
+                          "-H", "X-Auth-Token: " + token, url + "/v2/images?limit=25"],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError("wrk saw %s error responses" % non2xx.group(1))
+    return rps, p99
+
+
+class SendfileHandler(http.server.BaseHTTPRequestHandler):
+    path_to_serve = None
+
+    def do_GET(self):
+        size = os.path.getsize(self.path_to_serve)
+        self.send_response(200)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        self.wfile.flush()
+        with open(self.path_to_serve, "rb") as f:
+            self.connection.sendfile(f)  # os.sendfile underneath
+
+    def log_message(self, *a):
+        pass
+
+
+def sendfile_floor(path):
+    SendfileHandler.path_to_serve = path
+    srv = socketserver.TCPServer(("127.0.0.1", 0), SendfileHandler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    start = time.time()
+    subprocess.run(["curl", "-sS", "-f", "http://127.0.0.1:%d/" % srv.server_address[1],
+                    "-o", "/dev/null"], check=True)
+    elapsed = time.time() - start
+    srv.shutdown()
+    return elapsed
+
+
+def measure(name, url, token, pid, path, size, list_seconds, seed_images):
+    for i in range(seed_images):
+        create(url, token, "seed-%d" % i)
+    res = {}
+    image_id = create(url, token, "bench-upload")
+    cpu0 = cpu_seconds(pid)
+    sampler = RssSampler(pid)
+    sampler.start()
+    elapsed = curl_upload(url, token, image_id, path)
+    res["rss_growth_mib"] = sampler.stop()
+    res["upload_cpu_s_per_gib"] = (cpu_seconds(pid) - cpu0) / (size / 2**30)
+    res["upload_mb_s"] = size / 1e6 / elapsed
+    img = requests.get(url + "/v2/images/" + image_id, headers={"X-Auth-Token": token}).json()
+    assert img["status"] == "active" and img["size"] == size, img
+    curl_download(url, token, image_id)  # warm the page cache for both alike
+    res["download_mb_s"] = size / 1e6 / curl_download(url, token, image_id)
+    res["list_rps"], res["list_p99_ms"] = wrk_list(url, token, list_seconds)
+    print("  %s: %s" % (name, json.dumps({k: round(v, 1) for k, v in res.items()})), flush=True)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--list-seconds", type=int, default=10)
+    ap.add_argument("--seed-images", type=int, default=30)
+    ap.add_argument("--no-glance", action="store_true")
+    args = ap.parse_args()
+    ensure(["wrk", "curl"])
+    tmp = tempfile.mkdtemp(prefix="glint-bench-")
+    try:
+        path = os.path.join(tmp, "payload")
+        with open(path, "wb") as f:
+            for _ in range(args.size_mib):
+                f.write(os.urandom(1 << 20))
+        size = os.path.getsize(path)
+        sendfile_s = sendfile_floor(path)
+        sendfile_s = min(sendfile_s, sendfile_floor(path))
+        results = {}
+        os.makedirs(os.path.join(tmp, "glint"))
+        g = glint_server.GlintServer(os.path.join(tmp, "glint"))
+        g.start()
+        try:
+            results["glint"] = measure("glint", g.url, g.token, g.proc.pid, path, size,
+                                       args.list_seconds, args.seed_images)
+        finally:
+            g.stop()
+        if not args.no_glance:
+            proc, url = start_glance(tmp, free_port())
+            try:
+                results["glance"] = measure("glance", url, "x", proc.pid, path, size,
+                                            args.list_seconds, args.seed_images)
+            finally:
+                proc.terminate()
+                proc.wait(30)
+        floor = size / 1e6 / sendfile_s
+        print("\n%d MiB payload; plain sendfile server + curl: %.0f MB/s" % (args.size_mib, floor))
+        keys = ["upload_mb_s", "upload_cpu_s_per_gib", "rss_growth_mib", "download_mb_s",
+                "list_rps", "list_p99_ms"]
+        print("%-22s %12s %12s %10s" % ("metric", "glint", "glance", "ratio"))
+        for k in keys:
+            gv = results["glint"][k]
+            if "glance" in results:
+                hv = results["glance"][k]
+                ratio = gv / hv if hv else float("inf")
+                print("%-22s %12.1f %12.1f %9.2fx" % (k, gv, hv, ratio))
+            else:
+                print("%-22s %12.1f" % (k, gv))
+        print("%-22s %12.2f" % ("download / sendfile", results["glint"]["download_mb_s"] / floor))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
