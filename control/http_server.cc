@@ -1,6 +1,7 @@
 #include "control/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <sys/sendfile.h>
 
 #include <csignal>
@@ -197,11 +198,59 @@ class Session : public std::enable_shared_from_this<Session> {
           return self->Send(std::move(*r));
         }
         self->upload_ = std::get<std::shared_ptr<UploadSession>>(begun);
+        if (self->head_->content_length() && !self->head_->chunked()) {
+          // Known length: read the socket straight into the chunks (no parser, no copy).
+          self->body_remaining_ = *self->head_->content_length();
+          self->WithContinue([self] { self->ReadRawChunk(); });
+          return;
+        }
         self->upload_body_.emplace(std::move(*self->head_));
         self->upload_body_->body_limit(std::numeric_limits<std::uint64_t>::max());
+        self->buffer_.reserve(kStreamChunk);  // Beast reads up to 64 KiB per call, not 512 B
         self->WithContinue([self] { self->ReadChunk(); });
       });
     });
+  }
+
+  void ReadRawChunk() {
+    if (body_remaining_ == 0) return FinishUpload(Status::Ok());
+    chunk_ = upload_->TakeBuffer();
+    if (!chunk_) {
+      upload_->WhenBufferFree([self = shared_from_this()] {
+        self->OnStrand([self] { self->ReadRawChunk(); });
+      });
+      return;
+    }
+    size_t want = static_cast<size_t>(std::min<uint64_t>(chunk_->capacity, body_remaining_));
+    // Body bytes that arrived with the head come first.
+    size_t early = std::min(want, buffer_.size());
+    net::buffer_copy(net::buffer(chunk_->data.get(), early), buffer_.data());
+    buffer_.consume(early);
+    chunk_->len = early;
+    if (early == want) return OnRawChunk({}, 0);
+    stream_.expires_after(IdleTimeout());
+    net::async_read(stream_, net::buffer(chunk_->data.get() + early, want - early),
+                    [self = shared_from_this()](beast::error_code ec, size_t n) {
+                      self->OnRawChunk(ec, n);
+                    });
+  }
+
+  void OnRawChunk(beast::error_code ec, size_t n) {
+    chunk_->len += n;
+    body_remaining_ -= chunk_->len;
+    UploadChunk* chunk = std::exchange(chunk_, nullptr);
+    if (ec) {
+      upload_->Release(chunk);
+      keep_alive_ = false;
+      spdlog::warn("{} upload to {} interrupted: {}", req_.request_id, req_.path, ec.message());
+      return FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()));
+    }
+    Status s = upload_->Submit(chunk);
+    if (!s.ok()) {
+      keep_alive_ = false;
+      return FinishUpload(s);
+    }
+    ReadRawChunk();
   }
 
   void ReadChunk() {
@@ -313,6 +362,10 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        // A fast reader drains the socket within moments: wait here briefly rather than
+        // bouncing through the event loop; a slow one releases this worker below.
+        struct pollfd pfd = {sock, POLLOUT, 0};
+        if (::poll(&pfd, 1, 20) == 1 && (pfd.revents & POLLOUT)) continue;
         OnStrand([self = shared_from_this(), keep] {
           self->wait_timer_.expires_after(self->IdleTimeout());
           self->wait_timer_.async_wait([self](beast::error_code ec) {
@@ -400,6 +453,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::response_serializer<http::empty_body>> stream_sr_;
   std::unique_ptr<store::Reader> reader_;
   int64_t offset_ = 0, remaining_ = 0;
+  uint64_t body_remaining_ = 0;
   std::vector<char> stream_buf_;
 };
 

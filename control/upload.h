@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -43,7 +44,10 @@ class SerialQueue {
 };
 
 struct UploadChunk {
-  std::unique_ptr<char[]> data;
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char[], Free> data;  // 4 KiB-aligned, so stores can write it with O_DIRECT
   size_t capacity = 0;
   size_t len = 0;
   std::atomic<int> pending{0};

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -23,53 +25,59 @@ bool AllZero(const char* p, size_t n) {
   return std::memcmp(p, p + 1, n - 1) == 0;
 }
 
+// Writes with O_DIRECT where the file system allows it: no page-cache copy (the dominant
+// CPU cost of a buffered write here), and data goes to the device as it streams. Input
+// that is not 4 KiB-aligned is staged in an aligned buffer; the unaligned tail is
+// written after switching O_DIRECT off.
 class FileWriter final : public Writer {
  public:
-  FileWriter(int fd, std::string partial, std::string final_path, std::string location,
-             int dirfd)
-      : fd_(fd), partial_(std::move(partial)), final_(std::move(final_path)),
-        location_(std::move(location)), dirfd_(dirfd) {}
+  FileWriter(int fd, bool direct, std::string partial, std::string final_path,
+             std::string location, int dirfd)
+      : fd_(fd), direct_(direct), partial_(std::move(partial)), final_(std::move(final_path)),
+        location_(std::move(location)), dirfd_(dirfd) {
+    if (direct_) staging_.reset(static_cast<char*>(std::aligned_alloc(kAlign, kStaging)));
+  }
   ~FileWriter() override {
     if (!committed_) Abort();
     if (dirfd_ >= 0) ::close(dirfd_);
   }
 
   Status Write(const char* data, size_t len) override {
-    size_t done = 0;
-    while (done < len) {
-      // Block-aligned runs of zeros become holes.
-      size_t block = std::min(kSparseBlock - static_cast<size_t>(offset_ % kSparseBlock), len - done);
-      if (AllZero(data + done, block)) {
-        offset_ += static_cast<int64_t>(block);
-        done += block;
-        continue;
-      }
-      size_t run = block;
-      while (done + run < len) {
-        size_t next = std::min(kSparseBlock, len - done - run);
-        if (AllZero(data + done + run, next)) break;
-        run += next;
-      }
-      size_t written = 0;
-      while (written < run) {
-        ssize_t n = ::pwrite(fd_, data + done + written, run - written, offset_);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return Status::FromErrno(errno, "write " + partial_);
-        }
-        written += static_cast<size_t>(n);
-        offset_ += n;
-      }
-      done += run;
-      if (offset_ - flushed_ >= kWritebackEvery) {
-        ::sync_file_range(fd_, flushed_, offset_ - flushed_, SYNC_FILE_RANGE_WRITE);
-        flushed_ = offset_;
+    if (!direct_) return WriteAt(data, len);
+    // Fast path: aligned whole blocks go straight to the device.
+    if (staged_ == 0 && reinterpret_cast<uintptr_t>(data) % kAlign == 0) {
+      size_t whole = len - len % kAlign;
+      if (whole > 0) GLINT_RETURN_IF_ERROR(WriteAt(data, whole));
+      data += whole;
+      len -= whole;
+    }
+    while (len > 0) {
+      size_t n = std::min(len, kStaging - staged_);
+      std::memcpy(staging_.get() + staged_, data, n);
+      staged_ += n;
+      data += n;
+      len -= n;
+      if (staged_ == kStaging) {
+        GLINT_RETURN_IF_ERROR(WriteAt(staging_.get(), staged_));
+        staged_ = 0;
       }
     }
     return Status::Ok();
   }
 
   Result<std::string> Commit() override {
+    if (staged_ > 0) {
+      size_t whole = staged_ - staged_ % kAlign;
+      if (whole > 0) GLINT_RETURN_IF_ERROR(WriteAt(staging_.get(), whole));
+      if (staged_ > whole) {
+        int flags = ::fcntl(fd_, F_GETFL);
+        if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+          return Status::FromErrno(errno, "fcntl " + partial_);
+        }
+        GLINT_RETURN_IF_ERROR(WriteAt(staging_.get() + whole, staged_ - whole));
+      }
+      staged_ = 0;
+    }
     if (::ftruncate(fd_, offset_) != 0) return Status::FromErrno(errno, "truncate " + partial_);
     if (::fsync(fd_) != 0) return Status::FromErrno(errno, "fsync " + partial_);
     if (::close(fd_) != 0) {
@@ -97,9 +105,53 @@ class FileWriter final : public Writer {
   }
 
  private:
+  static constexpr size_t kAlign = 4096;
+  static constexpr size_t kStaging = 1 << 20;
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+
+  // Writes at the current offset; block-aligned runs of zeros become holes.
+  Status WriteAt(const char* data, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+      size_t block = std::min(kSparseBlock - static_cast<size_t>(offset_ % kSparseBlock), len - done);
+      if (AllZero(data + done, block)) {
+        offset_ += static_cast<int64_t>(block);
+        done += block;
+        continue;
+      }
+      size_t run = block;
+      while (done + run < len) {
+        size_t next = std::min(kSparseBlock, len - done - run);
+        if (AllZero(data + done + run, next)) break;
+        run += next;
+      }
+      size_t written = 0;
+      while (written < run) {
+        ssize_t n = ::pwrite(fd_, data + done + written, run - written, offset_);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return Status::FromErrno(errno, "write " + partial_);
+        }
+        written += static_cast<size_t>(n);
+        offset_ += n;
+      }
+      done += run;
+      if (!direct_ && offset_ - flushed_ >= kWritebackEvery) {
+        ::sync_file_range(fd_, flushed_, offset_ - flushed_, SYNC_FILE_RANGE_WRITE);
+        flushed_ = offset_;
+      }
+    }
+    return Status::Ok();
+  }
+
   int fd_;
+  bool direct_;
   std::string partial_, final_, location_;
   int dirfd_;
+  std::unique_ptr<char, Free> staging_;
+  size_t staged_ = 0;
   int64_t offset_ = 0, flushed_ = 0;
   bool committed_ = false;
 };
@@ -148,7 +200,11 @@ class FileBackend final : public Backend {
       return Status::InvalidArgument("invalid image id or upload token");
     }
     std::string partial = dir_ + "/" + kPartialPrefix + image_id + "." + token;
-    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0640);
+    bool direct = fd >= 0;
+    if (fd < 0 && errno == EINVAL) {  // e.g. tmpfs: no O_DIRECT
+      fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    }
     if (fd < 0) return Status::FromErrno(errno, "create " + partial);
     int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
@@ -157,7 +213,7 @@ class FileBackend final : public Backend {
       ::unlink(partial.c_str());
       return Status::FromErrno(err, "open " + dir_);
     }
-    return std::unique_ptr<Writer>(new FileWriter(fd, partial, dir_ + "/" + image_id,
+    return std::unique_ptr<Writer>(new FileWriter(fd, direct, partial, dir_ + "/" + image_id,
                                                   LocationFor(image_id), dirfd));
   }
 
