@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "control/http_errors.h"
+#include "control/json_writer.h"
 #include "control/schemas.h"
 
 namespace glint::control {
@@ -263,33 +264,50 @@ struct ApiService::Impl {
     return proto + "://" + host;
   }
 
-  json ImageJson(const ImageRecord& img) const {
-    json j = {
-        {"id", img.id},
-        {"name", OptJson(img.name)},
-        {"status", img.status},
-        {"visibility", img.visibility},
-        {"protected", img.is_protected},
-        {"os_hidden", img.os_hidden},
-        {"checksum", OptJson(img.checksum)},
-        {"os_hash_algo", OptJson(img.os_hash_algo)},
-        {"os_hash_value", OptJson(img.os_hash_value)},
-        {"owner", OptJson(img.owner)},
-        {"size", OptJson(img.size)},
-        {"virtual_size", OptJson(img.virtual_size)},
-        {"min_ram", img.min_ram},
-        {"min_disk", img.min_disk},
-        {"disk_format", OptJson(img.disk_format)},
-        {"container_format", OptJson(img.container_format)},
-        {"created_at", FormatIsoSeconds(img.created_at)},
-        {"updated_at", FormatIsoSeconds(img.updated_at)},
-        {"tags", img.tags},
-        {"self", "/v2/images/" + img.id},
-        {"file", "/v2/images/" + img.id + "/file"},
-        {"schema", "/v2/schemas/image"},
-    };
-    for (const auto& [k, v] : img.properties) j[k] = v;
-    return j;
+  // Writes an image record the way Glance shows it. Custom properties become top-level
+  // keys; invalid UTF-8 in stored values is passed through as stored.
+  void WriteImage(JsonWriter& w, const ImageRecord& img) const {
+    w.BeginObject();
+    w.Key("id"); w.String(img.id);
+    w.Key("name"); w.OptString(img.name);
+    w.Key("status"); w.String(img.status);
+    w.Key("visibility"); w.String(img.visibility);
+    w.Key("protected"); w.Bool(img.is_protected);
+    w.Key("os_hidden"); w.Bool(img.os_hidden);
+    w.Key("checksum"); w.OptString(img.checksum);
+    w.Key("os_hash_algo"); w.OptString(img.os_hash_algo);
+    w.Key("os_hash_value"); w.OptString(img.os_hash_value);
+    w.Key("owner"); w.OptString(img.owner);
+    w.Key("size"); w.OptInt(img.size);
+    w.Key("virtual_size"); w.OptInt(img.virtual_size);
+    w.Key("min_ram"); w.Int(img.min_ram);
+    w.Key("min_disk"); w.Int(img.min_disk);
+    w.Key("disk_format"); w.OptString(img.disk_format);
+    w.Key("container_format"); w.OptString(img.container_format);
+    w.Key("created_at"); w.String(FormatIsoSeconds(img.created_at));
+    w.Key("updated_at"); w.String(FormatIsoSeconds(img.updated_at));
+    w.Key("tags");
+    w.BeginArray();
+    for (const auto& t : img.tags) w.String(t);
+    w.EndArray();
+    std::string self = "/v2/images/" + img.id;
+    w.Key("self"); w.String(self);
+    w.Key("file"); w.String(self + "/file");
+    w.Key("schema"); w.String("/v2/schemas/image");
+    for (const auto& [k, v] : img.properties) {
+      w.Key(k);
+      w.String(v);
+    }
+    w.EndObject();
+  }
+
+  HttpResponse ImageResponse(int status, const ImageRecord& img) const {
+    HttpResponse r;
+    r.status = status;
+    JsonWriter w(r.body);
+    WriteImage(w, img);
+    r.Set("Content-Type", "application/json");
+    return r;
   }
 
   json VersionsJson(const HttpRequest& req) const {
@@ -451,7 +469,7 @@ struct ApiService::Impl {
     img.created_at = img.updated_at = NowMicros();
     Status s = catalog.CreateImage(img);
     if (!s.ok()) return ErrorResponse(s);
-    HttpResponse r = JsonResponse(201, ImageJson(img));
+    HttpResponse r = ImageResponse(201, img);
     r.Set("Location", BaseUrl(req) + "/v2/images/" + img.id);
     return r;
   }
@@ -459,7 +477,7 @@ struct ApiService::Impl {
   HttpResponse Show(const auth::RequestContext& ctx, const std::string& id) {
     auto img = Visible(ctx, id);
     if (!img.ok()) return ErrorResponse(img.status());
-    return JsonResponse(200, ImageJson(*img));
+    return ImageResponse(200, *img);
   }
 
   HttpResponse List(const auth::RequestContext& ctx, const HttpRequest& req) {
@@ -587,21 +605,30 @@ struct ApiService::Impl {
     }
     auto images = catalog.ListImages(q);
     if (!images.ok()) return ErrorResponse(images.status());
-    json list = json::array();
-    for (const auto& img : *images) list.push_back(ImageJson(img));
     std::string params;
     for (const auto& [k, v] : req.query) {
       if (k == "marker") continue;
       params += (params.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
     }
-    json body = {{"images", list},
-                 {"first", params.empty() ? "/v2/images" : "/v2/images?" + params},
-                 {"schema", "/v2/schemas/images"}};
+    HttpResponse r;
+    r.body.reserve(1024 + images->size() * 900);
+    JsonWriter w(r.body);
+    w.BeginObject();
+    w.Key("images");
+    w.BeginArray();
+    for (const auto& img : *images) WriteImage(w, img);
+    w.EndArray();
+    w.Key("first");
+    w.String(params.empty() ? "/v2/images" : "/v2/images?" + params);
+    w.Key("schema");
+    w.String("/v2/schemas/images");
     if (!images->empty() && static_cast<int>(images->size()) == q.limit) {
-      body["next"] = "/v2/images?" + params + (params.empty() ? "" : "&") +
-                     "marker=" + images->back().id;
+      w.Key("next");
+      w.String("/v2/images?" + params + (params.empty() ? "" : "&") + "marker=" + images->back().id);
     }
-    return JsonResponse(200, body);
+    w.EndObject();
+    r.Set("Content-Type", "application/json");
+    return r;
   }
 
   HttpResponse Patch(const auth::RequestContext& ctx, const HttpRequest& req,
@@ -713,7 +740,7 @@ struct ApiService::Impl {
       return Status::Ok();
     });
     if (!updated.ok()) return ErrorResponse(updated.status());
-    return JsonResponse(200, ImageJson(*updated));
+    return ImageResponse(200, *updated);
   }
 
   HttpResponse Delete(const auth::RequestContext& ctx, const std::string& id) {

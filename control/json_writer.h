@@ -1,0 +1,102 @@
+// JsonWriter: appends JSON text to a string without building a document tree. Used on the
+// hot paths (image records in list/show responses), where a DOM costs a heap allocation
+// per key. The caller is responsible for well-formed nesting; Key/value calls add commas.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace glint::control {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  void BeginObject() { Open('{'); }
+  void EndObject() { Close('}'); }
+  void BeginArray() { Open('['); }
+  void EndArray() { Close(']'); }
+  void Key(std::string_view k) {
+    Comma();
+    Quote(k);
+    out_.push_back(':');
+    after_key_ = true;
+  }
+  void String(std::string_view v) {
+    Comma();
+    Quote(v);
+  }
+  void Int(int64_t v) {
+    Comma();
+    out_ += std::to_string(v);
+  }
+  void Bool(bool v) {
+    Comma();
+    out_ += v ? "true" : "false";
+  }
+  void Null() {
+    Comma();
+    out_ += "null";
+  }
+  void String(const std::string& v) { String(std::string_view(v)); }
+  void String(const char* v) { String(std::string_view(v)); }
+  void OptString(const std::optional<std::string>& v) { v ? String(std::string_view(*v)) : Null(); }
+  void OptInt(const std::optional<int64_t>& v) { v ? Int(*v) : Null(); }
+  // Raw JSON text (already valid) as the next value.
+  void Raw(std::string_view json) {
+    Comma();
+    out_ += json;
+  }
+
+ private:
+  void Open(char c) {
+    Comma();
+    out_.push_back(c);
+    first_ = true;
+  }
+  void Close(char c) {
+    out_.push_back(c);
+    first_ = false;
+  }
+  void Comma() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (!first_) out_.push_back(',');
+    first_ = false;
+  }
+  void Quote(std::string_view s) {
+    static const char kHex[] = "0123456789abcdef";
+    out_.push_back('"');
+    for (char ch : s) {
+      unsigned char c = static_cast<unsigned char>(ch);
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        case '\b': out_ += "\\b"; break;
+        case '\f': out_ += "\\f"; break;
+        default:
+          if (c < 0x20) {
+            out_ += "\\u00";
+            out_.push_back(kHex[c >> 4]);
+            out_.push_back(kHex[c & 15]);
+          } else {
+            out_.push_back(ch);
+          }
+      }
+    }
+    out_.push_back('"');
+  }
+
+  std::string& out_;
+  bool first_ = true;
+  bool after_key_ = false;
+};
+
+}  // namespace glint::control
