@@ -70,6 +70,10 @@ class Catalog {
   virtual Result<ImageRecord> DeleteImage(const std::string& id) = 0;
   virtual Status ForgetLocations(const std::string& id) = 0;
 
+  // A number that changes whenever any image, tag, property or membership changes
+  // (every update bumps an image's version). Used as the validator of listings.
+  virtual Result<int64_t> Generation() = 0;
+
   // queued -> saving under a fresh lock that expires at `expires_at` unless renewed.
   // Conflict if the image is not queued (another upload holds it, or it has data).
   virtual Status BeginUpload(const UploadLock& lock, int64_t expires_at) = 0;

@@ -74,6 +74,24 @@ const std::vector<std::vector<std::string>> kMigrations = {
           PRIMARY KEY (image_id, member)))",
         "CREATE INDEX ix_image_members_member ON image_members (member, status)",
     },
+    {
+        // A counter bumped by every change to what listings show, so clients can poll
+        // cheaply (ETag / If-None-Match on GET /v2/images). Kept by triggers so that no
+        // code path can forget it.
+        "CREATE TABLE glint_generation (id INTEGER NOT NULL PRIMARY KEY, value BIGINT NOT NULL)",
+        "INSERT INTO glint_generation (id, value) VALUES (1, 1)",
+        "CREATE TRIGGER tg_images_insert AFTER INSERT ON images BEGIN "
+        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
+        "CREATE TRIGGER tg_images_update AFTER UPDATE ON images "
+        "WHEN NEW.version <> OLD.version BEGIN "
+        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
+        "CREATE TRIGGER tg_members_insert AFTER INSERT ON image_members BEGIN "
+        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
+        "CREATE TRIGGER tg_members_update AFTER UPDATE ON image_members BEGIN "
+        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
+        "CREATE TRIGGER tg_members_delete AFTER DELETE ON image_members BEGIN "
+        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
+    },
 };
 
 const char* kImageColumns =
@@ -407,6 +425,20 @@ class SqliteCatalog final : public Catalog {
       st->Bind(3, lock.token);
       return st->Run();
     });
+  }
+
+  Result<int64_t> Generation() override {
+    int64_t value = 0;
+    Status s = WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare("SELECT value FROM glint_generation WHERE id = 1");
+      if (!st.ok()) return st.status();
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (*row) value = st->Int(0);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return value;
   }
 
   Result<std::vector<UploadLock>> RecoverUploads(const std::string& node_id,

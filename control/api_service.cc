@@ -603,6 +603,18 @@ struct ApiService::Impl {
       }
       if (sort_keys.empty() && !sort_dirs.empty()) q.sort.push_back({"created_at", sort_dirs[0] == "asc"});
     }
+    // Conditional listing: the catalog generation is the validator. It is read before the
+    // listing, so a change racing with it makes the next poll fetch again (never miss).
+    auto generation = catalog.Generation();
+    if (!generation.ok()) return ErrorResponse(generation.status());
+    std::string etag = "\"g" + std::to_string(*generation) + "\"";
+    std::string_view inm = req.Header("if-none-match");
+    if (!inm.empty() && (inm == etag || inm == "W/" + etag)) {
+      HttpResponse r;
+      r.status = 304;
+      r.Set("ETag", etag);
+      return r;
+    }
     auto images = catalog.ListImages(q);
     if (!images.ok()) return ErrorResponse(images.status());
     std::string params;
@@ -628,6 +640,7 @@ struct ApiService::Impl {
     }
     w.EndObject();
     r.Set("Content-Type", "application/json");
+    r.Set("ETag", etag);
     return r;
   }
 

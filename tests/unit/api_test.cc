@@ -226,3 +226,28 @@ TEST_F(ApiTest, ListPagingAndNextLink) {
 
 }  // namespace
 }  // namespace glint::control
+
+namespace glint::control {
+namespace {
+
+TEST_F(ApiTest, ListEtagAnswers304UntilSomethingChanges) {
+  Create({{"name", "a"}});
+  auto first = Call("GET", "/v2/images");
+  std::string etag;
+  for (auto& [k, v] : first.headers) {
+    if (k == "ETag") etag = v;
+  }
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(Call("GET", "/v2/images", "", {{"if-none-match", etag}}).status, 304);
+  std::string id = Create({{"name", "b"}});
+  EXPECT_EQ(Call("GET", "/v2/images", "", {{"if-none-match", etag}}).status, 200);
+  auto again = Call("GET", "/v2/images");
+  for (auto& [k, v] : again.headers) {
+    if (k == "ETag") etag = v;
+  }
+  EXPECT_EQ(Call("PUT", "/v2/images/" + id + "/tags/t").status, 204);
+  EXPECT_EQ(Call("GET", "/v2/images", "", {{"if-none-match", etag}}).status, 200);
+}
+
+}  // namespace
+}  // namespace glint::control
