@@ -72,7 +72,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
 void FinalizeConfig(Config* c) {
   while (c->data_dir.size() > 1 && c->data_dir.back() == '/') c->data_dir.pop_back();
   if (c->connection.empty()) c->connection = "sqlite:///" + c->data_dir + "/glint.db";
-  if (c->filesystem_store_datadir.empty()) c->filesystem_store_datadir = c->data_dir + "/images";
+  if (c->filesystem_store_datadir.empty()) c->filesystem_store_datadir = c->data_dir + "/store";
   while (c->filesystem_store_datadir.size() > 1 && c->filesystem_store_datadir.back() == '/') {
     c->filesystem_store_datadir.pop_back();
   }

@@ -15,15 +15,29 @@ API=$!
 trap 'kill $API 2>/dev/null; wait $API 2>/dev/null' EXIT INT TERM
 for _ in $(seq 100); do [ -s "$DATA/port" ] && break; sleep 0.1; done
 TOKEN=$(cat "$DATA/admin-token")
+# The data plane: active images as read-only files, next to the API.
+MNT="$DATA/images"
+FS_NOTE="glint-fs: not mounted (needs root and /dev/fuse)"
+if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ]; then
+  mkdir -p "$MNT"
+  mountpoint -q "$MNT" && fusermount3 -u "$MNT" || true
+  "$BIN/../fs/glint-fs" "$MNT" --api "http://127.0.0.1:$PORT" --token-file "$DATA/admin-token" \
+      --store-dir "$DATA/store" > "$DATA/glint-fs.log" 2>&1 &
+  FS=$!
+  trap 'kill $FS 2>/dev/null; wait $FS 2>/dev/null; kill $API 2>/dev/null; wait $API 2>/dev/null' EXIT INT TERM
+  FS_NOTE="glint-fs: images mounted read-only at $MNT (by-id/, by-name/, by-project/)"
+fi
 cat <<MSG
 
-Glint is running: http://127.0.0.1:$PORT   (catalog $DATA/glint.db, images in $DATA/images)
+Glint is running: http://127.0.0.1:$PORT   (catalog $DATA/glint.db, images in $DATA/store)
 Admin token (bootstrap credential): $TOKEN
+$FS_NOTE
 
 Try it from another shell:
   export OS_IMAGE_URL=http://127.0.0.1:$PORT OS_AUTH_TOKEN=$TOKEN
   $BIN/glint image-create --name cirros --disk-format qcow2 --container-format bare --file IMAGE.qcow2 --progress
   $BIN/glint image-list
+  ls -l $MNT/by-name/ && qemu-img info $MNT/by-name/cirros
   glance --os-image-url \$OS_IMAGE_URL --os-auth-token \$OS_AUTH_TOKEN image-list
   openstack --os-auth-type admin_token --os-endpoint \$OS_IMAGE_URL/v2 --os-token \$OS_AUTH_TOKEN image list
 

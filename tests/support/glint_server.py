@@ -15,10 +15,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def binary(name):
-    env = {"glint-api": "GLINT_API_BIN", "glint": "GLINT_CLI_BIN"}[name]
+    env = {"glint-api": "GLINT_API_BIN", "glint": "GLINT_CLI_BIN", "glint-fs": "GLINT_FS_BIN"}[name]
     if os.environ.get(env):
         return os.environ[env]
-    for cand in (os.path.join(ROOT, "build", "control", name),):
+    for cand in (os.path.join(ROOT, "build", "control", name), os.path.join(ROOT, "build", "fs", name)):
         if os.path.exists(cand):
             return cand
     raise RuntimeError("%s not found: build first or set %s" % (name, env))
@@ -52,7 +52,7 @@ class GlintServer:
 
     @property
     def store_dir(self):
-        return os.path.join(self.data_dir, "images")
+        return os.path.join(self.data_dir, "store")
 
     def start(self, port=0):
         port_file = os.path.join(self.data_dir, "port")
@@ -102,3 +102,40 @@ class GlintServer:
                 self.kill()
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class GlintFsMount:
+    """A real glint-fs mount of `server`'s images at `mountpoint`."""
+
+    def __init__(self, server, mountpoint, args=("--store-dir",), refresh=1):
+        self.server, self.mountpoint, self.proc = server, mountpoint, None
+        self.args = list(args)
+        if self.args == ["--store-dir"]:
+            self.args = ["--store-dir", server.store_dir]
+        self.refresh = refresh
+
+    def start(self):
+        os.makedirs(self.mountpoint, exist_ok=True)
+        self.log = open(self.mountpoint.rstrip("/") + ".log", "ab")
+        self.proc = subprocess.Popen(
+            [binary("glint-fs"), self.mountpoint, "--api", self.server.url, "--token", self.server.token,
+             "--refresh", str(self.refresh)] + self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("glint-fs exited with %s" % self.proc.returncode)
+            if os.path.ismount(self.mountpoint) and os.path.isdir(os.path.join(self.mountpoint, "by-id")):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("glint-fs did not mount")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if os.path.ismount(self.mountpoint):
+            subprocess.run(["fusermount3", "-u", "-z", self.mountpoint], check=False)

@@ -1,0 +1,104 @@
+#include "fs/data_source.h"
+
+#include <cstring>
+#include <mutex>
+
+#include <sys/stat.h>
+
+#include "control/http_client.h"
+
+namespace glint::fs {
+namespace {
+
+class FileStoreSource final : public DataSource {
+ public:
+  FileStoreSource(std::unique_ptr<store::Backend> b, std::string dir)
+      : backend_(std::move(b)), dir_(std::move(dir)) {}
+  std::optional<int64_t> DataTime(const ImageEntry& image) override {
+    struct stat st;
+    if (::stat((dir_ + "/" + image.id).c_str(), &st) != 0) return std::nullopt;
+    return static_cast<int64_t>(st.st_mtime);
+  }
+  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
+    auto r = backend_->Open(backend_->LocationFor(image.id));
+    if (!r.ok()) return r;
+    if ((*r)->size() != image.size) {
+      return Status::Corruption("store data of " + image.id + " has " + std::to_string((*r)->size()) +
+                                " bytes, the catalog says " + std::to_string(image.size));
+    }
+    return r;
+  }
+
+ private:
+  std::unique_ptr<store::Backend> backend_;
+  std::string dir_;
+};
+
+// Reads by Range requests on one kept-alive connection per open file.
+class HttpReader final : public store::Reader {
+ public:
+  HttpReader(std::unique_ptr<control::HttpClient> c, std::string path, std::string token, int64_t size)
+      : client_(std::move(c)), path_(std::move(path)), token_(std::move(token)), size_(size) {}
+  int64_t size() const override { return size_; }
+  Result<size_t> ReadAt(int64_t offset, char* buf, size_t len) override {
+    if (offset >= size_ || len == 0) return size_t{0};
+    len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(len), size_ - offset));
+    std::lock_guard<std::mutex> l(mu_);
+    size_t got = 0;
+    std::string range = "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + static_cast<int64_t>(len) - 1);
+    auto r = client_->Download(path_, {{"X-Auth-Token", token_}, {"Range", range}},
+                               [&](const char* data, size_t n) -> Status {
+                                 size_t take = std::min(n, len - got);
+                                 std::memcpy(buf + got, data, take);
+                                 got += take;
+                                 return Status::Ok();
+                               });
+    if (!r.ok()) return r.status();
+    if (r->status != 206 && r->status != 200) {
+      return Status::IOError("range read answered HTTP " + std::to_string(r->status));
+    }
+    return got;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<control::HttpClient> client_;
+  std::string path_, token_;
+  int64_t size_;
+};
+
+class HttpSource final : public DataSource {
+ public:
+  HttpSource(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
+    auto c = control::HttpClient::Create(url_);
+    if (!c.ok()) return c.status();
+    return std::unique_ptr<store::Reader>(
+        new HttpReader(std::move(c).value(), "/v2/images/" + image.id + "/file", token_, image.size));
+  }
+
+ private:
+  std::string url_, token_;
+};
+
+}  // namespace
+
+std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Status* status) {
+  struct stat st;
+  if (::stat(store_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *status = Status::NotFound("store directory " + store_dir + " does not exist");
+    return nullptr;
+  }
+  auto b = store::NewFileBackend("file", store_dir);
+  if (!b.ok()) {
+    *status = b.status();
+    return nullptr;
+  }
+  return std::make_unique<FileStoreSource>(std::move(b).value(), store_dir);
+}
+
+std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, const std::string& token) {
+  return std::make_unique<HttpSource>(api_url, token);
+}
+
+}  // namespace glint::fs

@@ -1,0 +1,29 @@
+// DataSource: where glint-fs reads image bytes from. The file store is read directly
+// from its directory (shared with the API host, or local), zero-copy through the file
+// descriptor; the HTTP fallback reads through the API with Range requests for hosts
+// without direct store access. An rbd source joins with the RBD store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "fs/image_view.h"
+#include "store/backend.h"
+
+namespace glint::fs {
+
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  virtual Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) = 0;
+  // When the image's data was written (seconds since the epoch), if the store knows.
+  virtual std::optional<int64_t> DataTime(const ImageEntry& image) { return std::nullopt; }
+};
+
+std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Status* status);
+std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, const std::string& token);
+
+}  // namespace glint::fs

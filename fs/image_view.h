@@ -1,0 +1,57 @@
+// ImageView: the images a credential may read, as glint-fs sees them through the API.
+//
+// Refresh() polls GET /v2/images?status=active conditionally (If-None-Match on the
+// catalog generation): an unchanged catalog costs one 304, a changed one a re-list.
+// Lookup() asks for one image by id (Nova boots hidden, community or not-yet-accepted
+// shared images by id). Calls block on HTTP; glint-fs makes them from its refresh thread
+// and from FUSE lookups of unknown ids. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace glint::control {
+class HttpClient;
+}
+
+namespace glint::fs {
+
+struct ImageEntry {
+  std::string id;
+  std::optional<std::string> name;
+  std::optional<std::string> owner;
+  std::string status;
+  int64_t size = 0;
+  int64_t updated_at = 0;  // microseconds
+  // Every scalar field of the image record (base and custom) as text, for xattrs.
+  std::map<std::string, std::string> fields;
+};
+
+class ImageView {
+ public:
+  ImageView(std::string api_url, std::string token);
+  ~ImageView();
+
+  // nullopt when nothing changed since the last successful refresh.
+  Result<std::optional<std::vector<ImageEntry>>> Refresh();
+  // The image if this credential may read its data now (status active); NotFound if it
+  // does not exist or is not visible; a non-active image gives Conflict with its status.
+  Result<ImageEntry> Lookup(const std::string& id);
+  const std::string& api_url() const { return url_; }
+  const std::string& token() const { return token_; }
+
+ private:
+  std::unique_ptr<control::HttpClient>& Client();
+  std::string url_, token_, etag_;
+  std::mutex mu_;
+  std::unique_ptr<control::HttpClient> client_;
+};
+
+}  // namespace glint::fs

@@ -1,0 +1,58 @@
+// glint-fs: mounts the images a credential may read as read-only files.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+
+#include "fs/data_source.h"
+#include "fs/glint_fs.h"
+#include "fs/image_view.h"
+
+using namespace glint;
+
+int main(int argc, char** argv) {
+  CLI::App app{"glint-fs: Glint images as read-only files"};
+  std::string mountpoint, api, token, token_file, store_dir;
+  bool http = false, debug = false;
+  fs::FsOptions opt;
+  app.add_option("mountpoint", mountpoint, "where to mount")->required();
+  app.add_option("--api", api, "Glint API URL (env OS_IMAGE_URL)");
+  app.add_option("--token", token, "token (env OS_AUTH_TOKEN)");
+  app.add_option("--token-file", token_file, "read the token from this file");
+  app.add_option("--store-dir", store_dir, "file store directory to read data from directly");
+  app.add_flag("--http", http, "read data through the API (hosts without store access)");
+  app.add_option("--refresh", opt.refresh_seconds, "seconds between (conditional) API polls");
+  app.add_option("--threads", opt.max_threads, "FUSE worker threads");
+  app.add_option("-o", opt.mount_options, "extra mount options");
+  app.add_flag("--debug", debug, "verbose logging");
+  CLI11_PARSE(app, argc, argv);
+  if (debug) spdlog::set_level(spdlog::level::debug);
+  spdlog::flush_on(spdlog::level::info);
+  if (api.empty() && std::getenv("OS_IMAGE_URL")) api = std::getenv("OS_IMAGE_URL");
+  if (token.empty() && std::getenv("OS_AUTH_TOKEN")) token = std::getenv("OS_AUTH_TOKEN");
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::getline(in, token);
+  }
+  if (api.empty() || token.empty()) {
+    std::fprintf(stderr, "glint-fs: need --api and a token (--token, --token-file or OS_AUTH_TOKEN)\n");
+    return 2;
+  }
+  if (opt.refresh_seconds < 1) opt.refresh_seconds = 1;
+  fs::ImageView view(api, token);
+  std::unique_ptr<fs::DataSource> source;
+  if (!store_dir.empty()) {
+    Status s;
+    source = fs::NewFileStoreSource(store_dir, &s);
+    if (!source) {
+      std::fprintf(stderr, "glint-fs: %s\n", s.ToString().c_str());
+      return 2;
+    }
+  } else if (http) {
+    source = fs::NewHttpSource(api, token);
+  } else {
+    std::fprintf(stderr, "glint-fs: choose a data path: --store-dir DIR or --http\n");
+    return 2;
+  }
+  return fs::RunGlintFs(mountpoint, view, *source, opt);
+}
