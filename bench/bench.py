@@ -225,7 +225,42 @@ def measure(name, url, token, pid, path, size, list_seconds, seed_images):
     res["download_mb_s"] = size / 1e6 / curl_download(url, token, image_id)
     res["list_rps"], res["list_p99_ms"] = wrk_list(url, token, list_seconds)
     print("  %s: %s" % (name, json.dumps({k: round(v, 1) for k, v in res.items()})), flush=True)
+    res["image_id"] = image_id
     return res
+
+
+def dd_mb_s(path, direct=False, cold=False):
+    """Best of three sequential reads of `path` with 1 MiB requests."""
+    best = 0.0
+    for _ in range(3):
+        if cold:
+            subprocess.run(["sync"])
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
+        elif not direct:
+            subprocess.run(["cat", path], stdout=subprocess.DEVNULL)
+        args = ["dd", "if=" + path, "of=/dev/null", "bs=1M"] + (["iflag=direct"] if direct else [])
+        t = time.time()
+        subprocess.run(args, check=True, capture_output=True)
+        best = max(best, os.path.getsize(path) / 1e6 / (time.time() - t))
+    return best
+
+
+def fs_bench(server, image_id):
+    """glint-fs read speed against a direct read of the same store file."""
+    mnt = tempfile.mkdtemp(prefix="glint-bench-mnt-")
+    fsm = glint_server.GlintFsMount(server, mnt).start()
+    try:
+        store = os.path.join(server.store_dir, image_id)
+        mounted = os.path.join(mnt, "by-id", image_id)
+        out = {}
+        for label, kw in (("cold", {"cold": True}), ("warm", {}), ("o_direct", {"direct": True})):
+            d, m = dd_mb_s(store, **kw), dd_mb_s(mounted, **kw)
+            out[label] = (d, m)
+        return out
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)
 
 
 def main():
@@ -234,6 +269,7 @@ def main():
     ap.add_argument("--list-seconds", type=int, default=10)
     ap.add_argument("--seed-images", type=int, default=30)
     ap.add_argument("--no-glance", action="store_true")
+    ap.add_argument("--no-fs", action="store_true", help="skip the glint-fs read benchmark")
     args = ap.parse_args()
     ensure(["wrk", "curl"])
     tmp = tempfile.mkdtemp(prefix="glint-bench-")
@@ -252,6 +288,7 @@ def main():
         try:
             results["glint"] = measure("glint", g.url, g.token, g.proc.pid, path, size,
                                        args.list_seconds, args.seed_images)
+            fs = fs_bench(g, results["glint"].pop("image_id")) if not args.no_fs else None
         finally:
             g.stop()
         if not args.no_glance:
@@ -259,6 +296,7 @@ def main():
             try:
                 results["glance"] = measure("glance", url, "x", proc.pid, path, size,
                                             args.list_seconds, args.seed_images)
+                results["glance"].pop("image_id")
             finally:
                 proc.terminate()
                 proc.wait(30)
@@ -276,6 +314,11 @@ def main():
             else:
                 print("%-22s %12.1f" % (k, gv))
         print("%-22s %12.2f" % ("download / sendfile", results["glint"]["download_mb_s"] / floor))
+        if fs:
+            print("\nglint-fs sequential read (MB/s, best of 3, 1 MiB requests)")
+            print("%-22s %12s %12s %10s" % ("mode", "store file", "glint-fs", "ratio"))
+            for label, (d, m) in fs.items():
+                print("%-22s %12.0f %12.0f %9.2fx" % (label, d, m, m / d))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -647,6 +647,8 @@ fuse_lowlevel_ops MakeOps() {
   ops.init = [](void* userdata, fuse_conn_info* conn) {
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+    // Image data never changes in place; glint-fs invalidates explicitly on delete.
+    conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
     conn->max_write = 1 << 20;  // with FUSE_MAX_PAGES this also allows 1 MiB reads
     conn->max_read = 1 << 20;   // must match the max_read mount option
     conn->max_readahead = std::max(conn->max_readahead, 1u << 20);
