@@ -40,8 +40,6 @@ const std::set<std::string> kBase = {"checksum", "created_at", "container_format
 const std::set<std::string> kSortKeys = {"name", "status", "container_format", "disk_format",
                                          "size", "id",     "created_at",       "updated_at"};
 
-json OptJson(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
-json OptJson(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
 
 Status BadSchema(const std::string& why) {
   return Status::InvalidArgument("Provided object does not match schema 'image': " + why);
@@ -762,6 +760,12 @@ struct ApiService::Impl {
     if (img->is_protected) {
       return ErrorResponse(403, "Image " + img->id + " is protected and cannot be deleted.");
     }
+    // Refuse while the data is in use (RBD clones, open images) and keep everything.
+    for (const auto& loc : img->locations) {
+      if (!backend.OwnsLocation(loc.url)) continue;
+      Status s = backend.CheckDeletable(loc.url);
+      if (!s.ok()) return ErrorResponse(s);
+    }
     auto before = catalog.DeleteImage(img->id);
     if (!before.ok()) return ErrorResponse(before.status());
     RemoveData(*before);
@@ -989,29 +993,36 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
                                          impl_->config.image_size_cap, impl_->config.upload_lock_ttl);
 }
 
-Status ApiService::Recover(bool at_startup) {
-  auto& catalog = impl_->catalog;
-  auto& backend = impl_->backend;
-  auto released = catalog.RecoverUploads(at_startup ? impl_->config.node_id : std::string(),
-                                         NowMicros());
+Status ApiService::RecoverUploads(bool at_startup) {
+  auto released = impl_->catalog.RecoverUploads(at_startup ? impl_->config.node_id : std::string(),
+                                                NowMicros());
   if (!released.ok()) return released.status();
   for (const auto& l : *released) {
     spdlog::warn("image {}: interrupted upload recovered; image is queued again", l.image_id);
   }
+  return Status::Ok();
+}
+
+Status ApiService::SweepStore() {
+  auto& catalog = impl_->catalog;
+  auto& backend = impl_->backend;
   auto pending = catalog.PendingDeletes();
   if (!pending.ok()) return pending.status();
   for (const auto& img : *pending) impl_->RemoveData(img);
+  // List the store before reading the live locks: an upload that starts in between
+  // creates its object after the listing, so it is never mistaken for debris.
+  auto objects = backend.ListObjects();
+  if (!objects.ok()) return objects.status();
   auto live = catalog.LiveUploads();
   if (!live.ok()) return live.status();
   std::set<std::string> live_tokens;
   for (const auto& l : *live) live_tokens.insert(l.token);
-  auto objects = backend.ListObjects();
-  if (!objects.ok()) return objects.status();
   for (const auto& obj : *objects) {
     if (!obj.upload_token.empty()) {
       if (!live_tokens.count(obj.upload_token)) {
         spdlog::info("removing partial upload {} of image {}", obj.name, obj.image_id);
-        (void)backend.DeleteObject(obj);
+        Status s = backend.DeleteObject(obj);
+        if (!s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
       }
       continue;
     }
@@ -1024,7 +1035,8 @@ Status ApiService::Recover(bool at_startup) {
                                   [&](const catalog::ImageLocation& l) { return l.url == where; });
     if (!referenced && (img->status == catalog::kQueued || img->status == catalog::kDeleted)) {
       spdlog::info("removing unreferenced data {} of {} image {}", obj.name, img->status, obj.image_id);
-      (void)backend.DeleteObject(obj);
+      Status s = backend.DeleteObject(obj);
+      if (!s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
     }
   }
   return Status::Ok();

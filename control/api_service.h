@@ -38,10 +38,13 @@ class ApiService {
   // Assigns request.request_id (honouring a well-formed incoming one).
   static void AssignRequestId(HttpRequest& request);
 
-  // Recovery: releases expired upload locks (at startup also every lock this node held:
-  // it restarted), removes partial uploads that no live lock owns and data of images
-  // deleted before a crash. Safe to run while serving, on any number of nodes.
-  Status Recover(bool at_startup);
+  // Catalog recovery: releases expired upload locks (at startup also every lock this node
+  // held: it restarted), so those images are queued again. Fast; runs before serving.
+  Status RecoverUploads(bool at_startup);
+  // Store sweep: finishes deletes cut short by a crash, removes partial uploads that no
+  // live lock owns and committed data no catalog row references. May be slow (an RBD
+  // image with a dead client's lock); safe to run while serving, on any number of nodes.
+  Status SweepStore();
 
  private:
   struct Impl;

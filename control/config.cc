@@ -48,7 +48,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
     num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
     str("DEFAULT.log_file", &c->log_file);
-    if (auto v = pt.get_optional<std::string>("DEFAULT.debug")) {
+    if (auto v = pt.get_optional<std::string>("DEFAULT.debug")) {  // NOLINT
       std::string s = Trim(*v);
       c->debug = (s == "true" || s == "True" || s == "1" || s == "yes");
     }
@@ -63,6 +63,14 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     }
     str("glance_store.default_store", &c->default_store);
     str("glance_store.filesystem_store_datadir", &c->filesystem_store_datadir);
+    str("glance_store.rbd_store_pool", &c->rbd_store_pool);
+    str("glance_store.rbd_store_user", &c->rbd_store_user);
+    str("glance_store.rbd_store_ceph_conf", &c->rbd_store_ceph_conf);
+    num("glance_store.rbd_store_chunk_size", &c->rbd_store_chunk_size);
+    if (auto v = pt.get_optional<std::string>("glance_store.rbd_thin_provisioning")) {
+      std::string t = Trim(*v);
+      c->rbd_thin_provisioning = (t == "true" || t == "True" || t == "1" || t == "yes");
+    }
   } catch (const std::exception& e) {
     return Status::InvalidArgument("bad value in config file " + path + ": " + e.what());
   }

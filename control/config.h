@@ -34,7 +34,12 @@ struct Config {
   // [glance_store]
   std::vector<std::string> stores = {"file"};
   std::string default_store = "file";
-  std::string filesystem_store_datadir;        // "" = <data_dir>/images
+  std::string filesystem_store_datadir;        // "" = <data_dir>/store
+  std::string rbd_store_pool = "images";
+  std::string rbd_store_user;                  // "" = librados default (client.admin)
+  std::string rbd_store_ceph_conf;             // "" = librados' default search
+  int rbd_store_chunk_size = 8;                // MiB, the RBD object size
+  bool rbd_thin_provisioning = true;           // Glance's default is false; see docs
 
   std::string AdminTokenFile() const { return data_dir + "/admin-token"; }
 };

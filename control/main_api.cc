@@ -78,12 +78,23 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", s.ToString());
     return 1;
   }
-  if (std::find(config.stores.begin(), config.stores.end(), "file") == config.stores.end() ||
-      config.default_store != "file") {
-    spdlog::critical("only the file store is available in this build ([glance_store] stores = file)");
+  if (std::find(config.stores.begin(), config.stores.end(), config.default_store) == config.stores.end()) {
+    spdlog::critical("[glance_store] default_store {} is not in stores", config.default_store);
     return 1;
   }
-  auto backend = store::NewFileBackend("file", config.filesystem_store_datadir);
+  Result<std::unique_ptr<store::Backend>> backend = Status::InvalidArgument(
+      "unknown [glance_store] default_store '" + config.default_store + "': use file or rbd");
+  if (config.default_store == "file") {
+    backend = store::NewFileBackend("file", config.filesystem_store_datadir);
+  } else if (config.default_store == "rbd") {
+    store::RbdOptions rbd;
+    rbd.pool = config.rbd_store_pool;
+    rbd.user = config.rbd_store_user;
+    rbd.ceph_conf = config.rbd_store_ceph_conf;
+    rbd.chunk_size_mib = config.rbd_store_chunk_size;
+    rbd.thin_provisioning = config.rbd_thin_provisioning;
+    backend = store::NewRbdBackend("rbd", rbd);
+  }
   if (!backend.ok()) {
     spdlog::critical("{}", backend.status().ToString());
     return 1;
@@ -102,7 +113,7 @@ int main(int argc, char** argv) {
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   control::WorkerPool pool(std::max(8, 2 * cores + 2));
   control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster());
-  s = api.Recover(/*at_startup=*/true);
+  s = api.RecoverUploads(/*at_startup=*/true);
   if (!s.ok()) {
     spdlog::critical("startup recovery failed: {}", s.ToString());
     return 1;
@@ -118,19 +129,26 @@ int main(int argc, char** argv) {
     std::ofstream(tmp) << server.port() << "\n";
     std::filesystem::rename(tmp, port_file, ec);
   }
-  spdlog::info("glint-api listening on {}:{} (catalog {}, file store {}, node {})", config.bind_host,
-               server.port(), config.connection, config.filesystem_store_datadir, config.node_id);
+  spdlog::info("glint-api listening on {}:{} (catalog {}, {} store, node {})", config.bind_host,
+               server.port(), config.connection, config.default_store, config.node_id);
 
   // Periodic recovery of uploads whose node died (their locks expire).
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
+  // The store sweep runs beside serving: once now (what a crash left), then periodically
+  // with the release of expired locks (uploads whose node died).
   std::thread janitor([&] {
+    Status r = api.SweepStore();
+    if (!r.ok()) spdlog::warn("store sweep: {}", r.ToString());
     std::unique_lock<std::mutex> l(mu);
     while (!cv.wait_for(l, std::chrono::seconds(std::max(5, config.upload_lock_ttl / 2)),
                         [&] { return done; })) {
-      Status r = api.Recover(/*at_startup=*/false);
+      l.unlock();
+      r = api.RecoverUploads(/*at_startup=*/false);
+      if (r.ok()) r = api.SweepStore();
       if (!r.ok()) spdlog::warn("periodic recovery: {}", r.ToString());
+      l.lock();
     }
   });
   server.Run(config.workers > 0 ? config.workers : cores);

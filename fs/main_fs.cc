@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file, "read the token from this file");
   app.add_option("--store-dir", store_dir, "file store directory to read data from directly");
   app.add_flag("--http", http, "read data through the API (hosts without store access)");
+  bool rbd = false;
+  store::RbdOptions rbd_opt;
+  app.add_flag("--rbd", rbd, "read rbd-backed images through librbd");
+  app.add_option("--rbd-pool", rbd_opt.pool, "RBD pool of the images (rbd_store_pool)");
+  app.add_option("--rbd-user", rbd_opt.user, "cephx user without client. (rbd_store_user)");
+  app.add_option("--ceph-conf", rbd_opt.ceph_conf, "Ceph config file (rbd_store_ceph_conf)");
   app.add_option("--refresh", opt.refresh_seconds, "seconds between (conditional) API polls");
   app.add_option("--threads", opt.max_threads, "FUSE worker threads");
   app.add_option("-o", opt.mount_options, "extra mount options");
@@ -48,10 +54,17 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "glint-fs: %s\n", s.ToString().c_str());
       return 2;
     }
+  } else if (rbd) {
+    Status s;
+    source = fs::NewRbdSource(rbd_opt, &s);
+    if (!source) {
+      std::fprintf(stderr, "glint-fs: %s\n", s.ToString().c_str());
+      return 2;
+    }
   } else if (http) {
     source = fs::NewHttpSource(api, token);
   } else {
-    std::fprintf(stderr, "glint-fs: choose a data path: --store-dir DIR or --http\n");
+    std::fprintf(stderr, "glint-fs: choose a data path: --store-dir DIR, --rbd or --http\n");
     return 2;
   }
   return fs::RunGlintFs(mountpoint, view, *source, opt);

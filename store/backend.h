@@ -54,8 +54,13 @@ class Backend {
   virtual Result<std::unique_ptr<Writer>> NewWriter(const std::string& image_id,
                                                     const std::string& upload_token) = 0;
   virtual Result<std::unique_ptr<Reader>> Open(const std::string& location) = 0;
-  // Idempotent: deleting data that is already gone succeeds.
+  // Idempotent: deleting data that is already gone succeeds. Conflict when the data is
+  // in use elsewhere (an RBD snapshot with clones, an image open by a client): nothing
+  // is deleted then.
   virtual Status Delete(const std::string& location) = 0;
+  // Whether Delete would succeed now (Conflict if the data is in use); lets the API refuse
+  // an image delete before touching the catalog, as Glance's InUseByStore does.
+  virtual Status CheckDeletable(const std::string& location) { return Status::Ok(); }
 
   virtual Result<std::vector<StoredObject>> ListObjects() = 0;
   virtual Status DeleteObject(const StoredObject& object) = 0;
@@ -66,6 +71,20 @@ class Backend {
 // Glance-compatible file store: <datadir>/<image id>, location file://<datadir>/<id>.
 // All-zero blocks are not written, so sparse images stay sparse.
 Result<std::unique_ptr<Backend>> NewFileBackend(const std::string& id, const std::string& datadir);
+// Ceph RBD store laid out as Glance's rbd driver lays it out: one RBD image per Glance
+// image, named by its id, in `pool`, with a protected snapshot `snap`; location
+// rbd://<fsid>/<pool>/<id>/snap. Uploads write into `<id>.glint-upload-<token>` and are
+// renamed when complete.
+struct RbdOptions {
+  std::string pool = "images";
+  std::string user;            // cephx id without "client."; "" = librados default
+  std::string ceph_conf;       // "" = librados' default search
+  int chunk_size_mib = 8;      // object size (rbd_store_chunk_size)
+  bool thin_provisioning = true;  // skip writing all-zero chunks
+  int max_inflight = 4;        // asynchronous writes in flight per upload
+};
+Result<std::unique_ptr<Backend>> NewRbdBackend(const std::string& id, const RbdOptions& options);
+
 // Keeps everything in memory; for unit tests.
 std::unique_ptr<Backend> NewMemoryBackend(const std::string& id = "memory");
 

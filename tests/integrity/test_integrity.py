@@ -85,11 +85,12 @@ def test_sigkill_during_upload_recovers(server, sent_mib):
     if img["status"] == "active":
         assert sent_mib == total_mib
         assert img["checksum"] == md5.hexdigest() and img["os_hash_value"] == sha.hexdigest()
-        assert store_files(server) == [image_id]
+        assert wait_for(lambda: store_files(server) == [image_id])
     else:
         assert img["status"] == "queued", img
         assert img["size"] is None and img["checksum"] is None
-        assert store_files(server) == [], "partial data left in the store"
+        # The store sweep runs beside serving, right after startup.
+        assert wait_for(lambda: store_files(server) == []), "partial data left in the store"
         # The image takes a fresh upload.
         data = b"".join(chunk(i) for i in range(3))
         r = requests.put(server.url + "/v2/images/%s/file" % image_id, data=data,

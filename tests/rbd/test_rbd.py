@@ -1,0 +1,173 @@
+"""glint-api on the RBD store of a real (throwaway) Ceph cluster, and glint-fs reading
+rbd-backed images through librbd. Runs under tests/with_ceph.sh; in CI a missing cluster
+is a failure.
+"""
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import glint_server  # noqa: E402
+
+CONF = os.environ.get("CEPH_CONF")
+POOL = os.environ.get("GLINT_CEPH_POOL", "images")
+USER = os.environ.get("GLINT_CEPH_USER", "glance")
+FSID = os.environ.get("GLINT_CEPH_FSID")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CONF:
+        if glint_server.in_ci():
+            pytest.fail("CI=true but no Ceph cluster: run under tests/with_ceph.sh")
+        pytest.skip("no Ceph cluster: run under tests/with_ceph.sh")
+    d = tmp_path_factory.mktemp("glint-rbd")
+    conf = d / "glint.conf"
+    conf.write_text("[glance_store]\nstores = rbd\ndefault_store = rbd\nrbd_store_pool = %s\n"
+                    "rbd_store_user = %s\nrbd_store_ceph_conf = %s\nrbd_store_chunk_size = 4\n"
+                    % (POOL, USER, CONF))
+    s = glint_server.GlintServer(str(d), config=str(conf))
+    s.start()
+    yield s
+    s.stop()
+
+
+def rbd(*args, check=True):
+    p = subprocess.run(["rbd", "--id", USER, "-p", POOL] + list(args), capture_output=True, text=True)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def api(server, method, path, **kw):
+    h = kw.pop("headers", {})
+    h["X-Auth-Token"] = server.token
+    return requests.request(method, server.url + path, headers=h, **kw)
+
+
+def active(server, data, **props):
+    body = {"disk_format": "raw", "container_format": "bare"}
+    body.update(props)
+    r = api(server, "POST", "/v2/images", json=body)
+    assert r.status_code == 201, r.text
+    image_id = r.json()["id"]
+    r = api(server, "PUT", "/v2/images/%s/file" % image_id, data=data,
+            headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    return api(server, "GET", "/v2/images/" + image_id).json()
+
+
+def test_upload_lays_out_like_glance_and_downloads_back(server):
+    data = os.urandom(20 << 20)
+    img = active(server, data, name="rbd-image")
+    assert img["status"] == "active"
+    assert img["checksum"] == hashlib.md5(data).hexdigest()
+    info = json.loads(rbd("info", "--format", "json", img["id"]).stdout)
+    assert info["name"] == img["id"] and info["size"] == len(data)
+    assert info["order"] == 22  # rbd_store_chunk_size = 4 MiB
+    snaps = json.loads(rbd("snap", "ls", "--format", "json", img["id"]).stdout)
+    assert [s["name"] for s in snaps] == ["snap"]
+    assert json.loads(rbd("info", "--format", "json", img["id"] + "@snap").stdout)["protected"] == "true"
+    r = api(server, "GET", "/v2/images/%s/file" % img["id"])
+    assert r.status_code == 200
+    assert hashlib.md5(r.content).hexdigest() == img["checksum"]
+    assert hashlib.sha512(r.content).hexdigest() == img["os_hash_value"]
+    r = api(server, "GET", "/v2/images/%s/file" % img["id"], headers={"Range": "bytes=1000-1999"})
+    assert r.status_code == 206 and r.content == data[1000:2000]
+
+
+def test_qemu_img_reads_the_snapshot(server):
+    if not shutil.which("qemu-img"):
+        pytest.fail("qemu-img missing") if glint_server.in_ci() else pytest.skip("qemu-img missing")
+    img = active(server, os.urandom(1 << 20), name="for-qemu")
+    spec = "rbd:%s/%s@snap:id=%s:conf=%s" % (POOL, img["id"], USER, CONF)
+    p = subprocess.run(["qemu-img", "info", "--output=json", spec], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["virtual-size"] == 1 << 20
+
+
+def test_clone_blocks_delete_with_409(server):
+    img = active(server, os.urandom(1 << 20), name="parent")
+    clone = "clone-" + img["id"][:8]
+    rbd("clone", "%s/%s@snap" % (POOL, img["id"]), "%s/%s" % (POOL, clone))
+    r = api(server, "DELETE", "/v2/images/" + img["id"])
+    assert r.status_code == 409, r.text
+    assert "in use" in r.json()["error"]["message"]
+    assert api(server, "GET", "/v2/images/" + img["id"]).json()["status"] == "active"
+    assert img["id"] in rbd("ls").stdout
+    rbd("rm", clone)
+    assert api(server, "DELETE", "/v2/images/" + img["id"]).status_code == 204
+    assert img["id"] not in rbd("ls").stdout
+
+
+def test_sparse_input_makes_a_thin_image(server):
+    data = bytearray(64 << 20)
+    data[0:4096] = os.urandom(4096)
+    img = active(server, bytes(data), name="sparse")
+    du = json.loads(rbd("du", "--format", "json", img["id"] + "@snap").stdout)
+    used = sum(i["used_size"] for i in du["images"])
+    assert used <= 8 << 20, du  # one 4 MiB object, not 64 MiB
+    r = api(server, "GET", "/v2/images/%s/file" % img["id"])
+    assert r.content == bytes(data)
+
+
+def test_interrupted_upload_leaves_no_rbd_image(server):
+    r = api(server, "POST", "/v2/images", json={"disk_format": "raw", "container_format": "bare"})
+    image_id = r.json()["id"]
+    import socket
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(("PUT /v2/images/%s/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\n"
+               "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+               % (image_id, server.token, 50 << 20)).encode())
+    s.sendall(os.urandom(12 << 20))
+    deadline = time.time() + 10
+    while time.time() < deadline and "glint-upload" not in rbd("ls").stdout:
+        time.sleep(0.1)
+    assert image_id + ".glint-upload-" in rbd("ls").stdout
+    server.kill()
+    s.close()
+    server.start()  # the startup sweep removes what the crash left
+    assert api(server, "GET", "/v2/images/" + image_id).json()["status"] == "queued"
+    # Removing the dead writer's image waits for its stale lock to be broken.
+    deadline = time.time() + 60
+    while time.time() < deadline and image_id in rbd("ls").stdout:
+        time.sleep(0.5)
+    assert image_id not in rbd("ls").stdout
+
+
+def test_glint_fs_reads_rbd_images(server):
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+        pytest.fail("needs FUSE") if glint_server.in_ci() else pytest.skip("needs FUSE")
+    data = os.urandom(12 << 20)
+    img = active(server, data, name="fs-rbd")
+    mnt = tempfile.mkdtemp(prefix="glint-mnt-rbd-")
+    fsm = glint_server.GlintFsMount(server, mnt, args=["--rbd", "--rbd-pool", POOL, "--rbd-user", USER,
+                                                        "--ceph-conf", CONF]).start()
+    try:
+        path = os.path.join(mnt, "by-id", img["id"])
+        deadline = time.time() + 10
+        while time.time() < deadline and img["id"] not in os.listdir(os.path.join(mnt, "by-id")):
+            time.sleep(0.1)
+        out = subprocess.run(["sha512sum", path], capture_output=True, text=True, check=True).stdout
+        assert out.split()[0] == img["os_hash_value"]
+        rng = random.Random(3)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for _ in range(100):
+                off = rng.randrange(0, len(data))
+                size = rng.choice([1, 4096, 100000, 1 << 20])
+                assert os.pread(fd, size, off) == data[off:off + size]
+        finally:
+            os.close(fd)
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)

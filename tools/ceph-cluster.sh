@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# A throwaway single-node Ceph cluster on loopback for tests and trials: one monitor and
+# one memstore OSD (data in the OSD's memory), cephx on, a pool `images` for RBD and a
+# restricted client.glance user, as a real deployment gives Glance. Starts in seconds.
+#
+#   tools/ceph-cluster.sh start DIR [PORT]   # prints the environment to use it
+#   tools/ceph-cluster.sh stop DIR           # stops the daemons it started, removes DIR
+#
+# After start, DIR/env holds: CEPH_CONF, GLINT_CEPH_FSID, GLINT_CEPH_POOL, GLINT_CEPH_USER.
+set -euo pipefail
+
+cmd=${1:-}; D=${2:-}
+[ -n "$cmd" ] && [ -n "$D" ] || { echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2; }
+
+stop() {
+  for f in "$D"/run/*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$D"
+}
+
+if [ "$cmd" = stop ]; then stop; exit 0; fi
+[ "$cmd" = start ] || { echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2; }
+
+PORT=${3:-$((3300 + RANDOM % 2000))}
+MEM=${GLINT_CEPH_MEMSTORE_BYTES:-3221225472}
+mkdir -p "$D/run" "$D/log"
+D=$(cd "$D" && pwd)
+FSID=$(uuidgen)
+cat > "$D/ceph.conf" <<CONF
+[global]
+fsid = $FSID
+mon host = v2:127.0.0.1:$PORT
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+auth allow insecure global id reclaim = false
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+mon allow pool delete = true
+mon warn on pool no redundancy = false
+osd objectstore = memstore
+memstore device bytes = $MEM
+osd crush chooseleaf type = 0
+run dir = $D/run
+log file = $D/log/\$name.log
+admin socket = $D/run/\$name.asok
+pid file = $D/run/\$name.pid
+osd data = $D/osd\$id
+mon data = $D/mon\$id
+keyring = $D/\$name.keyring
+ms bind ipv4 = true
+CONF
+export CEPH_CONF=$D/ceph.conf
+trap 'echo "ceph-cluster: start failed; logs in $D/log" >&2' ERR
+ceph-authtool --create-keyring "$D/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+ceph-authtool --create-keyring "$D/client.admin.keyring" --gen-key -n client.admin \
+  --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >/dev/null
+ceph-authtool "$D/mon.keyring" --import-keyring "$D/client.admin.keyring" >/dev/null
+monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$PORT]" "$D/monmap" >/dev/null
+ceph-mon --mkfs -i a --monmap "$D/monmap" --keyring "$D/mon.keyring" 2>>"$D/log/start.log"
+ceph-mon -i a 2>>"$D/log/start.log"
+UUID=$(uuidgen)
+ID=$(ceph osd new "$UUID")
+mkdir -p "$D/osd$ID"
+ceph auth get-or-create "osd.$ID" mon 'allow profile osd' mgr 'allow profile osd' osd 'allow *' \
+  -o "$D/osd.$ID.keyring"
+ceph-osd -i "$ID" --mkfs --osd-uuid "$UUID" 2>>"$D/log/start.log"
+ceph-osd -i "$ID" 2>>"$D/log/start.log"
+ceph osd pool create images 8 >/dev/null 2>&1
+ceph osd pool application enable images rbd >/dev/null 2>&1
+ceph auth get-or-create client.glance mon 'profile rbd' osd 'profile rbd pool=images' \
+  -o "$D/client.glance.keyring"
+# Wait until the OSD serves I/O.
+for _ in $(seq 100); do
+  rbd --id glance -p images ls >/dev/null 2>&1 && break
+  sleep 0.2
+done
+rbd --id glance -p images ls >/dev/null
+cat > "$D/env" <<ENV
+export CEPH_CONF=$D/ceph.conf
+export GLINT_CEPH_FSID=$FSID
+export GLINT_CEPH_POOL=images
+export GLINT_CEPH_USER=glance
+ENV
+cat "$D/env"
