@@ -41,6 +41,7 @@ struct ListQuery {
   std::vector<std::string> tags;                   // image must carry all of them
   std::vector<std::pair<std::string, std::string>> properties;  // custom property equality
   std::optional<std::string> visibility;           // exact visibility, or "all"
+  std::string member_status = "accepted";          // shared images listed: pending/accepted/rejected/all
   std::optional<int64_t> size_min, size_max;
   bool os_hidden = false;                          // true: only hidden images
   std::vector<SortKey> sort;                       // tie-broken by created_at, id
@@ -69,6 +70,14 @@ class Catalog {
   // "pending delete" until ForgetLocations, so a crash in between is swept at restart.
   virtual Result<ImageRecord> DeleteImage(const std::string& id) = 0;
   virtual Status ForgetLocations(const std::string& id) = 0;
+
+  // Members of shared images. AddMember: Conflict if already a member.
+  virtual Status AddMember(const ImageMember& member) = 0;
+  virtual Result<ImageMember> GetMember(const std::string& image_id, const std::string& member) = 0;
+  virtual Result<std::vector<ImageMember>> ListMembers(const std::string& image_id) = 0;
+  virtual Status UpdateMemberStatus(const std::string& image_id, const std::string& member,
+                                    const std::string& status) = 0;
+  virtual Status DeleteMember(const std::string& image_id, const std::string& member) = 0;
 
   // A number that changes whenever any image, tag, property or membership changes
   // (every update bumps an image's version). Used as the validator of listings.

@@ -53,6 +53,15 @@ struct ImageRecord {
   int64_t version = 0;
 };
 
+// A project an image is shared with (visibility `shared`), and its answer.
+struct ImageMember {
+  std::string image_id;
+  std::string member;               // project id
+  std::string status = "pending";   // pending, accepted, rejected
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
 // An upload that holds an image in `saving`. The lock lives in the catalog so that every
 // API node sees it; it expires unless renewed, so a crashed node's uploads are recovered.
 struct UploadLock {

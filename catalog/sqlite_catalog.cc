@@ -427,6 +427,91 @@ class SqliteCatalog final : public Catalog {
     });
   }
 
+  Status AddMember(const ImageMember& m) override {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "INSERT INTO image_members (image_id, member, status, created_at, updated_at) "
+          "VALUES (?,?,?,?,?)");
+      if (!st.ok()) return st.status();
+      st->Bind(1, m.image_id);
+      st->Bind(2, m.member);
+      st->Bind(3, m.status);
+      st->Bind(4, m.created_at);
+      st->Bind(5, m.updated_at);
+      Status s = st->Run();
+      if (s.code() == Status::Code::kConflict) {
+        return Status::Conflict("Member " + m.member + " already exists for image " + m.image_id);
+      }
+      return s;
+    });
+  }
+
+  Result<ImageMember> GetMember(const std::string& image_id, const std::string& member) override {
+    std::optional<ImageMember> out;
+    Status s = WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "SELECT image_id, member, status, created_at, updated_at FROM image_members "
+          "WHERE image_id = ? AND member = ?");
+      if (!st.ok()) return st.status();
+      st->Bind(1, image_id);
+      st->Bind(2, member);
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::NotFound("Member " + member + " not found for image " + image_id);
+      out = ImageMember{st->Text(0), st->Text(1), st->Text(2), st->Int(3), st->Int(4)};
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return *out;
+  }
+
+  Result<std::vector<ImageMember>> ListMembers(const std::string& image_id) override {
+    std::vector<ImageMember> out;
+    Status s = WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "SELECT image_id, member, status, created_at, updated_at FROM image_members "
+          "WHERE image_id = ? ORDER BY created_at, member");
+      if (!st.ok()) return st.status();
+      st->Bind(1, image_id);
+      for (;;) {
+        auto row = st->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) return Status::Ok();
+        out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Int(3), st->Int(4)});
+      }
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Status UpdateMemberStatus(const std::string& image_id, const std::string& member,
+                            const std::string& status) override {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "UPDATE image_members SET status = ?, updated_at = ? WHERE image_id = ? AND member = ?");
+      if (!st.ok()) return st.status();
+      st->Bind(1, status);
+      st->Bind(2, NowMicros());
+      st->Bind(3, image_id);
+      st->Bind(4, member);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 0) return Status::NotFound("Member " + member + " not found for image " + image_id);
+      return Status::Ok();
+    });
+  }
+
+  Status DeleteMember(const std::string& image_id, const std::string& member) override {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare("DELETE FROM image_members WHERE image_id = ? AND member = ?");
+      if (!st.ok()) return st.status();
+      st->Bind(1, image_id);
+      st->Bind(2, member);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 0) return Status::NotFound("Member " + member + " not found for image " + image_id);
+      return Status::Ok();
+    });
+  }
+
   Result<int64_t> Generation() override {
     int64_t value = 0;
     Status s = WithDb([&](Db& db) -> Status {
@@ -629,9 +714,14 @@ class SqliteCatalog final : public Catalog {
       where += " AND (visibility IN ('public', 'community')";
       if (v.project_id) {
         where += " OR owner = ? OR (visibility = 'shared' AND id IN (SELECT image_id FROM "
-                 "image_members WHERE member = ? AND status = 'accepted'))";
+                 "image_members WHERE member = ?";
         args.emplace_back(*v.project_id);
         args.emplace_back(*v.project_id);
+        if (q.member_status != "all") {
+          where += " AND status = ?";
+          args.emplace_back(q.member_status);
+        }
+        where += "))";
       }
       where += ")";
     }

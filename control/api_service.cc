@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "control/http_errors.h"
+#include "control/identity_api.h"
 #include "control/json_writer.h"
 #include "control/schemas.h"
 
@@ -136,7 +137,7 @@ Status SetAttribute(ImageRecord& img, const std::string& key, const json& v) {
 struct Route {
   enum Kind {
     kNone, kRoot, kVersions, kHealth, kSchema, kImages, kImage, kImageFile, kImageTag,
-    kImageAction, kInfoImport, kImageMembers, kV2Redirect
+    kImageAction, kInfoImport, kImageMembers, kImageMember, kV2Redirect
   } kind = kNone;
   std::string id, arg;
   std::vector<std::string> methods;  // allowed methods for 405
@@ -188,6 +189,10 @@ Route Match(const std::string& raw_path) {
   if (seg.size() == 3) return {Route::kImage, id, "", {"GET", "PATCH", "DELETE"}};
   if (seg.size() == 4 && seg[3] == "file") return {Route::kImageFile, id, "", {"GET", "PUT"}};
   if (seg.size() == 5 && seg[3] == "tags") return {Route::kImageTag, id, seg[4], {"PUT", "DELETE"}};
+  if (seg.size() == 4 && seg[3] == "members") return {Route::kImageMembers, id, "", {"GET", "POST"}};
+  if (seg.size() == 5 && seg[3] == "members") {
+    return {Route::kImageMember, id, seg[4], {"GET", "PUT", "DELETE"}};
+  }
   if (seg.size() == 5 && seg[3] == "actions" &&
       (seg[4] == "deactivate" || seg[4] == "reactivate")) {
     return {Route::kImageAction, id, seg[4], {"POST"}};
@@ -252,6 +257,7 @@ struct ApiService::Impl {
   store::Backend& backend;
   auth::Authenticator& authenticator;
   Post post;
+  IdentityApi* identity = nullptr;
 
   std::string BaseUrl(const HttpRequest& req) const {
     if (!config.public_endpoint.empty()) return config.public_endpoint;
@@ -335,7 +341,104 @@ struct ApiService::Impl {
         (ctx.project_id && img->owner == ctx.project_id)) {
       return img;
     }
+    // A member may see a shared image by id whatever its member status.
+    if (ctx.project_id && img->visibility == "shared" && catalog.GetMember(img->id, *ctx.project_id).ok()) {
+      return img;
+    }
     return Status::NotFound("No image found with ID " + id);
+  }
+
+  // Glance's ownership rule for changes: the owning project or an admin.
+  static Status MayModify(const auth::RequestContext& ctx, const ImageRecord& img) {
+    if (ctx.is_admin || (ctx.project_id && img.owner == ctx.project_id)) return Status::Ok();
+    return Status::PermissionDenied("You are not permitted to modify image " + img.id + ".");
+  }
+  static Status MaySetVisibility(const auth::RequestContext& ctx, const std::string& visibility) {
+    if (visibility == "public" && !ctx.is_admin) {
+      return Status::PermissionDenied("You are not authorized to complete publicize_image action.");
+    }
+    return Status::Ok();
+  }
+
+  static json MemberJson(const catalog::ImageMember& m) {
+    return {{"created_at", FormatIsoSeconds(m.created_at)}, {"updated_at", FormatIsoSeconds(m.updated_at)},
+            {"image_id", m.image_id}, {"member_id", m.member}, {"status", m.status},
+            {"schema", "/v2/schemas/member"}};
+  }
+
+  HttpResponse ListMembers(const auth::RequestContext& ctx, const std::string& id) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    if (img->visibility != "shared") return ErrorResponse(403, "Only shared images have members.");
+    auto members = catalog.ListMembers(img->id);
+    if (!members.ok()) return ErrorResponse(members.status());
+    json list = json::array();
+    bool owner = MayModify(ctx, *img).ok();
+    for (const auto& m : *members) {
+      if (owner || (ctx.project_id && m.member == *ctx.project_id)) list.push_back(MemberJson(m));
+    }
+    return JsonResponse(200, {{"members", list}, {"schema", "/v2/schemas/members"}});
+  }
+
+  HttpResponse AddMember(const auth::RequestContext& ctx, const HttpRequest& req, const std::string& id) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    Status may = MayModify(ctx, *img);
+    if (!may.ok()) return ErrorResponse(403, "You are not permitted to add members to image " + img->id + ".");
+    if (img->visibility != "shared") {
+      return ErrorResponse(403, "Image " + img->id + " is not shared: only shared images have members.");
+    }
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("member") || !body["member"].is_string() ||
+        body["member"].get<std::string>().empty() || body["member"].get<std::string>().size() > 255) {
+      return ErrorResponse(400, "Request body must be {\"member\": \"<project id>\"}.");
+    }
+    auto existing = catalog.ListMembers(img->id);
+    if (!existing.ok()) return ErrorResponse(existing.status());
+    if (static_cast<int>(existing->size()) >= config.image_member_quota) {
+      return ErrorResponse(413, "Maximum number of image members exceeded (" +
+                                    std::to_string(config.image_member_quota) + ")");
+    }
+    catalog::ImageMember m{img->id, body["member"].get<std::string>(), "pending", NowMicros(), NowMicros()};
+    Status s = catalog.AddMember(m);
+    if (!s.ok()) return ErrorResponse(s);
+    return JsonResponse(200, MemberJson(m));
+  }
+
+  HttpResponse Member(const auth::RequestContext& ctx, const HttpRequest& req, const std::string& id,
+                      const std::string& member) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    if (img->visibility != "shared") return ErrorResponse(403, "Only shared images have members.");
+    bool owner = MayModify(ctx, *img).ok();
+    bool self = ctx.project_id && *ctx.project_id == member;
+    auto m = catalog.GetMember(img->id, member);
+    if (!m.ok() || (!owner && !self)) {
+      return ErrorResponse(404, "Member " + member + " not found for image " + img->id);
+    }
+    if (req.method == "GET") return JsonResponse(200, MemberJson(*m));
+    if (req.method == "DELETE") {
+      if (!owner) return ErrorResponse(403, "You are not permitted to remove members of image " + img->id + ".");
+      Status s = catalog.DeleteMember(img->id, member);
+      if (!s.ok()) return ErrorResponse(s);
+      HttpResponse r;
+      r.status = 204;
+      return r;
+    }
+    if (!self && !ctx.is_admin) {
+      return ErrorResponse(403, "Only the member " + member + " may change its membership status.");
+    }
+    json body = json::parse(req.body, nullptr, false);
+    std::string status = body.is_object() && body.contains("status") && body["status"].is_string()
+                             ? body["status"].get<std::string>() : "";
+    if (status != "pending" && status != "accepted" && status != "rejected") {
+      return ErrorResponse(400, "Status must be one of pending, accepted, rejected.");
+    }
+    Status s = catalog.UpdateMemberStatus(img->id, member, status);
+    if (!s.ok()) return ErrorResponse(s);
+    auto updated = catalog.GetMember(img->id, member);
+    if (!updated.ok()) return ErrorResponse(updated.status());
+    return JsonResponse(200, MemberJson(*updated));
   }
 
   // Read-modify-write with optimistic concurrency: retries when another writer won.
@@ -366,6 +469,7 @@ struct ApiService::Impl {
   }
 
   HttpResponse Dispatch(HttpRequest& req) {
+    if (identity && IdentityApi::Owns(req.path)) return identity->Handle(req, BaseUrl(req));
     Route route = Match(req.path);
     if (route.kind == Route::kNone) {
       return ErrorResponse(404, "The resource could not be found: " + req.path);
@@ -426,6 +530,10 @@ struct ApiService::Impl {
         return Tag(*ctx, req.method == "PUT", route.id, route.arg);
       case Route::kImageAction:
         return Action(*ctx, route.id, route.arg);
+      case Route::kImageMembers:
+        return req.method == "GET" ? ListMembers(*ctx, route.id) : AddMember(*ctx, req, route.id);
+      case Route::kImageMember:
+        return Member(*ctx, req, route.id, route.arg);
       default:
         return ErrorResponse(404, "The resource could not be found.");
     }
@@ -460,6 +568,7 @@ struct ApiService::Impl {
       return ErrorResponse(413, "Maximum number of properties exceeded (" +
                                     std::to_string(config.image_property_quota) + ")");
     }
+    if (Status v = MaySetVisibility(ctx, img.visibility); !v.ok()) return ErrorResponse(v);
     if (static_cast<int>(img.tags.size()) > config.image_tag_quota) {
       return ErrorResponse(413, "Maximum number of tags exceeded (" +
                                     std::to_string(config.image_tag_quota) + ")");
@@ -533,6 +642,7 @@ struct ApiService::Impl {
         if (v != "pending" && v != "accepted" && v != "rejected" && v != "all") {
           return ErrorResponse(400, "Invalid status value: " + v);
         }
+        q.member_status = v;
       } else if (k == "size_min" || k == "size_max") {
         try {
           size_t pos = 0;
@@ -729,7 +839,11 @@ struct ApiService::Impl {
       changes.push_back(std::move(ch));
     }
     auto updated = Modify(ctx, id, [&](ImageRecord& img) -> Status {
+      GLINT_RETURN_IF_ERROR(MayModify(ctx, img));
       for (const auto& ch : changes) {
+        if (ch.root == "visibility" && ch.value.is_string()) {
+          GLINT_RETURN_IF_ERROR(MaySetVisibility(ctx, ch.value.get<std::string>()));
+        }
         bool base = kBase.count(ch.root) > 0;
         if ((ch.root == "disk_format" || ch.root == "container_format") && ch.op != "remove" &&
             img.status != catalog::kQueued) {
@@ -757,6 +871,7 @@ struct ApiService::Impl {
   HttpResponse Delete(const auth::RequestContext& ctx, const std::string& id) {
     auto img = Visible(ctx, id);
     if (!img.ok()) return ErrorResponse(img.status());
+    if (Status may = MayModify(ctx, *img); !may.ok()) return ErrorResponse(may);
     if (img->is_protected) {
       return ErrorResponse(403, "Image " + img->id + " is protected and cannot be deleted.");
     }
@@ -797,6 +912,7 @@ struct ApiService::Impl {
     if (tag.size() > 255) return ErrorResponse(400, "Tag is too long (max 255 characters).");
     bool missing = false;
     auto updated = Modify(ctx, id, [&](ImageRecord& img) -> Status {
+      GLINT_RETURN_IF_ERROR(MayModify(ctx, img));
       auto it = std::lower_bound(img.tags.begin(), img.tags.end(), tag);
       bool present = it != img.tags.end() && *it == tag;
       if (add && !present) img.tags.insert(it, tag);
@@ -819,6 +935,7 @@ struct ApiService::Impl {
                       const std::string& action) {
     auto img = Visible(ctx, id);
     if (!img.ok()) return ErrorResponse(img.status());
+    if (Status may = MayModify(ctx, *img); !may.ok()) return ErrorResponse(may);
     bool deactivate = action == "deactivate";
     const char* target = deactivate ? catalog::kDeactivated : catalog::kActive;
     const char* from = deactivate ? catalog::kActive : catalog::kDeactivated;
@@ -917,8 +1034,8 @@ struct ApiService::Impl {
 };
 
 ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
-                       auth::Authenticator& authenticator, Post post)
-    : impl_(new Impl{config, catalog, backend, authenticator, std::move(post)}) {}
+                       auth::Authenticator& authenticator, Post post, IdentityApi* identity)
+    : impl_(new Impl{config, catalog, backend, authenticator, std::move(post), identity}) {}
 
 bool ApiService::IsUpload(const HttpRequest& head) const {
   return head.method == "PUT" && Match(head.path).kind == Route::kImageFile;
@@ -966,6 +1083,7 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
   }
   auto img = impl_->Visible(*ctx, route.id);
   if (!img.ok()) return fail(ErrorResponse(img.status()));
+  if (Status may = Impl::MayModify(*ctx, *img); !may.ok()) return fail(ErrorResponse(may));
   if (content_length && *content_length > static_cast<uint64_t>(impl_->config.image_size_cap)) {
     return fail(ErrorResponse(413, "The incoming image is too large: " +
                                        std::to_string(*content_length) + " bytes exceeds image_size_cap (" +

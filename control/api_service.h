@@ -22,8 +22,9 @@ namespace glint::control {
 
 class ApiService {
  public:
+  // `identity` (optional) serves the Keystone v3 API under /identity.
   ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
-             auth::Authenticator& authenticator, Post post);
+             auth::Authenticator& authenticator, Post post, class IdentityApi* identity = nullptr);
 
   // True for PUT /v2/images/{id}/file: its body streams into an UploadSession.
   bool IsUpload(const HttpRequest& head) const;

@@ -43,6 +43,8 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     str("DEFAULT.node_id", &c->node_id);
     num("DEFAULT.image_property_quota", &c->image_property_quota);
     num("DEFAULT.image_tag_quota", &c->image_tag_quota);
+    num("DEFAULT.image_member_quota", &c->image_member_quota);
+    num("token.expiration", &c->token_expiration);
     num("DEFAULT.limit_param_default", &c->limit_param_default);
     num("DEFAULT.api_limit_max", &c->api_limit_max);
     num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);

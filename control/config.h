@@ -23,6 +23,8 @@ struct Config {
   std::string node_id;                         // this API node's name; "" = host:port
   int image_property_quota = 128;
   int image_tag_quota = 128;
+  int image_member_quota = 128;
+  int token_expiration = 3600;                 // seconds a built-in identity token lives
   int limit_param_default = 25;
   int api_limit_max = 1000;
   int upload_lock_ttl = 300;                   // seconds an upload lock lives unrenewed

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "auth/authenticator.h"
+#include "auth/identity.h"
+#include "control/identity_api.h"
 #include "catalog/catalog.h"
 #include "control/api_service.h"
 #include "control/config.h"
@@ -108,11 +110,18 @@ int main(int argc, char** argv) {
     }
     token = *t;
   }
-  auto authenticator = auth::NewAdminTokenAuthenticator(token);
+  auto identity = auth::OpenIdentityStore(config.connection, &s);
+  if (!identity) {
+    spdlog::critical("identity: {}", s.ToString());
+    return 1;
+  }
+  auth::TokenService tokens(*identity, config.token_expiration);
+  auto authenticator = auth::NewIdentityAuthenticator(*identity, tokens, token);
+  control::IdentityApi identity_api(*identity, tokens, *authenticator);
 
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   control::WorkerPool pool(std::max(8, 2 * cores + 2));
-  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster());
+  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster(), &identity_api);
   s = api.RecoverUploads(/*at_startup=*/true);
   if (!s.ok()) {
     spdlog::critical("startup recovery failed: {}", s.ToString());

@@ -1,0 +1,334 @@
+// IdentityStore on the catalog's SQLite database (own tables, own schema version).
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <mutex>
+#include <sstream>
+
+#include "auth/identity.h"
+#include "catalog/sqlite_db.h"
+#include "common/digest.h"
+#include "common/ids.h"
+
+namespace glint::auth {
+namespace {
+
+using catalog::Db;
+using catalog::Stmt;
+
+const std::vector<std::string> kSchema = {
+    "CREATE TABLE IF NOT EXISTS identity_projects (id VARCHAR(64) NOT NULL PRIMARY KEY, "
+    "name VARCHAR(255) NOT NULL UNIQUE, domain_id VARCHAR(64) NOT NULL, enabled SMALLINT NOT NULL, "
+    "created_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS identity_users (id VARCHAR(64) NOT NULL PRIMARY KEY, "
+    "name VARCHAR(255) NOT NULL UNIQUE, domain_id VARCHAR(64) NOT NULL, password_hash TEXT NOT NULL, "
+    "default_project_id VARCHAR(64), enabled SMALLINT NOT NULL, created_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS identity_roles (id VARCHAR(64) NOT NULL PRIMARY KEY, "
+    "name VARCHAR(255) NOT NULL UNIQUE)",
+    "CREATE TABLE IF NOT EXISTS identity_assignments (user_id VARCHAR(64) NOT NULL, "
+    "project_id VARCHAR(64) NOT NULL, role_id VARCHAR(64) NOT NULL, "
+    "PRIMARY KEY (user_id, project_id, role_id))",
+    "CREATE TABLE IF NOT EXISTS identity_token_keys (id INTEGER NOT NULL PRIMARY KEY, "
+    "secret VARCHAR(128) NOT NULL, created_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS identity_revocations (audit_id VARCHAR(64) NOT NULL PRIMARY KEY, "
+    "expires_at BIGINT NOT NULL)",
+};
+
+std::string NewId() {
+  std::string u = NewUuid();
+  u.erase(std::remove(u.begin(), u.end(), '-'), u.end());
+  return u;
+}
+
+class SqliteIdentity final : public IdentityStore {
+ public:
+  explicit SqliteIdentity(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+
+  Status Init() {
+    for (const auto& sql : kSchema) GLINT_RETURN_IF_ERROR(db_->Exec(sql));
+    return Status::Ok();
+  }
+
+  Result<Project> CreateProject(const std::string& name) override {
+    std::lock_guard<std::mutex> l(mu_);
+    Project p{NewId(), name};
+    auto st = db_->Prepare("INSERT INTO identity_projects (id, name, domain_id, enabled, created_at) VALUES (?,?,?,1,?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, p.id);
+    st->Bind(2, p.name);
+    st->Bind(3, p.domain_id);
+    st->Bind(4, NowMicros());
+    Status s = st->Run();
+    if (s.code() == Status::Code::kConflict) return Status::Conflict("project " + name + " already exists");
+    if (!s.ok()) return s;
+    return p;
+  }
+  Result<Project> GetProject(const std::string& id) override { return OneProject("id", id); }
+  Result<Project> FindProject(const std::string& name) override { return OneProject("name", name); }
+  Result<std::vector<Project>> ListProjects() override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare("SELECT id, name, domain_id, enabled FROM identity_projects ORDER BY name");
+    if (!st.ok()) return st.status();
+    std::vector<Project> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Int(3) != 0});
+    }
+  }
+
+  Result<User> CreateUser(const std::string& name, const std::string& password,
+                          std::optional<std::string> default_project) override {
+    std::lock_guard<std::mutex> l(mu_);
+    User u{NewId(), name, "default", default_project, true};
+    auto st = db_->Prepare(
+        "INSERT INTO identity_users (id, name, domain_id, password_hash, default_project_id, enabled, created_at) "
+        "VALUES (?,?,?,?,?,1,?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, u.id);
+    st->Bind(2, u.name);
+    st->Bind(3, u.domain_id);
+    st->Bind(4, HashPassword(password));
+    st->Bind(5, u.default_project_id);
+    st->Bind(6, NowMicros());
+    Status s = st->Run();
+    if (s.code() == Status::Code::kConflict) return Status::Conflict("user " + name + " already exists");
+    if (!s.ok()) return s;
+    return u;
+  }
+  Result<User> GetUser(const std::string& id) override {
+    auto r = OneUser("id", id);
+    if (!r.ok()) return r.status();
+    return r->first;
+  }
+  Result<User> FindUser(const std::string& name) override {
+    auto r = OneUser("name", name);
+    if (!r.ok()) return r.status();
+    return r->first;
+  }
+  Result<std::vector<User>> ListUsers() override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare("SELECT id, name, domain_id, default_project_id, enabled FROM identity_users ORDER BY name");
+    if (!st.ok()) return st.status();
+    std::vector<User> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back({st->Text(0), st->Text(1), st->Text(2), st->OptText(3), st->Int(4) != 0});
+    }
+  }
+  Result<User> CheckPassword(const std::string& key, bool by_id, const std::string& password) override {
+    auto r = OneUser(by_id ? "id" : "name", key);
+    // The same work whether or not the user exists, so timing does not tell.
+    std::string stored = r.ok() ? r->second : HashPassword("glint-no-such-user");
+    bool ok = VerifyPassword(password, stored);
+    if (!r.ok() || !ok || !r->first.enabled) {
+      return Status::Unauthenticated("The request you have made requires authentication.");
+    }
+    return r->first;
+  }
+
+  Result<Role> EnsureRole(const std::string& name) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare("SELECT id, name FROM identity_roles WHERE name = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, name);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (*row) return Role{st->Text(0), st->Text(1)};
+    Role r{NewId(), name};
+    auto ins = db_->Prepare("INSERT INTO identity_roles (id, name) VALUES (?,?)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, r.id);
+    ins->Bind(2, r.name);
+    GLINT_RETURN_IF_ERROR(ins->Run());
+    return r;
+  }
+  Status AssignRole(const std::string& user_id, const std::string& project_id,
+                    const std::string& role_name) override {
+    auto role = EnsureRole(role_name);
+    if (!role.ok()) return role.status();
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(
+        "INSERT INTO identity_assignments (user_id, project_id, role_id) SELECT ?, ?, ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM identity_assignments WHERE user_id = ? AND project_id = ? AND role_id = ?)");
+    if (!st.ok()) return st.status();
+    for (int base : {0, 3}) {
+      st->Bind(base + 1, user_id);
+      st->Bind(base + 2, project_id);
+      st->Bind(base + 3, role->id);
+    }
+    return st->Run();
+  }
+  Result<std::vector<Role>> RolesOf(const std::string& user_id, const std::string& project_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(
+        "SELECT r.id, r.name FROM identity_assignments a JOIN identity_roles r ON r.id = a.role_id "
+        "WHERE a.user_id = ? AND a.project_id = ? ORDER BY r.name");
+    if (!st.ok()) return st.status();
+    st->Bind(1, user_id);
+    st->Bind(2, project_id);
+    std::vector<Role> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back({st->Text(0), st->Text(1)});
+    }
+  }
+  Result<std::vector<Project>> ProjectsOf(const std::string& user_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(
+        "SELECT DISTINCT p.id, p.name, p.domain_id, p.enabled FROM identity_assignments a "
+        "JOIN identity_projects p ON p.id = a.project_id WHERE a.user_id = ? ORDER BY p.name");
+    if (!st.ok()) return st.status();
+    st->Bind(1, user_id);
+    std::vector<Project> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Int(3) != 0});
+    }
+  }
+
+  Result<std::vector<std::pair<int64_t, std::string>>> TokenKeys() override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare("SELECT id, secret FROM identity_token_keys ORDER BY id");
+    if (!st.ok()) return st.status();
+    std::vector<std::pair<int64_t, std::string>> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.emplace_back(st->Int(0), st->Text(1));
+    }
+  }
+  Status AddTokenKey(const std::string& secret, int64_t now) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(
+        "INSERT INTO identity_token_keys (id, secret, created_at) "
+        "SELECT COALESCE(MAX(id), 0) + 1, ?, ? FROM identity_token_keys");
+    if (!st.ok()) return st.status();
+    st->Bind(1, secret);
+    st->Bind(2, now);
+    return st->Run();
+  }
+  Status PruneTokenKeys(int64_t created_before, int keep_at_least) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(
+        "DELETE FROM identity_token_keys WHERE created_at < ? AND id NOT IN "
+        "(SELECT id FROM identity_token_keys ORDER BY id DESC LIMIT ?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, created_before);
+    st->Bind(2, static_cast<int64_t>(keep_at_least));
+    return st->Run();
+  }
+  Status Revoke(const std::string& audit_id, int64_t expires_at) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(
+        "INSERT INTO identity_revocations (audit_id, expires_at) SELECT ?, ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM identity_revocations WHERE audit_id = ?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, audit_id);
+    st->Bind(2, expires_at);
+    st->Bind(3, audit_id);
+    GLINT_RETURN_IF_ERROR(st->Run());
+    auto prune = db_->Prepare("DELETE FROM identity_revocations WHERE expires_at < ?");
+    if (!prune.ok()) return prune.status();
+    prune->Bind(1, NowMicros());
+    return prune->Run();
+  }
+  Result<bool> IsRevoked(const std::string& audit_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare("SELECT 1 FROM identity_revocations WHERE audit_id = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, audit_id);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    return *row;
+  }
+
+ private:
+  Result<Project> OneProject(const char* column, const std::string& value) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(std::string("SELECT id, name, domain_id, enabled FROM identity_projects WHERE ") +
+                           column + " = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, value);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("Could not find project: " + value + ".");
+    return Project{st->Text(0), st->Text(1), st->Text(2), st->Int(3) != 0};
+  }
+  Result<std::pair<User, std::string>> OneUser(const char* column, const std::string& value) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(std::string("SELECT id, name, domain_id, default_project_id, enabled, password_hash "
+                                       "FROM identity_users WHERE ") + column + " = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, value);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("Could not find user: " + value + ".");
+    return std::make_pair(User{st->Text(0), st->Text(1), st->Text(2), st->OptText(3), st->Int(4) != 0},
+                          st->Text(5));
+  }
+
+  std::mutex mu_;  // one connection; identity calls are rare next to image calls
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace
+
+std::string HashPassword(const std::string& password) {
+  constexpr int kIterations = 120000;
+  unsigned char salt[16], out[32];
+  RAND_bytes(salt, sizeof salt);
+  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt, sizeof salt, kIterations,
+                    EVP_sha256(), sizeof out, out);
+  return "pbkdf2-sha256$" + std::to_string(kIterations) + "$" + HexEncode(salt, sizeof salt) + "$" +
+         HexEncode(out, sizeof out);
+}
+
+bool VerifyPassword(const std::string& password, const std::string& stored) {
+  std::stringstream ss(stored);
+  std::string scheme, iters, salt_hex, hash_hex;
+  if (!std::getline(ss, scheme, '$') || !std::getline(ss, iters, '$') || !std::getline(ss, salt_hex, '$') ||
+      !std::getline(ss, hash_hex, '$') || scheme != "pbkdf2-sha256") {
+    return false;
+  }
+  std::string salt;
+  for (size_t i = 0; i + 1 < salt_hex.size(); i += 2) {
+    salt.push_back(static_cast<char>(std::stoi(salt_hex.substr(i, 2), nullptr, 16)));
+  }
+  unsigned char out[32];
+  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                    reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()),
+                    std::stoi(iters), EVP_sha256(), sizeof out, out);
+  std::string computed = HexEncode(out, sizeof out);
+  return computed.size() == hash_hex.size() &&
+         CRYPTO_memcmp(computed.data(), hash_hex.data(), computed.size()) == 0;
+}
+
+std::unique_ptr<IdentityStore> OpenIdentityStore(const std::string& connection, Status* status) {
+  const std::string prefix = "sqlite:///";
+  if (connection.rfind(prefix, 0) != 0) {
+    *status = Status::InvalidArgument("identity needs a sqlite:/// catalog connection");
+    return nullptr;
+  }
+  auto db = Db::Open(connection.substr(prefix.size()));
+  if (!db.ok()) {
+    *status = db.status();
+    return nullptr;
+  }
+  auto store = std::make_unique<SqliteIdentity>(std::move(db).value());
+  *status = store->Init();
+  if (!status->ok()) return nullptr;
+  return store;
+}
+
+}  // namespace glint::auth
