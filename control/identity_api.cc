@@ -211,6 +211,8 @@ HttpResponse IdentityApi::Handle(const HttpRequest& req, const std::string& base
   }
   if (path == "/identity/v3/projects" || path == "/identity/v3/users") {
     bool projects = path == "/identity/v3/projects";
+    // As Keystone's default policy: listing projects or users is for admins.
+    if (!caller->is_admin) return ErrorResponse(403, "You are not authorized to perform the requested action.");
     json list = json::array();
     auto name = query("name");
     if (projects) {

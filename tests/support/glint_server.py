@@ -15,7 +15,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def binary(name):
-    env = {"glint-api": "GLINT_API_BIN", "glint": "GLINT_CLI_BIN", "glint-fs": "GLINT_FS_BIN"}[name]
+    env = {"glint-api": "GLINT_API_BIN", "glint": "GLINT_CLI_BIN", "glint-fs": "GLINT_FS_BIN",
+           "glint-manage": "GLINT_MANAGE_BIN"}[name]
     if os.environ.get(env):
         return os.environ[env]
     for cand in (os.path.join(ROOT, "build", "control", name), os.path.join(ROOT, "build", "fs", name)):
@@ -86,6 +87,24 @@ class GlintServer:
                 return f.read().decode(errors="replace")[-4000:]
         except OSError:
             return ""
+
+    def manage(self, *args):
+        """Runs glint-manage on this server's data dir; returns its stdout."""
+        p = subprocess.run([binary("glint-manage"), "--data-dir", self.data_dir] + list(args),
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("glint-manage %s failed: %s" % (args, p.stderr))
+        return p.stdout.strip()
+
+    def token_for(self, user, password, project):
+        """A project-scoped token from the built-in identity."""
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+        r = requests.post(self.url + "/identity/v3/auth/tokens", json=body)
+        if r.status_code != 201:
+            raise RuntimeError("token for %s failed: %s %s" % (user, r.status_code, r.text))
+        return r.headers["X-Subject-Token"]
 
     def kill(self):
         """SIGKILL: no chance to clean up, as in a crash."""
