@@ -37,8 +37,8 @@ class FileStoreSource final : public DataSource {
 // Reads by Range requests on one kept-alive connection per open file.
 class HttpReader final : public store::Reader {
  public:
-  HttpReader(std::unique_ptr<control::HttpClient> c, std::string path, std::string token, int64_t size)
-      : client_(std::move(c)), path_(std::move(path)), token_(std::move(token)), size_(size) {}
+  HttpReader(std::unique_ptr<control::HttpClient> c, std::string path, TokenSource& tokens, int64_t size)
+      : client_(std::move(c)), path_(std::move(path)), tokens_(tokens), size_(size) {}
   int64_t size() const override { return size_; }
   Result<size_t> ReadAt(int64_t offset, char* buf, size_t len) override {
     if (offset >= size_ || len == 0) return size_t{0};
@@ -46,7 +46,9 @@ class HttpReader final : public store::Reader {
     std::lock_guard<std::mutex> l(mu_);
     size_t got = 0;
     std::string range = "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + static_cast<int64_t>(len) - 1);
-    auto r = client_->Download(path_, {{"X-Auth-Token", token_}, {"Range", range}},
+    auto token = tokens_.Token(false);
+    if (!token.ok()) return token.status();
+    auto r = client_->Download(path_, {{"X-Auth-Token", *token}, {"Range", range}},
                                [&](const char* data, size_t n) -> Status {
                                  size_t take = std::min(n, len - got);
                                  std::memcpy(buf + got, data, take);
@@ -63,22 +65,24 @@ class HttpReader final : public store::Reader {
  private:
   std::mutex mu_;
   std::unique_ptr<control::HttpClient> client_;
-  std::string path_, token_;
+  std::string path_;
+  TokenSource& tokens_;
   int64_t size_;
 };
 
 class HttpSource final : public DataSource {
  public:
-  HttpSource(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  HttpSource(std::string url, TokenSource& tokens) : url_(std::move(url)), tokens_(tokens) {}
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
     auto c = control::HttpClient::Create(url_);
     if (!c.ok()) return c.status();
     return std::unique_ptr<store::Reader>(
-        new HttpReader(std::move(c).value(), "/v2/images/" + image.id + "/file", token_, image.size));
+        new HttpReader(std::move(c).value(), "/v2/images/" + image.id + "/file", tokens_, image.size));
   }
 
  private:
-  std::string url_, token_;
+  std::string url_;
+  TokenSource& tokens_;
 };
 
 // An rbd image snapshot opened read-only; the kernel's FUSE readahead and the
@@ -125,8 +129,8 @@ std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Sta
   return std::make_unique<FileStoreSource>(std::move(b).value(), store_dir);
 }
 
-std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, const std::string& token) {
-  return std::make_unique<HttpSource>(api_url, token);
+std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens) {
+  return std::make_unique<HttpSource>(api_url, tokens);
 }
 
 }  // namespace glint::fs

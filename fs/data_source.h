@@ -24,7 +24,7 @@ class DataSource {
 };
 
 std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Status* status);
-std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, const std::string& token);
+std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens);
 // Reads rbd-backed images through librbd from their protected snapshot, read-only: the
 // host needs a Ceph client config and key, not API access to the data.
 std::unique_ptr<DataSource> NewRbdSource(const store::RbdOptions& options, Status* status);

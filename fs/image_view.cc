@@ -40,9 +40,86 @@ ImageEntry FromJson(const json& j) {
 
 }  // namespace
 
-ImageView::ImageView(std::string api_url, std::string token)
-    : url_(std::move(api_url)), token_(std::move(token)) {
+namespace {
+
+class StaticToken final : public TokenSource {
+ public:
+  explicit StaticToken(std::string t) : token_(std::move(t)) {}
+  Result<std::string> Token(bool) override { return token_; }
+
+ private:
+  std::string token_;
+};
+
+class PasswordToken final : public TokenSource {
+ public:
+  PasswordToken(std::string url, std::string user, std::string password, std::string project)
+      : url_(std::move(url)), user_(std::move(user)), password_(std::move(password)),
+        project_(std::move(project)) {}
+  Result<std::string> Token(bool renew) override {
+    std::lock_guard<std::mutex> l(mu_);
+    // Renew ahead of expiry so a long-lived mount never presents an expired token.
+    if (!renew && !token_.empty() && NowMicros() < renew_at_) return token_;
+    auto c = control::HttpClient::Create(url_);
+    if (!c.ok()) return c.status();
+    json body = {{"auth",
+                  {{"identity",
+                    {{"methods", {"password"}},
+                     {"password", {{"user", {{"name", user_}, {"domain", {{"id", "default"}}}, {"password", password_}}}}}}},
+                   {"scope", {{"project", {{"name", project_}, {"domain", {{"id", "default"}}}}}}}}}};
+    auto r = (*c)->Request("POST", "/identity/v3/auth/tokens", {{"Content-Type", "application/json"}}, body.dump());
+    if (!r.ok()) return r.status();
+    if (r->status != 201) {
+      return Status::Unauthenticated("identity refused " + user_ + ": HTTP " + std::to_string(r->status));
+    }
+    token_ = r->Header("x-subject-token");
+    json t = json::parse(r->body, nullptr, false);
+    int64_t expires = NowMicros() + 600 * 1000000LL;
+    if (!t.is_discarded() && t.contains("token") && t["token"].contains("expires_at")) {
+      expires = ParseIso(t["token"]["expires_at"].get<std::string>()).value_or(expires);
+    }
+    int64_t now = NowMicros();
+    renew_at_ = now + (expires - now) * 3 / 4;
+    return token_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string url_, user_, password_, project_, token_;
+  int64_t renew_at_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<TokenSource> NewStaticToken(std::string token) {
+  return std::make_unique<StaticToken>(std::move(token));
+}
+std::unique_ptr<TokenSource> NewPasswordToken(std::string api_url, std::string user, std::string password,
+                                              std::string project) {
+  return std::make_unique<PasswordToken>(std::move(api_url), std::move(user), std::move(password),
+                                         std::move(project));
+}
+
+ImageView::ImageView(std::string api_url, TokenSource& tokens) : url_(std::move(api_url)), tokens_(tokens) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
+}
+
+Result<control::ClientResponse> ImageView::Get(const std::string& target, control::HeaderList headers) {
+  auto& client = Client();
+  if (!client) return Status::InvalidArgument("bad API URL " + url_);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto token = tokens_.Token(attempt > 0);
+    if (!token.ok()) return token.status();
+    control::HeaderList h = headers;
+    h.emplace_back("X-Auth-Token", *token);
+    auto r = client->Request("GET", target, h, "");
+    if (!r.ok()) {
+      client_.reset();  // reconnect next time
+      return r.status();
+    }
+    if (r->status != 401) return r;
+  }
+  return Status::Unauthenticated("the API refused glint-fs's credential");
 }
 ImageView::~ImageView() = default;
 
@@ -56,20 +133,15 @@ std::unique_ptr<control::HttpClient>& ImageView::Client() {
 
 Result<std::optional<std::vector<ImageEntry>>> ImageView::Refresh() {
   std::lock_guard<std::mutex> l(mu_);
-  auto& client = Client();
-  if (!client) return Status::InvalidArgument("bad API URL " + url_);
   std::vector<ImageEntry> out;
   std::string target = "/v2/images?status=active&limit=1000&sort=created_at:asc";
   std::string first_etag;
   bool first = true;
   while (!target.empty()) {
-    control::HeaderList h = {{"X-Auth-Token", token_}};
+    control::HeaderList h;
     if (first && !etag_.empty()) h.emplace_back("If-None-Match", etag_);
-    auto r = client->Request("GET", target, h, "");
-    if (!r.ok()) {
-      client_.reset();  // reconnect next time
-      return r.status();
-    }
+    auto r = Get(target, h);
+    if (!r.ok()) return r.status();
     if (r->status == 304) return std::optional<std::vector<ImageEntry>>();
     if (r->status != 200) {
       return Status::Unavailable("image list answered HTTP " + std::to_string(r->status));
@@ -89,13 +161,8 @@ Result<std::optional<std::vector<ImageEntry>>> ImageView::Refresh() {
 
 Result<ImageEntry> ImageView::Lookup(const std::string& id) {
   std::lock_guard<std::mutex> l(mu_);
-  auto& client = Client();
-  if (!client) return Status::InvalidArgument("bad API URL " + url_);
-  auto r = client->Request("GET", "/v2/images/" + id, {{"X-Auth-Token", token_}}, "");
-  if (!r.ok()) {
-    client_.reset();
-    return r.status();
-  }
+  auto r = Get("/v2/images/" + id, {});
+  if (!r.ok()) return r.status();
   if (r->status == 404) return Status::NotFound("image " + id + " not found");
   if (r->status == 401 || r->status == 403) return Status::PermissionDenied("image " + id + " not readable");
   if (r->status != 200) return Status::Unavailable("image lookup answered HTTP " + std::to_string(r->status));

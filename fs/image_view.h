@@ -19,6 +19,8 @@
 
 namespace glint::control {
 class HttpClient;
+struct ClientResponse;
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
 }
 
 namespace glint::fs {
@@ -34,9 +36,20 @@ struct ImageEntry {
   std::map<std::string, std::string> fields;
 };
 
+// Where glint-fs's token comes from: a fixed token, or a built-in identity user whose
+// token is renewed before it expires (and at once when the API answers 401).
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  virtual Result<std::string> Token(bool renew) = 0;
+};
+std::unique_ptr<TokenSource> NewStaticToken(std::string token);
+std::unique_ptr<TokenSource> NewPasswordToken(std::string api_url, std::string user, std::string password,
+                                              std::string project);
+
 class ImageView {
  public:
-  ImageView(std::string api_url, std::string token);
+  ImageView(std::string api_url, TokenSource& tokens);
   ~ImageView();
 
   // nullopt when nothing changed since the last successful refresh.
@@ -45,11 +58,13 @@ class ImageView {
   // does not exist or is not visible; a non-active image gives Conflict with its status.
   Result<ImageEntry> Lookup(const std::string& id);
   const std::string& api_url() const { return url_; }
-  const std::string& token() const { return token_; }
 
  private:
   std::unique_ptr<control::HttpClient>& Client();
-  std::string url_, token_, etag_;
+  // GET with the current token; on 401 renews the token once and retries.
+  Result<control::ClientResponse> Get(const std::string& target, control::HeaderList headers);
+  std::string url_, etag_;
+  TokenSource& tokens_;
   std::mutex mu_;
   std::unique_ptr<control::HttpClient> client_;
 };

@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
   app.add_option("--api", api, "Glint API URL (env OS_IMAGE_URL)");
   app.add_option("--token", token, "token (env OS_AUTH_TOKEN)");
   app.add_option("--token-file", token_file, "read the token from this file");
+  std::string os_user, os_password, os_password_file, os_project;
+  app.add_option("--os-username", os_user, "built-in identity user (env OS_USERNAME)");
+  app.add_option("--os-password-file", os_password_file, "file holding the user's password");
+  app.add_option("--os-project-name", os_project, "project to scope to (env OS_PROJECT_NAME)");
   app.add_option("--store-dir", store_dir, "file store directory to read data from directly");
   app.add_flag("--http", http, "read data through the API (hosts without store access)");
   bool rbd = false;
@@ -40,12 +44,32 @@ int main(int argc, char** argv) {
     std::ifstream in(token_file);
     std::getline(in, token);
   }
-  if (api.empty() || token.empty()) {
-    std::fprintf(stderr, "glint-fs: need --api and a token (--token, --token-file or OS_AUTH_TOKEN)\n");
+  if (os_user.empty() && std::getenv("OS_USERNAME")) os_user = std::getenv("OS_USERNAME");
+  if (os_project.empty() && std::getenv("OS_PROJECT_NAME")) os_project = std::getenv("OS_PROJECT_NAME");
+  if (!os_password_file.empty()) {
+    std::ifstream in(os_password_file);
+    std::getline(in, os_password);
+  } else if (std::getenv("OS_PASSWORD")) {
+    os_password = std::getenv("OS_PASSWORD");
+  }
+  std::unique_ptr<fs::TokenSource> tokens;
+  if (!os_user.empty()) {
+    tokens = fs::NewPasswordToken(api, os_user, os_password, os_project);
+    auto first = tokens->Token(true);
+    if (!first.ok()) {
+      std::fprintf(stderr, "glint-fs: %s\n", first.status().ToString().c_str());
+      return 2;
+    }
+  } else if (!token.empty()) {
+    tokens = fs::NewStaticToken(token);
+  }
+  if (api.empty() || !tokens) {
+    std::fprintf(stderr, "glint-fs: need --api and a credential: --token/--token-file/OS_AUTH_TOKEN, "
+                         "or --os-username with --os-password-file/OS_PASSWORD and --os-project-name\n");
     return 2;
   }
   if (opt.refresh_seconds < 1) opt.refresh_seconds = 1;
-  fs::ImageView view(api, token);
+  fs::ImageView view(api, *tokens);
   std::unique_ptr<fs::DataSource> source;
   if (!store_dir.empty()) {
     Status s;
@@ -62,7 +86,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   } else if (http) {
-    source = fs::NewHttpSource(api, token);
+    source = fs::NewHttpSource(api, *tokens);
   } else {
     std::fprintf(stderr, "glint-fs: choose a data path: --store-dir DIR, --rbd or --http\n");
     return 2;

@@ -313,3 +313,41 @@ def test_glint_fs_tenant_view(cloud):
     finally:
         fsm.stop()
         shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_glint_fs_with_user_credentials_renews_its_token(tmp_path):
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+        pytest.fail("needs FUSE") if glint_server.in_ci() else pytest.skip("needs FUSE")
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[token]\nexpiration = 4\n")
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf))
+    s.manage("bootstrap", "--bootstrap-password", "pw")
+    s.manage("project-create", "fsp")
+    s.manage("user-create", "fsuser", "--password", "fspw", "--project", "fsp")
+    s.start()
+    pw = tmp_path / "password"
+    pw.write_text("fspw\n")
+    mnt = tempfile.mkdtemp(prefix="glint-mnt-user-")
+
+    class AsUser:
+        url, token, store_dir = s.url, None, s.store_dir
+    fsm = glint_server.GlintFsMount(AsUser, mnt, args=["--store-dir", s.store_dir, "--os-username", "fsuser",
+                                                        "--os-password-file", str(pw),
+                                                        "--os-project-name", "fsp"])
+    try:
+        fsm.start()
+        time.sleep(6)  # longer than a token lives: glint-fs must have renewed its own
+        h = {"X-Auth-Token": s.token_for("fsuser", "fspw", "fsp")}
+        r = requests.post(s.url + "/v2/images", headers=h, json={"name": "late", "disk_format": "raw",
+                                                                  "container_format": "bare"})
+        image_id = r.json()["id"]
+        requests.put(s.url + "/v2/images/%s/file" % image_id, data=b"late" * 100,
+                     headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+        deadline = time.time() + 8
+        while time.time() < deadline and image_id not in os.listdir(os.path.join(mnt, "by-id")):
+            time.sleep(0.2)
+        assert image_id in os.listdir(os.path.join(mnt, "by-id"))
+    finally:
+        fsm.stop()
+        s.stop()
+        shutil.rmtree(mnt, ignore_errors=True)

@@ -136,9 +136,10 @@ class GlintFsMount:
     def start(self):
         os.makedirs(self.mountpoint, exist_ok=True)
         self.log = open(self.mountpoint.rstrip("/") + ".log", "ab")
+        cred = ["--token", self.server.token] if self.server.token else []
         self.proc = subprocess.Popen(
-            [binary("glint-fs"), self.mountpoint, "--api", self.server.url, "--token", self.server.token,
-             "--refresh", str(self.refresh)] + self.args, stdout=self.log, stderr=subprocess.STDOUT)
+            [binary("glint-fs"), self.mountpoint, "--api", self.server.url] + cred +
+            ["--refresh", str(self.refresh)] + self.args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
