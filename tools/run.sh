@@ -10,6 +10,11 @@ DATA=${GLINT_DATA_DIR:-/var/lib/glint}
 PORT=${GLINT_PORT:-9292}
 mkdir -p "$DATA"
 BIN=$PWD/build/control
+# Built-in identity: an admin user in project "admin" (password kept in $DATA, mode 0600).
+if [ ! -s "$DATA/admin-password" ]; then
+  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$DATA/admin-password")
+fi
+"$BIN/glint-manage" --data-dir "$DATA" bootstrap --bootstrap-password "$(cat "$DATA/admin-password")" >/dev/null
 "$BIN/glint-api" --data-dir "$DATA" --bind-port "$PORT" --port-file "$DATA/port" &
 API=$!
 trap 'kill $API 2>/dev/null; wait $API 2>/dev/null' EXIT INT TERM
@@ -33,6 +38,8 @@ Glint is running: http://127.0.0.1:$PORT   (catalog $DATA/glint.db, images in $D
 Admin token (bootstrap credential): $TOKEN
 $FS_NOTE
 
+Admin user: admin / $(cat "$DATA/admin-password") in project admin (Keystone v3 at http://127.0.0.1:$PORT/identity/v3)
+
 Try it from another shell:
   export OS_IMAGE_URL=http://127.0.0.1:$PORT OS_AUTH_TOKEN=$TOKEN
   $BIN/glint image-create --name cirros --disk-format qcow2 --container-format bare --file IMAGE.qcow2 --progress
@@ -40,6 +47,9 @@ Try it from another shell:
   ls -l $MNT/by-name/ && qemu-img info $MNT/by-name/cirros
   glance --os-image-url \$OS_IMAGE_URL --os-auth-token \$OS_AUTH_TOKEN image-list
   openstack --os-auth-type admin_token --os-endpoint \$OS_IMAGE_URL/v2 --os-token \$OS_AUTH_TOKEN image list
+  openstack --os-auth-url http://127.0.0.1:$PORT/identity/v3 --os-username admin --os-password \$(cat $DATA/admin-password) \\
+      --os-project-name admin --os-user-domain-name Default --os-project-domain-name Default image list
+  $BIN/glint-manage --data-dir $DATA project-create demo   # then user-create / role-add
 
 Ctrl-C stops it (in-flight requests are drained).
 MSG
