@@ -67,6 +67,11 @@ class IdentityStore {
   virtual Result<std::vector<Role>> RolesOf(const std::string& user_id, const std::string& project_id) = 0;
   virtual Result<std::vector<Project>> ProjectsOf(const std::string& user_id) = 0;
 
+  // Unified limits: a project's own limit for `resource`, else the registered default
+  // (project ""), else -1 (unlimited).
+  virtual Result<int64_t> GetLimit(const std::string& project_id, const std::string& resource) = 0;
+  virtual Status SetLimit(const std::string& project_id, const std::string& resource, int64_t value) = 0;
+
   // Token keys: (id, 32-byte secret). The highest id is the one new tokens use.
   virtual Result<std::vector<std::pair<int64_t, std::string>>> TokenKeys() = 0;
   virtual Status AddTokenKey(const std::string& secret, int64_t now) = 0;

@@ -32,6 +32,8 @@ const std::vector<std::string> kSchema = {
     "PRIMARY KEY (user_id, project_id, role_id))",
     "CREATE TABLE IF NOT EXISTS identity_token_keys (id INTEGER NOT NULL PRIMARY KEY, "
     "secret VARCHAR(128) NOT NULL, created_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS identity_limits (project_id VARCHAR(64) NOT NULL, "
+    "resource VARCHAR(64) NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (project_id, resource))",
     "CREATE TABLE IF NOT EXISTS identity_revocations (audit_id VARCHAR(64) NOT NULL PRIMARY KEY, "
     "expires_at BIGINT NOT NULL)",
 };
@@ -194,6 +196,33 @@ class SqliteIdentity final : public IdentityStore {
       if (!*row) return out;
       out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Int(3) != 0});
     }
+  }
+
+  Result<int64_t> GetLimit(const std::string& project_id, const std::string& resource) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = db_->Prepare(
+        "SELECT value FROM identity_limits WHERE resource = ? AND project_id IN (?, '') "
+        "ORDER BY project_id DESC LIMIT 1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, resource);
+    st->Bind(2, project_id);
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    return *row ? st->Int(0) : int64_t{-1};
+  }
+  Status SetLimit(const std::string& project_id, const std::string& resource, int64_t value) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto del = db_->Prepare("DELETE FROM identity_limits WHERE project_id = ? AND resource = ?");
+    if (!del.ok()) return del.status();
+    del->Bind(1, project_id);
+    del->Bind(2, resource);
+    GLINT_RETURN_IF_ERROR(del->Run());
+    auto ins = db_->Prepare("INSERT INTO identity_limits (project_id, resource, value) VALUES (?,?,?)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, project_id);
+    ins->Bind(2, resource);
+    ins->Bind(3, value);
+    return ins->Run();
   }
 
   Result<std::vector<std::pair<int64_t, std::string>>> TokenKeys() override {

@@ -35,6 +35,13 @@ struct SortKey {
   bool ascending = false;
 };
 
+// What a project consumes, for quotas (Glance's unified-limits resources).
+struct ProjectUsage {
+  int64_t image_count_total = 0;      // non-deleted images owned
+  int64_t image_count_uploading = 0;  // images receiving data
+  int64_t image_size_total = 0;       // bytes of non-deleted images' data
+};
+
 struct ListQuery {
   Viewer viewer;
   std::vector<Filter> filters;                     // on base columns
@@ -78,6 +85,8 @@ class Catalog {
   virtual Status UpdateMemberStatus(const std::string& image_id, const std::string& member,
                                     const std::string& status) = 0;
   virtual Status DeleteMember(const std::string& image_id, const std::string& member) = 0;
+
+  virtual Result<ProjectUsage> Usage(const std::string& project_id) = 0;
 
   // A number that changes whenever any image, tag, property or membership changes
   // (every update bumps an image's version). Used as the validator of listings.

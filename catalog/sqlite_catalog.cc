@@ -512,6 +512,27 @@ class SqliteCatalog final : public Catalog {
     });
   }
 
+  Result<ProjectUsage> Usage(const std::string& project_id) override {
+    ProjectUsage u;
+    Status s = WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'saving' THEN 1 ELSE 0 END), 0), "
+          "COALESCE(SUM(size), 0) FROM images WHERE owner = ? AND deleted = 0");
+      if (!st.ok()) return st.status();
+      st->Bind(1, project_id);
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (*row) {
+        u.image_count_total = st->Int(0);
+        u.image_count_uploading = st->Int(1);
+        u.image_size_total = st->Int(2);
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return u;
+  }
+
   Result<int64_t> Generation() override {
     int64_t value = 0;
     Status s = WithDb([&](Db& db) -> Status {

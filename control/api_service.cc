@@ -137,7 +137,7 @@ Status SetAttribute(ImageRecord& img, const std::string& key, const json& v) {
 struct Route {
   enum Kind {
     kNone, kRoot, kVersions, kHealth, kSchema, kImages, kImage, kImageFile, kImageTag,
-    kImageAction, kInfoImport, kImageMembers, kImageMember, kV2Redirect
+    kImageAction, kInfoImport, kInfoUsage, kImageMembers, kImageMember, kV2Redirect
   } kind = kNone;
   std::string id, arg;
   std::vector<std::string> methods;  // allowed methods for 405
@@ -183,6 +183,7 @@ Route Match(const std::string& raw_path) {
   if (seg.size() == 3 && seg[1] == "info" && seg[2] == "import") {
     return {Route::kInfoImport, "", "", {"GET"}};
   }
+  if (seg.size() == 3 && seg[1] == "info" && seg[2] == "usage") return {Route::kInfoUsage, "", "", {"GET"}};
   if (seg.size() < 2 || seg[1] != "images") return r;
   if (seg.size() == 2) return {Route::kImages, "", "", {"GET", "POST"}};
   const std::string& id = seg[2];
@@ -346,6 +347,56 @@ struct ApiService::Impl {
       return img;
     }
     return Status::NotFound("No image found with ID " + id);
+  }
+
+  // Quotas (Glance's unified-limits resources; sizes in MiB). Only project-scoped
+  // callers count against a project.
+  auth::IdentityStore* Limits() const {
+    return config.use_keystone_limits && identity ? &identity->store() : nullptr;
+  }
+  static int64_t UsageOf(const catalog::ProjectUsage& u, const std::string& resource) {
+    if (resource == "image_count_total") return u.image_count_total;
+    if (resource == "image_count_uploading") return u.image_count_uploading;
+    if (resource == "image_size_total") return u.image_size_total / (1 << 20);
+    return 0;  // image_stage_total: no staging area yet
+  }
+  // TooLarge when usage + delta exceeds the limit; `headroom` gets the bytes left under
+  // image_size_total (or -1 when unlimited).
+  Status CheckQuota(const auth::RequestContext& ctx, const std::string& resource, int64_t delta,
+                    int64_t* headroom = nullptr) {
+    if (headroom) *headroom = -1;
+    auth::IdentityStore* limits = Limits();
+    if (!limits || !ctx.project_id) return Status::Ok();
+    auto limit = limits->GetLimit(*ctx.project_id, resource);
+    if (!limit.ok()) return limit.status();
+    if (*limit < 0) return Status::Ok();
+    auto usage = catalog.Usage(*ctx.project_id);
+    if (!usage.ok()) return usage.status();
+    int64_t used = UsageOf(*usage, resource);
+    if (headroom && resource == "image_size_total") {
+      *headroom = std::max<int64_t>(0, *limit * (1 << 20) - usage->image_size_total);
+    }
+    if (used + delta > *limit) {
+      return Status::TooLarge("Resource " + resource + " is over limit of " + std::to_string(*limit) +
+                              " due to current usage " + std::to_string(used) + " and delta " +
+                              std::to_string(delta));
+    }
+    return Status::Ok();
+  }
+
+  HttpResponse UsageInfo(const auth::RequestContext& ctx) {
+    json usage = json::object();
+    auth::IdentityStore* limits = Limits();
+    if (limits && ctx.project_id) {
+      auto u = catalog.Usage(*ctx.project_id);
+      if (!u.ok()) return ErrorResponse(u.status());
+      for (const char* r : {"image_size_total", "image_stage_total", "image_count_total", "image_count_uploading"}) {
+        auto limit = limits->GetLimit(*ctx.project_id, r);
+        if (!limit.ok()) return ErrorResponse(limit.status());
+        usage[r] = {{"limit", *limit}, {"usage", UsageOf(*u, r)}};
+      }
+    }
+    return JsonResponse(200, {{"usage", usage}});
   }
 
   // Glance's ownership rule for changes: the owning project or an admin.
@@ -518,6 +569,8 @@ struct ApiService::Impl {
                                    {{"description", "Import methods available."},
                                     {"type", "array"},
                                     {"value", json::array()}}}});
+      case Route::kInfoUsage:
+        return UsageInfo(*ctx);
       case Route::kImages:
         return req.method == "POST" ? Create(*ctx, req) : List(*ctx, req);
       case Route::kImage:
@@ -573,6 +626,7 @@ struct ApiService::Impl {
       return ErrorResponse(413, "Maximum number of tags exceeded (" +
                                     std::to_string(config.image_tag_quota) + ")");
     }
+    if (Status q = CheckQuota(ctx, "image_count_total", 1); !q.ok()) return ErrorResponse(q);
     img.created_at = img.updated_at = NowMicros();
     Status s = catalog.CreateImage(img);
     if (!s.ok()) return ErrorResponse(s);
@@ -1097,6 +1151,19 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
     return fail(ErrorResponse(409, "Image status transition from " + img->status +
                                        " to saving is not allowed"));
   }
+  int64_t headroom = -1;
+  for (auto [resource, delta] : {std::pair<const char*, int64_t>{"image_count_uploading", 1},
+                                 {"image_size_total", 0}}) {
+    Status q = impl_->CheckQuota(*ctx, resource, delta, resource == std::string("image_size_total") ? &headroom : nullptr);
+    if (!q.ok()) return fail(ErrorResponse(q));
+  }
+  int64_t size_cap = impl_->config.image_size_cap;
+  if (headroom >= 0) size_cap = std::min(size_cap, headroom);
+  if (content_length && headroom >= 0 && *content_length > static_cast<uint64_t>(headroom)) {
+    return fail(ErrorResponse(Status::TooLarge(
+        "Resource image_size_total is over limit: this upload of " + std::to_string(*content_length) +
+        " bytes exceeds the project's remaining " + std::to_string(headroom) + " bytes")));
+  }
   catalog::UploadLock lock{img->id, NewUuid(), impl_->config.node_id};
   int64_t ttl = int64_t{impl_->config.upload_lock_ttl} * 1000000;
   Status s = impl_->catalog.BeginUpload(lock, NowMicros() + ttl);
@@ -1107,8 +1174,8 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
     return fail(ErrorResponse(writer.status()));
   }
   return std::make_shared<UploadSession>(impl_->post, impl_->catalog, std::move(writer).value(),
-                                         impl_->backend, lock, img->disk_format,
-                                         impl_->config.image_size_cap, impl_->config.upload_lock_ttl);
+                                         impl_->backend, lock, img->disk_format, size_cap,
+                                         impl_->config.upload_lock_ttl);
 }
 
 Status ApiService::RecoverUploads(bool at_startup) {

@@ -44,6 +44,10 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     num("DEFAULT.image_property_quota", &c->image_property_quota);
     num("DEFAULT.image_tag_quota", &c->image_tag_quota);
     num("DEFAULT.image_member_quota", &c->image_member_quota);
+    if (auto v = pt.get_optional<std::string>("DEFAULT.use_keystone_limits")) {
+      std::string t = Trim(*v);
+      c->use_keystone_limits = (t == "true" || t == "True" || t == "1" || t == "yes");
+    }
     num("token.expiration", &c->token_expiration);
     num("DEFAULT.limit_param_default", &c->limit_param_default);
     num("DEFAULT.api_limit_max", &c->api_limit_max);

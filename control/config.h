@@ -24,6 +24,7 @@ struct Config {
   int image_property_quota = 128;
   int image_tag_quota = 128;
   int image_member_quota = 128;
+  bool use_keystone_limits = false;            // per-project quotas (unified limits)
   int token_expiration = 3600;                 // seconds a built-in identity token lives
   int limit_param_default = 25;
   int api_limit_max = 1000;

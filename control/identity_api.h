@@ -22,6 +22,7 @@ class IdentityApi {
   static bool Owns(const std::string& path) {
     return path == "/identity" || path.rfind("/identity/", 0) == 0;
   }
+  auth::IdentityStore& store() { return store_; }
   // `base_url` is this server's public base URL (for the catalog and links).
   HttpResponse Handle(const HttpRequest& req, const std::string& base_url);
 

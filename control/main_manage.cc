@@ -3,6 +3,7 @@
 // users and role assignments, rotate token keys.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <set>
 
 #include "auth/identity.h"
 #include "common/digest.h"
@@ -54,6 +55,13 @@ int main(int argc, char** argv) {
   ra->add_option("--project", project)->required();
   ra->add_option("--role", role)->required();
   auto* rot = app.add_subcommand("token-rotate", "add a new token key; prune keys older than 2 token lifetimes");
+  std::string resource;
+  int64_t value = -1;
+  auto* ls = app.add_subcommand("limit-set", "set a quota (unified limits; sizes in MiB; -1 = unlimited)");
+  ls->add_option("--resource", resource, "image_size_total, image_count_total, image_count_uploading, image_stage_total")
+      ->required();
+  ls->add_option("--value", value)->required();
+  ls->add_option("--project", project, "project name; omit for the default of every project");
   auto* pl = app.add_subcommand("project-list", "list projects");
   auto* ul = app.add_subcommand("user-list", "list users");
   CLI11_PARSE(app, argc, argv);
@@ -106,6 +114,13 @@ int main(int argc, char** argv) {
     a = store->PruneTokenKeys(NowMicros() - int64_t{2} * config.token_expiration * 1000000, 2);
     if (!a.ok()) Die(a.message());
     std::cout << "token key rotated\n";
+  } else if (*ls) {
+    static const std::set<std::string> kResources = {"image_size_total", "image_count_total",
+                                                     "image_count_uploading", "image_stage_total"};
+    if (!kResources.count(resource)) Die("unknown resource " + resource);
+    std::string pid = project.empty() ? "" : Must(store->FindProject(project)).id;
+    Status a = store->SetLimit(pid, resource, value);
+    if (!a.ok()) Die(a.message());
   } else if (*pl) {
     for (const auto& p : Must(store->ListProjects())) std::cout << p.id << " " << p.name << "\n";
   } else if (*ul) {

@@ -351,3 +351,48 @@ def test_glint_fs_with_user_credentials_renews_its_token(tmp_path):
         fsm.stop()
         s.stop()
         shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_usage_is_empty_when_limits_are_off(cloud):
+    r = call(cloud, "u1", "GET", "/v2/info/usage")
+    assert r.status_code == 200 and r.json() == {"usage": {}}
+
+
+def test_quotas_with_unified_limit_names(tmp_path):
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[DEFAULT]\nuse_keystone_limits = true\n")
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf))
+    s.manage("bootstrap", "--bootstrap-password", "pw")
+    s.manage("project-create", "q")
+    s.manage("user-create", "quser", "--password", "qpw", "--project", "q")
+    s.manage("limit-set", "--resource", "image_count_total", "--value", "3")          # default for all
+    s.manage("limit-set", "--resource", "image_size_total", "--value", "1", "--project", "q")  # MiB
+    s.start()
+    try:
+        h = {"X-Auth-Token": s.token_for("quser", "qpw", "q")}
+        new = lambda: requests.post(s.url + "/v2/images", headers=h, json={"disk_format": "raw", "container_format": "bare"})
+        put = lambda i, data: requests.put(s.url + "/v2/images/%s/file" % i, data=data,
+                                           headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+        ids = [new().json()["id"] for _ in range(3)]
+        r = new()
+        assert r.status_code == 413
+        assert "image_count_total is over limit of 3" in r.json()["error"]["message"]
+        assert put(ids[0], b"a" * (2 << 20)).status_code == 413  # over 1 MiB
+        assert requests.get(s.url + "/v2/images/" + ids[0], headers=h).json()["status"] == "queued"
+        assert put(ids[0], b"b" * (512 << 10)).status_code == 204
+        r = put(ids[1], b"c" * (600 << 10))  # 512 KiB used, 512 KiB left
+        assert r.status_code == 413 and "image_size_total" in r.json()["error"]["message"]
+
+        def chunked():
+            for _ in range(6):
+                yield b"d" * (100 << 10)
+        r = put(ids[1], chunked())  # size unknown up front: cut off when it passes the limit
+        assert r.status_code == 413
+        usage = requests.get(s.url + "/v2/info/usage", headers=h).json()["usage"]
+        assert usage["image_count_total"] == {"limit": 3, "usage": 3}
+        assert usage["image_size_total"] == {"limit": 1, "usage": 0}  # 512 KiB rounds down to 0 MiB
+        assert usage["image_count_uploading"]["limit"] == -1
+        admin = {"X-Auth-Token": s.token}  # the bootstrap admin token has no project: no quota
+        assert requests.post(s.url + "/v2/images", headers=admin, json={"name": "x"}).status_code == 201
+    finally:
+        s.stop()
