@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "auth/identity.h"
@@ -166,6 +167,8 @@ class SqliteIdentity final : public IdentityStore {
     }
     return st->Run();
   }
+  // Effective roles, with Keystone's default implications: admin implies member,
+  // member implies reader (Glance's secure-RBAC rules rely on them).
   Result<std::vector<Role>> RolesOf(const std::string& user_id, const std::string& project_id) override {
     std::lock_guard<std::mutex> l(mu_);
     auto st = db_->Prepare(
@@ -175,12 +178,27 @@ class SqliteIdentity final : public IdentityStore {
     st->Bind(1, user_id);
     st->Bind(2, project_id);
     std::vector<Role> out;
+    std::set<std::string> names;
     for (;;) {
       auto row = st->Step();
       if (!row.ok()) return row.status();
-      if (!*row) return out;
+      if (!*row) break;
       out.push_back({st->Text(0), st->Text(1)});
+      names.insert(st->Text(1));
     }
+    std::vector<std::string> implied;
+    if (names.count("admin")) implied = {"member", "reader"};
+    else if (names.count("member")) implied = {"reader"};
+    for (const auto& name : implied) {
+      if (names.count(name)) continue;
+      auto q = db_->Prepare("SELECT id, name FROM identity_roles WHERE name = ?");
+      if (!q.ok()) return q.status();
+      q->Bind(1, name);
+      auto row = q->Step();
+      if (!row.ok()) return row.status();
+      if (*row) out.push_back({q->Text(0), q->Text(1)});
+    }
+    return out;
   }
   Result<std::vector<Project>> ProjectsOf(const std::string& user_id) override {
     std::lock_guard<std::mutex> l(mu_);

@@ -259,6 +259,31 @@ struct ApiService::Impl {
   auth::Authenticator& authenticator;
   Post post;
   IdentityApi* identity = nullptr;
+  auth::PolicyEngine* policy = nullptr;
+
+  // Glance's policy target for an image: project_id/owner are the image's owner;
+  // member_id is the caller's project when it is a member of the (shared) image.
+  auth::PolicyTarget Target(const auth::RequestContext& ctx, const ImageRecord& img,
+                            const std::optional<std::string>& member = std::nullopt) {
+    auth::PolicyTarget t = {{"visibility", img.visibility}};
+    if (img.owner) {
+      t["project_id"] = *img.owner;
+      t["owner"] = *img.owner;
+    }
+    if (member) {
+      t["member_id"] = *member;
+    } else if (ctx.project_id && img.visibility == "shared" &&
+               catalog.GetMember(img.id, *ctx.project_id).ok()) {
+      t["member_id"] = *ctx.project_id;
+    }
+    return t;
+  }
+  Status Policy(const std::string& action, const auth::RequestContext& ctx, const auth::PolicyTarget& t) {
+    return policy ? policy->Enforce(action, ctx, t) : Status::Ok();
+  }
+  Status PolicyOn(const std::string& action, const auth::RequestContext& ctx, const ImageRecord& img) {
+    return policy ? policy->Enforce(action, ctx, Target(ctx, img)) : Status::Ok();
+  }
 
   std::string BaseUrl(const HttpRequest& req) const {
     if (!config.public_endpoint.empty()) return config.public_endpoint;
@@ -338,15 +363,16 @@ struct ApiService::Impl {
     if (!IsUuid(id)) return Status::NotFound("No image found with ID " + id);
     auto img = catalog.GetImage(id);  // ids are case-sensitive, as in Glance
     if (!img.ok()) return img;
-    if (ctx.is_admin || img->visibility == "public" || img->visibility == "community" ||
-        (ctx.project_id && img->owner == ctx.project_id)) {
-      return img;
+    bool visible = ctx.is_admin || img->visibility == "public" || img->visibility == "community" ||
+                   (ctx.project_id && img->owner == ctx.project_id) ||
+                   // a member may see a shared image by id whatever its member status
+                   (ctx.project_id && img->visibility == "shared" &&
+                    catalog.GetMember(img->id, *ctx.project_id).ok());
+    // An image the caller may not get is reported as missing, never as forbidden.
+    if (!visible || !PolicyOn("get_image", ctx, *img).ok()) {
+      return Status::NotFound("No image found with ID " + id);
     }
-    // A member may see a shared image by id whatever its member status.
-    if (ctx.project_id && img->visibility == "shared" && catalog.GetMember(img->id, *ctx.project_id).ok()) {
-      return img;
-    }
-    return Status::NotFound("No image found with ID " + id);
+    return img;
   }
 
   // Quotas (Glance's unified-limits resources; sizes in MiB). Only project-scoped
@@ -404,10 +430,15 @@ struct ApiService::Impl {
     if (ctx.is_admin || (ctx.project_id && img.owner == ctx.project_id)) return Status::Ok();
     return Status::PermissionDenied("You are not permitted to modify image " + img.id + ".");
   }
-  static Status MaySetVisibility(const auth::RequestContext& ctx, const std::string& visibility) {
-    if (visibility == "public" && !ctx.is_admin) {
-      return Status::PermissionDenied("You are not authorized to complete publicize_image action.");
+  Status MaySetVisibility(const auth::RequestContext& ctx, const std::string& visibility,
+                          const ImageRecord& img) {
+    if (visibility == "public") {
+      if (policy) return PolicyOn("publicize_image", ctx, img);
+      if (!ctx.is_admin) {
+        return Status::PermissionDenied("You are not authorized to complete publicize_image action.");
+      }
     }
+    if (visibility == "community") return PolicyOn("communitize_image", ctx, img);
     return Status::Ok();
   }
 
@@ -421,6 +452,7 @@ struct ApiService::Impl {
     auto img = Visible(ctx, id);
     if (!img.ok()) return ErrorResponse(img.status());
     if (img->visibility != "shared") return ErrorResponse(403, "Only shared images have members.");
+    if (Status p = PolicyOn("get_members", ctx, *img); !p.ok()) return ErrorResponse(p);
     auto members = catalog.ListMembers(img->id);
     if (!members.ok()) return ErrorResponse(members.status());
     json list = json::array();
@@ -436,6 +468,7 @@ struct ApiService::Impl {
     if (!img.ok()) return ErrorResponse(img.status());
     Status may = MayModify(ctx, *img);
     if (!may.ok()) return ErrorResponse(403, "You are not permitted to add members to image " + img->id + ".");
+    if (Status p = PolicyOn("add_member", ctx, *img); !p.ok()) return ErrorResponse(p);
     if (img->visibility != "shared") {
       return ErrorResponse(403, "Image " + img->id + " is not shared: only shared images have members.");
     }
@@ -467,9 +500,14 @@ struct ApiService::Impl {
     if (!m.ok() || (!owner && !self)) {
       return ErrorResponse(404, "Member " + member + " not found for image " + img->id);
     }
-    if (req.method == "GET") return JsonResponse(200, MemberJson(*m));
+    auth::PolicyTarget mt = Target(ctx, *img, member);
+    if (req.method == "GET") {
+      if (Status p = Policy("get_member", ctx, mt); !p.ok()) return ErrorResponse(p);
+      return JsonResponse(200, MemberJson(*m));
+    }
     if (req.method == "DELETE") {
       if (!owner) return ErrorResponse(403, "You are not permitted to remove members of image " + img->id + ".");
+      if (Status p = Policy("delete_member", ctx, mt); !p.ok()) return ErrorResponse(p);
       Status s = catalog.DeleteMember(img->id, member);
       if (!s.ok()) return ErrorResponse(s);
       HttpResponse r;
@@ -479,6 +517,7 @@ struct ApiService::Impl {
     if (!self && !ctx.is_admin) {
       return ErrorResponse(403, "Only the member " + member + " may change its membership status.");
     }
+    if (Status p = Policy("modify_member", ctx, mt); !p.ok()) return ErrorResponse(p);
     json body = json::parse(req.body, nullptr, false);
     std::string status = body.is_object() && body.contains("status") && body["status"].is_string()
                              ? body["status"].get<std::string>() : "";
@@ -621,7 +660,8 @@ struct ApiService::Impl {
       return ErrorResponse(413, "Maximum number of properties exceeded (" +
                                     std::to_string(config.image_property_quota) + ")");
     }
-    if (Status v = MaySetVisibility(ctx, img.visibility); !v.ok()) return ErrorResponse(v);
+    if (Status p = PolicyOn("add_image", ctx, img); !p.ok()) return ErrorResponse(p);
+    if (Status v = MaySetVisibility(ctx, img.visibility, img); !v.ok()) return ErrorResponse(v);
     if (static_cast<int>(img.tags.size()) > config.image_tag_quota) {
       return ErrorResponse(413, "Maximum number of tags exceeded (" +
                                     std::to_string(config.image_tag_quota) + ")");
@@ -642,6 +682,9 @@ struct ApiService::Impl {
   }
 
   HttpResponse List(const auth::RequestContext& ctx, const HttpRequest& req) {
+    auth::PolicyTarget lt;
+    if (ctx.project_id) lt["project_id"] = *ctx.project_id;
+    if (Status p = Policy("get_images", ctx, lt); !p.ok()) return ErrorResponse(p);
     catalog::ListQuery q;
     q.viewer.is_admin = ctx.is_admin;
     q.viewer.project_id = ctx.project_id;
@@ -894,9 +937,10 @@ struct ApiService::Impl {
     }
     auto updated = Modify(ctx, id, [&](ImageRecord& img) -> Status {
       GLINT_RETURN_IF_ERROR(MayModify(ctx, img));
+      GLINT_RETURN_IF_ERROR(PolicyOn("modify_image", ctx, img));
       for (const auto& ch : changes) {
         if (ch.root == "visibility" && ch.value.is_string()) {
-          GLINT_RETURN_IF_ERROR(MaySetVisibility(ctx, ch.value.get<std::string>()));
+          GLINT_RETURN_IF_ERROR(MaySetVisibility(ctx, ch.value.get<std::string>(), img));
         }
         bool base = kBase.count(ch.root) > 0;
         if ((ch.root == "disk_format" || ch.root == "container_format") && ch.op != "remove" &&
@@ -926,6 +970,7 @@ struct ApiService::Impl {
     auto img = Visible(ctx, id);
     if (!img.ok()) return ErrorResponse(img.status());
     if (Status may = MayModify(ctx, *img); !may.ok()) return ErrorResponse(may);
+    if (Status p = PolicyOn("delete_image", ctx, *img); !p.ok()) return ErrorResponse(p);
     if (img->is_protected) {
       return ErrorResponse(403, "Image " + img->id + " is protected and cannot be deleted.");
     }
@@ -967,6 +1012,7 @@ struct ApiService::Impl {
     bool missing = false;
     auto updated = Modify(ctx, id, [&](ImageRecord& img) -> Status {
       GLINT_RETURN_IF_ERROR(MayModify(ctx, img));
+      GLINT_RETURN_IF_ERROR(PolicyOn("modify_image", ctx, img));
       auto it = std::lower_bound(img.tags.begin(), img.tags.end(), tag);
       bool present = it != img.tags.end() && *it == tag;
       if (add && !present) img.tags.insert(it, tag);
@@ -990,6 +1036,7 @@ struct ApiService::Impl {
     auto img = Visible(ctx, id);
     if (!img.ok()) return ErrorResponse(img.status());
     if (Status may = MayModify(ctx, *img); !may.ok()) return ErrorResponse(may);
+    if (Status p = PolicyOn(action, ctx, *img); !p.ok()) return ErrorResponse(p);
     bool deactivate = action == "deactivate";
     const char* target = deactivate ? catalog::kDeactivated : catalog::kActive;
     const char* from = deactivate ? catalog::kActive : catalog::kDeactivated;
@@ -1010,6 +1057,7 @@ struct ApiService::Impl {
                         const std::string& id) {
     auto img = Visible(ctx, id);
     if (!img.ok()) return ErrorResponse(img.status());
+    if (Status p = PolicyOn("download_image", ctx, *img); !p.ok()) return ErrorResponse(p);
     if (img->status == catalog::kDeactivated && !ctx.is_admin) {
       return ErrorResponse(403, "The requested image has been deactivated. Image data download is forbidden.");
     }
@@ -1088,8 +1136,9 @@ struct ApiService::Impl {
 };
 
 ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
-                       auth::Authenticator& authenticator, Post post, IdentityApi* identity)
-    : impl_(new Impl{config, catalog, backend, authenticator, std::move(post), identity}) {}
+                       auth::Authenticator& authenticator, Post post, IdentityApi* identity,
+                       auth::PolicyEngine* policy)
+    : impl_(new Impl{config, catalog, backend, authenticator, std::move(post), identity, policy}) {}
 
 bool ApiService::IsUpload(const HttpRequest& head) const {
   return head.method == "PUT" && Match(head.path).kind == Route::kImageFile;
@@ -1138,6 +1187,7 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
   auto img = impl_->Visible(*ctx, route.id);
   if (!img.ok()) return fail(ErrorResponse(img.status()));
   if (Status may = Impl::MayModify(*ctx, *img); !may.ok()) return fail(ErrorResponse(may));
+  if (Status p = impl_->PolicyOn("upload_image", *ctx, *img); !p.ok()) return fail(ErrorResponse(p));
   if (content_length && *content_length > static_cast<uint64_t>(impl_->config.image_size_cap)) {
     return fail(ErrorResponse(413, "The incoming image is too large: " +
                                        std::to_string(*content_length) + " bytes exceeds image_size_cap (" +

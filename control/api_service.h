@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "auth/authenticator.h"
+#include "auth/policy.h"
 #include "catalog/catalog.h"
 #include "control/config.h"
 #include "control/http_types.h"
@@ -23,8 +24,10 @@ namespace glint::control {
 class ApiService {
  public:
   // `identity` (optional) serves the Keystone v3 API under /identity.
+  // `policy` (optional) is consulted for every image, member, tag, action and data call.
   ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
-             auth::Authenticator& authenticator, Post post, class IdentityApi* identity = nullptr);
+             auth::Authenticator& authenticator, Post post, class IdentityApi* identity = nullptr,
+             auth::PolicyEngine* policy = nullptr);
 
   // True for PUT /v2/images/{id}/file: its body streams into an UploadSession.
   bool IsUpload(const HttpRequest& head) const;

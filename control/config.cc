@@ -44,6 +44,11 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     num("DEFAULT.image_property_quota", &c->image_property_quota);
     num("DEFAULT.image_tag_quota", &c->image_tag_quota);
     num("DEFAULT.image_member_quota", &c->image_member_quota);
+    if (auto v = pt.get_optional<std::string>("DEFAULT.enforce_secure_rbac")) {
+      std::string t = Trim(*v);
+      c->enforce_secure_rbac = (t == "true" || t == "True" || t == "1" || t == "yes");
+    }
+    str("oslo_policy.policy_file", &c->policy_file);
     if (auto v = pt.get_optional<std::string>("DEFAULT.use_keystone_limits")) {
       std::string t = Trim(*v);
       c->use_keystone_limits = (t == "true" || t == "True" || t == "1" || t == "yes");
@@ -90,6 +95,7 @@ void FinalizeConfig(Config* c) {
   while (c->filesystem_store_datadir.size() > 1 && c->filesystem_store_datadir.back() == '/') {
     c->filesystem_store_datadir.pop_back();
   }
+  if (c->policy_file.empty()) c->policy_file = c->data_dir + "/policy.yaml";
   if (c->node_id.empty()) {
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);

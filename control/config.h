@@ -25,6 +25,8 @@ struct Config {
   int image_tag_quota = 128;
   int image_member_quota = 128;
   bool use_keystone_limits = false;            // per-project quotas (unified limits)
+  bool enforce_secure_rbac = false;            // Glance's secure RBAC defaults (else legacy)
+  std::string policy_file;                     // [oslo_policy] policy_file; "" = <data_dir>/policy.yaml
   int token_expiration = 3600;                 // seconds a built-in identity token lives
   int limit_param_default = 25;
   int api_limit_max = 1000;

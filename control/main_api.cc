@@ -13,6 +13,7 @@
 
 #include "auth/authenticator.h"
 #include "auth/identity.h"
+#include "auth/policy.h"
 #include "control/identity_api.h"
 #include "catalog/catalog.h"
 #include "control/api_service.h"
@@ -121,7 +122,9 @@ int main(int argc, char** argv) {
 
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   control::WorkerPool pool(std::max(8, 2 * cores + 2));
-  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster(), &identity_api);
+  auth::PolicyEngine policy(config.enforce_secure_rbac, config.policy_file);
+  if (!policy.load_status().ok()) spdlog::error("policy: {}", policy.load_status().ToString());
+  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster(), &identity_api, &policy);
   s = api.RecoverUploads(/*at_startup=*/true);
   if (!s.ok()) {
     spdlog::critical("startup recovery failed: {}", s.ToString());

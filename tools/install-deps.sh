@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  libgtest-dev libfuse3-dev librados-dev librbd-dev
+  libgtest-dev libfuse3-dev librados-dev librbd-dev libyaml-cpp-dev
 )
 RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1)
 TEST_PKGS=(

@@ -20,9 +20,7 @@ import glint_server  # noqa: E402
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     d = tmp_path_factory.mktemp("glint-identity")
-    conf = d / "glint.conf"
-    conf.write_text("[token]\nexpiration = 30\n")
-    s = glint_server.GlintServer(str(d), config=str(conf))
+    s = glint_server.GlintServer(str(d))
     s.manage("bootstrap", "--bootstrap-password", "adminpw")
     for p in ("p1", "p2", "p3"):
         s.manage("project-create", p)
@@ -70,7 +68,7 @@ def test_keystone_discovery_and_token_lifecycle(cloud):
     token = r.headers["X-Subject-Token"]
     t = r.json()["token"]
     assert t["project"]["name"] == "p1" and t["user"]["name"] == "u1"
-    assert {x["name"] for x in t["roles"]} == {"member"}
+    assert {x["name"] for x in t["roles"]} == {"member", "reader"}  # member implies reader
     image = [c for c in t["catalog"] if c["type"] == "image"][0]
     assert image["endpoints"][0]["url"] == cloud.url
     v = requests.get(cloud.url + "/identity/v3/auth/tokens",
@@ -394,5 +392,49 @@ def test_quotas_with_unified_limit_names(tmp_path):
         assert usage["image_count_uploading"]["limit"] == -1
         admin = {"X-Auth-Token": s.token}  # the bootstrap admin token has no project: no quota
         assert requests.post(s.url + "/v2/images", headers=admin, json={"name": "x"}).status_code == 201
+    finally:
+        s.stop()
+
+
+def test_policy_file_changes_apply_without_restart(cloud):
+    path = os.path.join(cloud.data_dir, "policy.yaml")
+    try:
+        with open(path, "w") as f:
+            f.write('get_images: "role:admin"\n')
+        time.sleep(1.2)  # the file is checked at most once a second
+        r = call(cloud, "u1", "GET", "/v2/images")
+        assert r.status_code == 403 and "get_images" in r.json()["error"]["message"]
+        assert call(cloud, "admin", "GET", "/v2/images").status_code == 200
+    finally:
+        os.unlink(path)
+    time.sleep(1.2)
+    assert call(cloud, "u1", "GET", "/v2/images").status_code == 200
+
+
+def test_secure_rbac_personas(tmp_path):
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[DEFAULT]\nenforce_secure_rbac = true\n")
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf))
+    s.manage("bootstrap", "--bootstrap-password", "pw")
+    s.manage("project-create", "rp")
+    s.manage("user-create", "m", "--password", "mpw", "--project", "rp")
+    s.manage("user-create", "r", "--password", "rpw", "--project", "rp", "--role", "reader")
+    s.start()
+    try:
+        member = {"X-Auth-Token": s.token_for("m", "mpw", "rp")}
+        reader = {"X-Auth-Token": s.token_for("r", "rpw", "rp")}
+        body = {"name": "rbac", "disk_format": "raw", "container_format": "bare"}
+        r = requests.post(s.url + "/v2/images", headers=reader, json=body)
+        assert r.status_code == 403, r.text  # add_image needs role:member
+        r = requests.post(s.url + "/v2/images", headers=member, json=body)
+        assert r.status_code == 201
+        image_id = r.json()["id"]
+        assert requests.get(s.url + "/v2/images", headers=reader).status_code == 200
+        assert requests.get(s.url + "/v2/images/" + image_id, headers=reader).status_code == 200
+        r = requests.put(s.url + "/v2/images/%s/tags/x" % image_id, headers=reader)
+        assert r.status_code == 403  # modify_image needs role:member
+        assert requests.put(s.url + "/v2/images/%s/tags/x" % image_id, headers=member).status_code == 204
+        assert requests.delete(s.url + "/v2/images/" + image_id, headers=reader).status_code == 403
+        assert requests.delete(s.url + "/v2/images/" + image_id, headers=member).status_code == 204
     finally:
         s.stop()

@@ -1,0 +1,115 @@
+// The oslo.policy rule language and Glance's defaults in both modes.
+#include <fstream>
+#include <thread>
+
+#include "auth/policy.h"
+#include "tests/support/test_support.h"
+
+namespace glint::auth {
+namespace {
+
+RequestContext Ctx(std::vector<std::string> roles, std::optional<std::string> project) {
+  RequestContext c;
+  c.roles = std::move(roles);
+  c.project_id = std::move(project);
+  for (const auto& r : c.roles) c.is_admin |= (r == "admin");
+  return c;
+}
+
+class PolicyFile {
+ public:
+  explicit PolicyFile(const std::string& text) {
+    path_ = dir_.path() + "/policy.yaml";
+    Write(text);
+  }
+  void Write(const std::string& text) {
+    std::ofstream(path_) << text;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  glint::testing::TempDir dir_;
+  std::string path_;
+};
+
+TEST(Policy, SyntaxChecks) {
+  EXPECT_OK(PolicyEngine::Check(""));
+  EXPECT_OK(PolicyEngine::Check("role:admin or (role:member and project_id:%(project_id)s)"));
+  EXPECT_OK(PolicyEngine::Check("not role:reader and 'public':%(visibility)s"));
+  EXPECT_OK(PolicyEngine::Check("@"));
+  EXPECT_FALSE(PolicyEngine::Check("role:admin or").ok());
+  EXPECT_FALSE(PolicyEngine::Check("(role:admin").ok());
+  EXPECT_FALSE(PolicyEngine::Check("admin").ok());
+}
+
+TEST(Policy, SecureRbacDefaults) {
+  PolicyEngine p(/*secure_rbac=*/true, "");
+  PolicyTarget own = {{"project_id", "p1"}, {"owner", "p1"}, {"visibility", "private"}};
+  PolicyTarget other = {{"project_id", "p2"}, {"owner", "p2"}, {"visibility", "private"}};
+  PolicyTarget pub = {{"project_id", "p2"}, {"owner", "p2"}, {"visibility", "public"}};
+  auto member = Ctx({"member", "reader"}, "p1");
+  auto reader = Ctx({"reader"}, "p1");
+  auto admin = Ctx({"admin"}, "p9");
+  EXPECT_TRUE(p.Allowed("modify_image", member, own));
+  EXPECT_FALSE(p.Allowed("modify_image", member, other));
+  EXPECT_FALSE(p.Allowed("modify_image", reader, own)) << "readers only read";
+  EXPECT_TRUE(p.Allowed("get_image", reader, own));
+  EXPECT_TRUE(p.Allowed("get_image", reader, pub));
+  EXPECT_FALSE(p.Allowed("get_image", reader, other));
+  EXPECT_TRUE(p.Allowed("modify_image", admin, other));
+  EXPECT_FALSE(p.Allowed("publicize_image", member, own));
+  EXPECT_TRUE(p.Allowed("publicize_image", admin, own));
+  EXPECT_TRUE(p.Allowed("publicize_image", Ctx({"ADMIN"}, "p1"), own)) << "roles compare case-insensitively";
+  PolicyTarget shared_member = {{"project_id", "p2"}, {"member_id", "p1"}, {"visibility", "shared"}};
+  EXPECT_TRUE(p.Allowed("modify_member", member, shared_member));
+  EXPECT_FALSE(p.Allowed("modify_member", reader, shared_member));
+}
+
+TEST(Policy, LegacyModeAllowsWhatTheDeprecatedRuleAllows) {
+  PolicyEngine p(/*secure_rbac=*/false, "");
+  PolicyTarget other = {{"project_id", "p2"}, {"owner", "p2"}, {"visibility", "private"}};
+  auto nobody = Ctx({}, "p1");
+  EXPECT_TRUE(p.Allowed("modify_image", nobody, other)) << "ownership is checked by the API, not policy";
+  EXPECT_FALSE(p.Allowed("publicize_image", nobody, other)) << "admin-only in both modes";
+  EXPECT_TRUE(p.Allowed("publicize_image", Ctx({"admin"}, std::nullopt), other));
+}
+
+TEST(Policy, FileOverridesAndReloadsWithoutRestart) {
+  PolicyFile f("get_images: \"role:admin\"\nmy_rule: \"role:reader\"\nadd_image: \"rule:my_rule\"\n");
+  PolicyEngine p(/*secure_rbac=*/false, f.path());
+  EXPECT_OK(p.load_status());
+  PolicyTarget t = {{"project_id", "p1"}, {"owner", "p1"}};
+  EXPECT_FALSE(p.Allowed("get_images", Ctx({"member"}, "p1"), t));
+  EXPECT_TRUE(p.Allowed("add_image", Ctx({"reader"}, "p1"), t));
+  EXPECT_FALSE(p.Allowed("add_image", Ctx({"member"}, "p1"), t));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  f.Write("{\"get_images\": \"\", \"add_image\": \"!\"}");  // JSON works too
+  EXPECT_TRUE(p.Allowed("get_images", Ctx({"member"}, "p1"), t));
+  EXPECT_FALSE(p.Allowed("add_image", Ctx({"admin"}, "p1"), t));
+}
+
+TEST(Policy, BrokenRuleDeniesAndIsReported) {
+  PolicyFile f("get_images: \"role:admin or\"\nloop: \"rule:loop\"\n");
+  PolicyEngine p(false, f.path());
+  EXPECT_FALSE(p.load_status().ok());
+  EXPECT_FALSE(p.Allowed("get_images", Ctx({"admin"}, "p1"), {}));
+  EXPECT_FALSE(p.Allowed("loop", Ctx({"admin"}, "p1"), {}));
+}
+
+TEST(Policy, GenericAndLiteralChecks) {
+  PolicyFile f("a: \"is_admin:True\"\nb: \"'shared':%(visibility)s and not project_id:%(owner)s\"\n"
+               "c: \"user_id:%(user)s\"\n");
+  PolicyEngine p(true, f.path());
+  auto admin = Ctx({"admin"}, "p1");
+  EXPECT_TRUE(p.Allowed("a", admin, {}));
+  EXPECT_FALSE(p.Allowed("a", Ctx({"member"}, "p1"), {}));
+  EXPECT_TRUE(p.Allowed("b", admin, {{"visibility", "shared"}, {"owner", "p2"}}));
+  EXPECT_FALSE(p.Allowed("b", admin, {{"visibility", "shared"}, {"owner", "p1"}}));
+  EXPECT_FALSE(p.Allowed("b", admin, {{"owner", "p2"}})) << "a missing target field never matches";
+  RequestContext u = Ctx({}, "p1");
+  u.user_id = "u7";
+  EXPECT_TRUE(p.Allowed("c", u, {{"user", "u7"}}));
+}
+
+}  // namespace
+}  // namespace glint::auth
