@@ -285,6 +285,13 @@ struct ApiService::Impl {
     return policy ? policy->Enforce(action, ctx, Target(ctx, img)) : Status::Ok();
   }
 
+  // Where clients get tokens: the external Keystone, else this server's identity API.
+  std::string AuthUri(const HttpRequest& req) const {
+    if (!config.ks_www_authenticate_uri.empty()) return config.ks_www_authenticate_uri;
+    if (!config.ks_auth_url.empty()) return config.ks_auth_url;
+    return BaseUrl(req) + "/identity/v3";
+  }
+
   std::string BaseUrl(const HttpRequest& req) const {
     if (!config.public_endpoint.empty()) return config.public_endpoint;
     std::string proto(req.Header("x-forwarded-proto"));
@@ -593,7 +600,11 @@ struct ApiService::Impl {
         break;
     }
     auto ctx = Authenticate(req);
-    if (!ctx.ok()) return ErrorResponse(ctx.status());
+    if (!ctx.ok()) {
+      HttpResponse r = ErrorResponse(ctx.status());
+      if (r.status == 401) r.Set("WWW-Authenticate", "Keystone uri=\"" + AuthUri(req) + "\"");
+      return r;
+    }
     switch (route.kind) {
       case Route::kSchema: {
         const std::string* schema = SchemaJson(route.arg);

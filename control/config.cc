@@ -49,6 +49,15 @@ Status LoadConfigFile(const std::string& path, Config* c) {
       c->enforce_secure_rbac = (t == "true" || t == "True" || t == "1" || t == "yes");
     }
     str("oslo_policy.policy_file", &c->policy_file);
+    str("paste_deploy.flavor", &c->paste_flavor);
+    str("keystone_authtoken.auth_url", &c->ks_auth_url);
+    str("keystone_authtoken.www_authenticate_uri", &c->ks_www_authenticate_uri);
+    str("keystone_authtoken.username", &c->ks_username);
+    str("keystone_authtoken.password", &c->ks_password);
+    str("keystone_authtoken.project_name", &c->ks_project_name);
+    str("keystone_authtoken.user_domain_name", &c->ks_user_domain_name);
+    str("keystone_authtoken.project_domain_name", &c->ks_project_domain_name);
+    num("keystone_authtoken.token_cache_time", &c->ks_token_cache_time);
     if (auto v = pt.get_optional<std::string>("DEFAULT.use_keystone_limits")) {
       std::string t = Trim(*v);
       c->use_keystone_limits = (t == "true" || t == "True" || t == "1" || t == "yes");

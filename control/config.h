@@ -27,6 +27,12 @@ struct Config {
   bool use_keystone_limits = false;            // per-project quotas (unified limits)
   bool enforce_secure_rbac = false;            // Glance's secure RBAC defaults (else legacy)
   std::string policy_file;                     // [oslo_policy] policy_file; "" = <data_dir>/policy.yaml
+  // [paste_deploy] flavor = keystone: validate tokens against an external Keystone
+  // ([keystone_authtoken], keystonemiddleware's option names); else built-in identity.
+  std::string paste_flavor;
+  std::string ks_auth_url, ks_www_authenticate_uri, ks_username, ks_password, ks_project_name;
+  std::string ks_user_domain_name = "Default", ks_project_domain_name = "Default";
+  int ks_token_cache_time = 300;
   int token_expiration = 3600;                 // seconds a built-in identity token lives
   int limit_param_default = 25;
   int api_limit_max = 1000;

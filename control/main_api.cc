@@ -15,6 +15,7 @@
 #include "auth/identity.h"
 #include "auth/policy.h"
 #include "control/identity_api.h"
+#include "control/keystone_authenticator.h"
 #include "catalog/catalog.h"
 #include "control/api_service.h"
 #include "control/config.h"
@@ -117,14 +118,36 @@ int main(int argc, char** argv) {
     return 1;
   }
   auth::TokenService tokens(*identity, config.token_expiration);
-  auto authenticator = auth::NewIdentityAuthenticator(*identity, tokens, token);
+  std::unique_ptr<auth::Authenticator> authenticator;
+  bool external_keystone = config.paste_flavor.find("keystone") != std::string::npos;
+  if (external_keystone) {
+    control::KeystoneOptions ks;
+    ks.auth_url = config.ks_auth_url;
+    ks.www_authenticate_uri = config.ks_www_authenticate_uri;
+    ks.username = config.ks_username;
+    ks.password = config.ks_password;
+    ks.project_name = config.ks_project_name;
+    ks.user_domain_name = config.ks_user_domain_name;
+    ks.project_domain_name = config.ks_project_domain_name;
+    ks.token_cache_time = config.ks_token_cache_time;
+    ks.admin_token = token;
+    if (ks.auth_url.empty()) {
+      spdlog::critical("[paste_deploy] flavor = keystone needs [keystone_authtoken] auth_url");
+      return 1;
+    }
+    authenticator = control::NewKeystoneAuthenticator(ks);
+    spdlog::info("validating tokens against Keystone at {}", ks.auth_url);
+  } else {
+    authenticator = auth::NewIdentityAuthenticator(*identity, tokens, token);
+  }
   control::IdentityApi identity_api(*identity, tokens, *authenticator);
 
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   control::WorkerPool pool(std::max(8, 2 * cores + 2));
   auth::PolicyEngine policy(config.enforce_secure_rbac, config.policy_file);
   if (!policy.load_status().ok()) spdlog::error("policy: {}", policy.load_status().ToString());
-  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster(), &identity_api, &policy);
+  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster(),
+                          external_keystone ? nullptr : &identity_api, &policy);
   s = api.RecoverUploads(/*at_startup=*/true);
   if (!s.ok()) {
     spdlog::critical("startup recovery failed: {}", s.ToString());
