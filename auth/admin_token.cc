@@ -21,15 +21,9 @@ class AdminTokenAuthenticator final : public Authenticator {
       return Status::Unauthenticated("This server could not verify that you are authorized "
                                      "to access the document you requested: no X-Auth-Token");
     }
-    if (c.auth_token.size() != token_.size() ||
-        CRYPTO_memcmp(c.auth_token.data(), token_.data(), token_.size()) != 0) {
-      return Status::Unauthenticated("The request you have made requires authentication: "
-                                     "the token is not valid");
-    }
-    RequestContext ctx;
-    ctx.is_admin = true;
-    ctx.roles = {"admin"};
-    return ctx;
+    if (auto admin = MatchAdminToken(c.auth_token, token_)) return *admin;
+    return Status::Unauthenticated("The request you have made requires authentication: "
+                                   "the token is not valid");
   }
 
  private:
@@ -37,6 +31,17 @@ class AdminTokenAuthenticator final : public Authenticator {
 };
 
 }  // namespace
+
+std::optional<RequestContext> MatchAdminToken(std::string_view presented, const std::string& admin_token) {
+  if (admin_token.empty() || presented.size() != admin_token.size() ||
+      CRYPTO_memcmp(presented.data(), admin_token.data(), admin_token.size()) != 0) {
+    return std::nullopt;
+  }
+  RequestContext ctx;
+  ctx.is_admin = true;
+  ctx.roles = {"admin"};
+  return ctx;
+}
 
 std::unique_ptr<Authenticator> NewAdminTokenAuthenticator(std::string token) {
   return std::make_unique<AdminTokenAuthenticator>(std::move(token));

@@ -34,6 +34,10 @@ class Authenticator {
   virtual Result<RequestContext> Authenticate(const Credentials& credentials) = 0;
 };
 
+// The bootstrap admin's context (admin, no project) when `presented` equals `admin_token`
+// (compared in constant time; an empty admin token matches nothing).
+std::optional<RequestContext> MatchAdminToken(std::string_view presented, const std::string& admin_token);
+
 // Accepts exactly `token` (compared in constant time) as an admin with no project,
 // as Glance's no-auth pipeline treats every caller.
 std::unique_ptr<Authenticator> NewAdminTokenAuthenticator(std::string token);

@@ -169,13 +169,7 @@ class IdentityAuthenticator final : public Authenticator {
       return Status::Unauthenticated("This server could not verify that you are authorized "
                                      "to access the document you requested: no X-Auth-Token");
     }
-    if (!admin_token_.empty() && c.auth_token.size() == admin_token_.size() &&
-        CRYPTO_memcmp(c.auth_token.data(), admin_token_.data(), admin_token_.size()) == 0) {
-      RequestContext ctx;
-      ctx.is_admin = true;
-      ctx.roles = {"admin"};
-      return ctx;
-    }
+    if (auto admin = MatchAdminToken(c.auth_token, admin_token_)) return *admin;
     std::string token(c.auth_token);
     int64_t now = NowMicros();
     {

@@ -17,6 +17,9 @@ bool IsUuid(std::string_view s);
 // Lowercases a UUID given in any case; callers validate with IsUuid first.
 std::string CanonicalUuid(std::string_view s);
 
+// RFC 3986 percent-encoding of everything but unreserved characters (for URL parts).
+std::string PercentEncode(std::string_view s);
+
 // Microseconds since the Unix epoch, UTC.
 int64_t NowMicros();
 // "YYYY-MM-DDTHH:MM:SSZ", as Glance's API shows created_at/updated_at.

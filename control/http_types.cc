@@ -1,5 +1,7 @@
 #include "control/http_types.h"
 
+#include "common/ids.h"
+
 namespace glint::control {
 
 std::string UrlDecode(std::string_view s, bool plus_is_space) {
@@ -25,20 +27,7 @@ std::string UrlDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-std::string UrlEncode(std::string_view s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string UrlEncode(std::string_view s) { return PercentEncode(s); }
 
 void ParseTarget(std::string_view target, std::string* path,
                  std::vector<std::pair<std::string, std::string>>* query) {

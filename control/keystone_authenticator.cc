@@ -1,6 +1,5 @@
 #include "control/keystone_authenticator.h"
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -29,13 +28,7 @@ class KeystoneAuthenticator final : public auth::Authenticator {
 
   Result<auth::RequestContext> Authenticate(const auth::Credentials& c) override {
     if (c.auth_token.empty()) return Unauthorized("no X-Auth-Token");
-    if (!o_.admin_token.empty() && c.auth_token.size() == o_.admin_token.size() &&
-        CRYPTO_memcmp(c.auth_token.data(), o_.admin_token.data(), o_.admin_token.size()) == 0) {
-      auth::RequestContext ctx;
-      ctx.is_admin = true;
-      ctx.roles = {"admin"};
-      return ctx;
-    }
+    if (auto admin = auth::MatchAdminToken(c.auth_token, o_.admin_token)) return *admin;
     std::string token(c.auth_token);
     int64_t now = NowMicros();
     {

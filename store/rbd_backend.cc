@@ -21,20 +21,7 @@ Status RbdError(int rc, const std::string& what) {
   return Status::FromErrno(rc < 0 ? -rc : rc, what);
 }
 
-std::string Quote(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string Quote(const std::string& s) { return PercentEncode(s); }
 
 class Cluster {
  public:
