@@ -15,6 +15,10 @@ Status Status::FromErrno(int err, const std::string& context) {
     case EACCES:
     case EPERM:
       return PermissionDenied(msg);
+    case ETIMEDOUT:
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+      return Unavailable(msg);
     case ENOSPC:
     case EDQUOT:
     case EFBIG:

@@ -47,7 +47,8 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
-  // The one place errno becomes a Status. ENOSPC/EDQUOT/EFBIG become kTooLarge.
+  // The one place errno becomes a Status. ENOSPC/EDQUOT/EFBIG become kTooLarge;
+  // ETIMEDOUT/ECONNREFUSED/EHOSTUNREACH (a dependency not answering) kUnavailable.
   static Status FromErrno(int err, const std::string& context);
 
   bool ok() const { return code_ == Code::kOk; }

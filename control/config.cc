@@ -87,6 +87,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     str("glance_store.rbd_store_user", &c->rbd_store_user);
     str("glance_store.rbd_store_ceph_conf", &c->rbd_store_ceph_conf);
     num("glance_store.rbd_store_chunk_size", &c->rbd_store_chunk_size);
+    num("glance_store.rados_op_timeout", &c->rados_op_timeout);
     if (auto v = pt.get_optional<std::string>("glance_store.rbd_thin_provisioning")) {
       std::string t = Trim(*v);
       c->rbd_thin_provisioning = (t == "true" || t == "True" || t == "1" || t == "yes");

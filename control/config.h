@@ -51,6 +51,7 @@ struct Config {
   std::string rbd_store_ceph_conf;             // "" = librados' default search
   int rbd_store_chunk_size = 8;                // MiB, the RBD object size
   bool rbd_thin_provisioning = true;           // Glance's default is false; see docs
+  int rados_op_timeout = 60;                   // seconds before a Ceph operation fails
 
   std::string AdminTokenFile() const { return data_dir + "/admin-token"; }
 };

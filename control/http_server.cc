@@ -195,6 +195,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (auto* r = std::get_if<HttpResponse>(&begun)) {
           // The body was not read: the connection cannot be reused.
           r->close_connection = !self->head_->is_done();
+          self->body_unread_ = r->close_connection;
           return self->Send(std::move(*r));
         }
         self->upload_ = std::get<std::shared_ptr<UploadSession>>(begun);
@@ -243,7 +244,7 @@ class Session : public std::enable_shared_from_this<Session> {
       upload_->Release(chunk);
       keep_alive_ = false;
       spdlog::warn("{} upload to {} interrupted: {}", req_.request_id, req_.path, ec.message());
-      return FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()));
+      return FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()), true);
     }
     Status s = upload_->Submit(chunk);
     if (!s.ok()) {
@@ -281,7 +282,7 @@ class Session : public std::enable_shared_from_this<Session> {
       upload_->Release(chunk);
       keep_alive_ = false;
       spdlog::warn("{} upload to {} interrupted: {}", req_.request_id, req_.path, ec.message());
-      return FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()));
+      return FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()), true);
     }
     if (chunk->len == 0) {
       upload_->Release(chunk);
@@ -295,7 +296,11 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadChunk();
   }
 
-  void FinishUpload(Status network) {
+  // `client_gone`: the read failed, so there is nobody to linger for.
+  void FinishUpload(Status network, bool client_gone = false) {
+    // Ended before the whole body arrived with the client still sending: linger on close.
+    bool body_left = body_remaining_ > 0 || (upload_body_ && !upload_body_->is_done());
+    body_unread_ = body_left && !client_gone;
     upload_->Finish(std::move(network), [self = shared_from_this()](HttpResponse r) {
       self->OnStrand([self, r = std::make_shared<HttpResponse>(std::move(r))]() mutable {
         self->upload_.reset();
@@ -416,8 +421,26 @@ class Session : public std::enable_shared_from_this<Session> {
       --server_->active;
       counted_ = false;
     }
+    if (!ec && !keep && body_unread_) return LingeringClose();
     if (ec || !keep) return Close();
     ReadHead();
+  }
+
+  // After an early answer to a request whose body was not read (an upload refused or cut
+  // off), closing at once would make the kernel reset the connection and the client could
+  // lose the answer. Stop sending, discard what still arrives for a few seconds, then close.
+  void LingeringClose() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (discard_.empty()) discard_.resize(64 * 1024);
+    stream_.expires_after(std::chrono::seconds(5));
+    Discard();
+  }
+  void Discard() {
+    stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Close();  // peer closed, or the 5 s are over
+      self->Discard();
+    });
   }
 
   void Close() {
@@ -455,6 +478,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t offset_ = 0, remaining_ = 0;
   uint64_t body_remaining_ = 0;
   std::vector<char> stream_buf_;
+  std::vector<char> discard_;
+  bool body_unread_ = false;  // the request's body was not (fully) read
 };
 
 }  // namespace

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     rbd.ceph_conf = config.rbd_store_ceph_conf;
     rbd.chunk_size_mib = config.rbd_store_chunk_size;
     rbd.thin_provisioning = config.rbd_thin_provisioning;
+    rbd.op_timeout_seconds = config.rados_op_timeout;
     backend = store::NewRbdBackend("rbd", rbd);
   }
   if (!backend.ok()) {

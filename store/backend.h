@@ -82,6 +82,7 @@ struct RbdOptions {
   int chunk_size_mib = 8;      // object size (rbd_store_chunk_size)
   bool thin_provisioning = true;  // skip writing all-zero chunks
   int max_inflight = 4;        // asynchronous writes in flight per upload
+  int op_timeout_seconds = 60; // an OSD or monitor that does not answer fails the call
 };
 Result<std::unique_ptr<Backend>> NewRbdBackend(const std::string& id, const RbdOptions& options);
 

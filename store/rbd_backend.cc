@@ -18,7 +18,9 @@ const std::string kPartialMark = ".glint-upload-";
 const char* kSnap = "snap";
 
 Status RbdError(int rc, const std::string& what) {
-  return Status::FromErrno(rc < 0 ? -rc : rc, what);
+  int err = rc < 0 ? -rc : rc;
+  if (err == ETIMEDOUT) return Status::FromErrno(err, what + " (the Ceph cluster did not answer; is an OSD down?)");
+  return Status::FromErrno(err, what);
 }
 
 std::string Quote(const std::string& s) { return PercentEncode(s); }
@@ -36,6 +38,11 @@ class Cluster {
     if (rc < 0) return RbdError(rc, "rados_create");
     rc = rados_conf_read_file(cluster_, o.ceph_conf.empty() ? nullptr : o.ceph_conf.c_str());
     if (rc < 0) return RbdError(rc, "read ceph config " + o.ceph_conf);
+    // Without these a dead OSD makes I/O wait forever and an upload would hang.
+    std::string timeout = std::to_string(o.op_timeout_seconds);
+    rados_conf_set(cluster_, "rados_osd_op_timeout", timeout.c_str());
+    rados_conf_set(cluster_, "rados_mon_op_timeout", timeout.c_str());
+    rados_conf_set(cluster_, "client_mount_timeout", timeout.c_str());
     rc = rados_connect(cluster_);
     if (rc < 0) return Status::Unavailable("cannot connect to the Ceph cluster: " + std::string(strerror(-rc)));
     rc = rados_ioctx_create(cluster_, o.pool.c_str(), &io_);

@@ -171,3 +171,62 @@ def test_glint_fs_reads_rbd_images(server):
     finally:
         fsm.stop()
         shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_osd_down_mid_upload_fails_clearly(tmp_path):
+    """Stops the OSD while an upload streams: the upload fails with a clear error within
+    the operation timeout and the image does not become active. Uses its own cluster:
+    this one is broken afterwards."""
+    if not CONF:
+        pytest.fail("no Ceph") if glint_server.in_ci() else pytest.skip("no Ceph")
+    here = os.path.dirname(os.path.abspath(__file__))
+    cluster = str(tmp_path / "ceph")
+    out = subprocess.run([os.path.join(here, "..", "..", "tools", "ceph-cluster.sh"), "start", cluster],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    conf_path = os.path.join(cluster, "ceph.conf")
+    d = tmp_path / "glint"
+    d.mkdir()
+    conf = d / "glint.conf"
+    conf.write_text("[glance_store]\nstores = rbd\ndefault_store = rbd\nrbd_store_pool = images\n"
+                    "rbd_store_user = glance\nrbd_store_ceph_conf = %s\nrbd_store_chunk_size = 4\n"
+                    "rados_op_timeout = 5\n" % conf_path)
+    s = glint_server.GlintServer(str(d), config=str(conf))
+    s.start()
+    try:
+        h = {"X-Auth-Token": s.token}
+        image_id = requests.post(s.url + "/v2/images", headers=h, json={
+            "disk_format": "raw", "container_format": "bare"}).json()["id"]
+        osd_pid = int(open(os.path.join(cluster, "run", "osd.0.pid")).read())
+        import socket
+        sock = socket.create_connection(("127.0.0.1", s.port))
+        sock.sendall(("PUT /v2/images/%s/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\n"
+                      "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+                      % (image_id, s.token, 200 << 20)).encode())
+        t = time.time()
+        try:
+            for i in range(200):
+                if i == 10:
+                    os.kill(osd_pid, 9)  # the OSD dies mid-upload
+                sock.sendall(os.urandom(1 << 20))
+        except OSError:
+            pass  # the server answered early and stopped reading
+        sock.settimeout(90)
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        sock.close()
+        assert time.time() - t < 90
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503"), reply[:300]
+        message = json.loads(body)["error"]["message"]
+        assert "OSD" in message or "Ceph" in message, message
+        img = requests.get(s.url + "/v2/images/" + image_id, headers=h).json()
+        assert img["status"] == "queued", img
+    finally:
+        s.kill()
+        subprocess.run([os.path.join(here, "..", "..", "tools", "ceph-cluster.sh"), "stop", cluster],
+                       capture_output=True)
