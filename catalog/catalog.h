@@ -77,6 +77,8 @@ class Catalog {
   // "pending delete" until ForgetLocations, so a crash in between is swept at restart.
   virtual Result<ImageRecord> DeleteImage(const std::string& id) = 0;
   virtual Status ForgetLocations(const std::string& id) = 0;
+  // Removes one location of a live image (delete from one store of several).
+  virtual Status RemoveLocation(const std::string& id, const std::string& url) = 0;
 
   // Members of shared images. AddMember: Conflict if already a member.
   virtual Status AddMember(const ImageMember& member) = 0;

@@ -325,6 +325,25 @@ class SqliteCatalog final : public Catalog {
     });
   }
 
+  Status RemoveLocation(const std::string& id, const std::string& url) override {
+    return WithDb([&](Db& db) -> Status {
+      Transaction tx(db);
+      GLINT_RETURN_IF_ERROR(tx.status());
+      auto st = db.Prepare("DELETE FROM image_locations WHERE image_id = ? AND url = ?");
+      if (!st.ok()) return st.status();
+      st->Bind(1, id);
+      st->Bind(2, url);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 0) return Status::NotFound("location not found");
+      auto up = db.Prepare("UPDATE images SET updated_at = ?, version = version + 1 WHERE id = ?");
+      if (!up.ok()) return up.status();
+      up->Bind(1, NowMicros());
+      up->Bind(2, id);
+      GLINT_RETURN_IF_ERROR(up->Run());
+      return tx.Commit();
+    });
+  }
+
   Status BeginUpload(const UploadLock& lock, int64_t expires_at) override {
     return WithDb([&](Db& db) -> Status {
       auto st = db.Prepare(

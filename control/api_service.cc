@@ -137,7 +137,8 @@ Status SetAttribute(ImageRecord& img, const std::string& key, const json& v) {
 struct Route {
   enum Kind {
     kNone, kRoot, kVersions, kHealth, kSchema, kImages, kImage, kImageFile, kImageTag,
-    kImageAction, kInfoImport, kInfoUsage, kImageMembers, kImageMember, kV2Redirect
+    kImageAction, kInfoImport, kInfoUsage, kInfoStores, kStoreImage, kImageMembers, kImageMember,
+    kV2Redirect
   } kind = kNone;
   std::string id, arg;
   std::vector<std::string> methods;  // allowed methods for 405
@@ -184,6 +185,11 @@ Route Match(const std::string& raw_path) {
     return {Route::kInfoImport, "", "", {"GET"}};
   }
   if (seg.size() == 3 && seg[1] == "info" && seg[2] == "usage") return {Route::kInfoUsage, "", "", {"GET"}};
+  if (seg.size() >= 3 && seg[1] == "info" && seg[2] == "stores") {
+    if (seg.size() == 3) return {Route::kInfoStores, "", "", {"GET"}};
+    if (seg.size() == 4 && seg[3] == "detail") return {Route::kInfoStores, "", "detail", {"GET"}};
+  }
+  if (seg.size() == 4 && seg[1] == "stores") return {Route::kStoreImage, seg[3], seg[2], {"DELETE"}};
   if (seg.size() < 2 || seg[1] != "images") return r;
   if (seg.size() == 2) return {Route::kImages, "", "", {"GET", "POST"}};
   const std::string& id = seg[2];
@@ -255,7 +261,7 @@ std::pair<std::string, std::string> SplitFilterOp(const std::string& v) {
 struct ApiService::Impl {
   const Config& config;
   catalog::Catalog& catalog;
-  store::Backend& backend;
+  store::StoreSet& stores;
   auth::Authenticator& authenticator;
   Post post;
   IdentityApi* identity = nullptr;
@@ -335,7 +341,66 @@ struct ApiService::Impl {
       w.Key(k);
       w.String(v);
     }
+    if (stores.multi_store()) {  // Glance's `stores`: where the data is, comma-separated
+      std::string ids;
+      for (const auto& loc : img.locations) {
+        if (!loc.store.empty()) ids += (ids.empty() ? "" : ",") + loc.store;
+      }
+      if (!ids.empty()) {
+        w.Key("stores");
+        w.String(ids);
+      }
+    }
     w.EndObject();
+  }
+
+  HttpResponse StoresInfo(const auth::RequestContext& ctx, bool detail) {
+    if (!stores.multi_store()) return ErrorResponse(404, "Multi backend is not supported at this site.");
+    if (detail) {
+      if (Status p = Policy("stores_info_detail", ctx, {}); !p.ok()) return ErrorResponse(p);
+    }
+    json list = json::array();
+    for (const auto& e : stores.entries()) {
+      json j = {{"id", e.id}};
+      if (e.is_default) j["default"] = true;
+      if (detail) {
+        j["type"] = e.type;
+        j["properties"] = json::object();
+      }
+      list.push_back(j);
+    }
+    return JsonResponse(200, {{"stores", list}});
+  }
+
+  // DELETE /v2/stores/{store}/{image}: drop the image's data from one store of several.
+  HttpResponse DeleteFromStore(const auth::RequestContext& ctx, const std::string& store_id,
+                               const std::string& id) {
+    if (!stores.multi_store()) return ErrorResponse(404, "Multi backend is not supported at this site.");
+    store::Backend* backend = stores.Find(store_id);
+    if (!backend) return ErrorResponse(404, "Unknown store: " + store_id);
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    if (Status may = MayModify(ctx, *img); !may.ok()) return ErrorResponse(may);
+    if (Status p = PolicyOn("delete_image_location", ctx, *img); !p.ok()) return ErrorResponse(p);
+    if (img->status != catalog::kActive) {
+      return ErrorResponse(409, "It's not allowed to remove image data from store if image status is " + img->status);
+    }
+    const catalog::ImageLocation* found = nullptr;
+    for (const auto& loc : img->locations) {
+      if (backend->OwnsLocation(loc.url)) found = &loc;
+    }
+    if (!found) return ErrorResponse(404, "Image " + img->id + " is not in store " + store_id);
+    if (img->locations.size() == 1) {
+      return ErrorResponse(403, "Cannot delete image data from the only store containing it. "
+                                "Consider deleting the image instead.");
+    }
+    if (Status s = backend->CheckDeletable(found->url); !s.ok()) return ErrorResponse(s);
+    std::string url = found->url;
+    if (Status s = catalog.RemoveLocation(img->id, url); !s.ok()) return ErrorResponse(s);
+    if (Status s = backend->Delete(url); !s.ok()) spdlog::error("image {}: {}", img->id, s.ToString());
+    HttpResponse r;
+    r.status = 204;
+    return r;
   }
 
   HttpResponse ImageResponse(int status, const ImageRecord& img) const {
@@ -621,6 +686,10 @@ struct ApiService::Impl {
                                     {"value", json::array()}}}});
       case Route::kInfoUsage:
         return UsageInfo(*ctx);
+      case Route::kInfoStores:
+        return StoresInfo(*ctx, route.arg == "detail");
+      case Route::kStoreImage:
+        return DeleteFromStore(*ctx, route.arg, route.id);
       case Route::kImages:
         return req.method == "POST" ? Create(*ctx, req) : List(*ctx, req);
       case Route::kImage:
@@ -683,6 +752,11 @@ struct ApiService::Impl {
     if (!s.ok()) return ErrorResponse(s);
     HttpResponse r = ImageResponse(201, img);
     r.Set("Location", BaseUrl(req) + "/v2/images/" + img.id);
+    if (stores.multi_store()) {
+      std::string ids;
+      for (const auto& e : stores.entries()) ids += (ids.empty() ? "" : ",") + e.id;
+      r.Set("OpenStack-image-store-ids", ids);
+    }
     return r;
   }
 
@@ -987,8 +1061,9 @@ struct ApiService::Impl {
     }
     // Refuse while the data is in use (RBD clones, open images) and keep everything.
     for (const auto& loc : img->locations) {
-      if (!backend.OwnsLocation(loc.url)) continue;
-      Status s = backend.CheckDeletable(loc.url);
+      store::Backend* owner = stores.Owner(loc.url);
+      if (!owner) continue;
+      Status s = owner->CheckDeletable(loc.url);
       if (!s.ok()) return ErrorResponse(s);
     }
     auto before = catalog.DeleteImage(img->id);
@@ -1004,11 +1079,12 @@ struct ApiService::Impl {
   void RemoveData(const ImageRecord& img) {
     bool all = true;
     for (const auto& loc : img.locations) {
-      if (!backend.OwnsLocation(loc.url)) {
+      store::Backend* owner = stores.Owner(loc.url);
+      if (!owner) {
         spdlog::warn("image {}: location {} is not in a configured store; leaving it", img.id, loc.url);
         continue;
       }
-      Status s = backend.Delete(loc.url);
+      Status s = owner->Delete(loc.url);
       if (!s.ok()) {
         spdlog::error("image {}: deleting data failed: {}", img.id, s.ToString());
         all = false;
@@ -1081,8 +1157,9 @@ struct ApiService::Impl {
     std::unique_ptr<store::Reader> reader;
     Status last = Status::NotFound("image data is not in any configured store");
     for (const auto& loc : img->locations) {
-      if (!backend.OwnsLocation(loc.url)) continue;
-      auto opened = backend.Open(loc.url);
+      store::Backend* owner = stores.Owner(loc.url);
+      if (!owner) continue;
+      auto opened = owner->Open(loc.url);
       if (opened.ok()) {
         reader = std::move(opened).value();
         break;
@@ -1146,10 +1223,10 @@ struct ApiService::Impl {
   }
 };
 
-ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
+ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::StoreSet& stores,
                        auth::Authenticator& authenticator, Post post, IdentityApi* identity,
                        auth::PolicyEngine* policy)
-    : impl_(new Impl{config, catalog, backend, authenticator, std::move(post), identity, policy}) {}
+    : impl_(new Impl{config, catalog, stores, authenticator, std::move(post), identity, policy}) {}
 
 bool ApiService::IsUpload(const HttpRequest& head) const {
   return head.method == "PUT" && Match(head.path).kind == Route::kImageFile;
@@ -1225,17 +1302,25 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
         "Resource image_size_total is over limit: this upload of " + std::to_string(*content_length) +
         " bytes exceeds the project's remaining " + std::to_string(headroom) + " bytes")));
   }
+  // Which store receives the data: X-Image-Meta-Store (multi-store), else the default.
+  store::Backend* target = impl_->stores.Default();
+  std::string wanted(head.Header("x-image-meta-store"));
+  if (!wanted.empty()) {
+    target = impl_->stores.multi_store() ? impl_->stores.Find(wanted) : nullptr;
+    if (!target) return fail(ErrorResponse(400, "Store for identifier " + wanted + " not found"));
+  }
+  if (!target) return fail(ErrorResponse(503, "No store is configured"));
   catalog::UploadLock lock{img->id, NewUuid(), impl_->config.node_id};
   int64_t ttl = int64_t{impl_->config.upload_lock_ttl} * 1000000;
   Status s = impl_->catalog.BeginUpload(lock, NowMicros() + ttl);
   if (!s.ok()) return fail(ErrorResponse(s));
-  auto writer = impl_->backend.NewWriter(img->id, lock.token);
+  auto writer = target->NewWriter(img->id, lock.token);
   if (!writer.ok()) {
     (void)impl_->catalog.AbortUpload(lock);
     return fail(ErrorResponse(writer.status()));
   }
   return std::make_shared<UploadSession>(impl_->post, impl_->catalog, std::move(writer).value(),
-                                         impl_->backend, lock, img->disk_format, size_cap,
+                                         *target, lock, img->disk_format, size_cap,
                                          impl_->config.upload_lock_ttl);
 }
 
@@ -1251,10 +1336,19 @@ Status ApiService::RecoverUploads(bool at_startup) {
 
 Status ApiService::SweepStore() {
   auto& catalog = impl_->catalog;
-  auto& backend = impl_->backend;
   auto pending = catalog.PendingDeletes();
   if (!pending.ok()) return pending.status();
   for (const auto& img : *pending) impl_->RemoveData(img);
+  Status first;
+  for (const auto& entry : impl_->stores.entries()) {
+    Status s = SweepOne(*entry.backend);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+Status ApiService::SweepOne(store::Backend& backend) {
+  auto& catalog = impl_->catalog;
   // List the store before reading the live locks: an upload that starts in between
   // creates its object after the listing, so it is never mistaken for debris.
   auto objects = backend.ListObjects();
@@ -1266,7 +1360,7 @@ Status ApiService::SweepStore() {
   for (const auto& obj : *objects) {
     if (!obj.upload_token.empty()) {
       if (!live_tokens.count(obj.upload_token)) {
-        spdlog::info("removing partial upload {} of image {}", obj.name, obj.image_id);
+        spdlog::info("removing partial upload {} of image {} from store {}", obj.name, obj.image_id, backend.id());
         Status s = backend.DeleteObject(obj);
         if (!s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
       }

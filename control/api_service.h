@@ -18,6 +18,7 @@
 #include "control/http_types.h"
 #include "control/upload.h"
 #include "store/backend.h"
+#include "store/store_set.h"
 
 namespace glint::control {
 
@@ -25,7 +26,7 @@ class ApiService {
  public:
   // `identity` (optional) serves the Keystone v3 API under /identity.
   // `policy` (optional) is consulted for every image, member, tag, action and data call.
-  ApiService(const Config& config, catalog::Catalog& catalog, store::Backend& backend,
+  ApiService(const Config& config, catalog::Catalog& catalog, store::StoreSet& stores,
              auth::Authenticator& authenticator, Post post, class IdentityApi* identity = nullptr,
              auth::PolicyEngine* policy = nullptr);
 
@@ -51,6 +52,7 @@ class ApiService {
   Status SweepStore();
 
  private:
+  Status SweepOne(store::Backend& backend);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

@@ -83,6 +83,38 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     }
     str("glance_store.default_store", &c->default_store);
     str("glance_store.filesystem_store_datadir", &c->filesystem_store_datadir);
+    str("glance_store.default_backend", &c->default_backend);
+    if (auto v = pt.get_optional<std::string>("DEFAULT.enabled_backends")) {
+      c->backends.clear();
+      std::stringstream ss(*v);
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        item = Trim(item);
+        size_t colon = item.find(':');
+        if (item.empty()) continue;
+        if (colon == std::string::npos) {
+          return Status::InvalidArgument("enabled_backends entry '" + item + "' must be id:type");
+        }
+        BackendConfig b;
+        b.id = Trim(item.substr(0, colon));
+        b.type = Trim(item.substr(colon + 1));
+        if (b.type != "file" && b.type != "rbd") {
+          return Status::InvalidArgument("backend " + b.id + ": type " + b.type + " is not file or rbd");
+        }
+        std::string sec = b.id + ".";
+        str((sec + "filesystem_store_datadir").c_str(), &b.filesystem_store_datadir);
+        str((sec + "rbd_store_pool").c_str(), &b.rbd_store_pool);
+        str((sec + "rbd_store_user").c_str(), &b.rbd_store_user);
+        str((sec + "rbd_store_ceph_conf").c_str(), &b.rbd_store_ceph_conf);
+        num((sec + "rbd_store_chunk_size").c_str(), &b.rbd_store_chunk_size);
+        str((sec + "store_description").c_str(), &b.description);
+        if (auto t = pt.get_optional<std::string>(sec + "rbd_thin_provisioning")) {
+          std::string x = Trim(*t);
+          b.rbd_thin_provisioning = (x == "true" || x == "True" || x == "1" || x == "yes");
+        }
+        c->backends.push_back(b);
+      }
+    }
     str("glance_store.rbd_store_pool", &c->rbd_store_pool);
     str("glance_store.rbd_store_user", &c->rbd_store_user);
     str("glance_store.rbd_store_ceph_conf", &c->rbd_store_ceph_conf);

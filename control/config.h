@@ -11,6 +11,17 @@
 
 namespace glint::control {
 
+// One store of a multi-store node (`enabled_backends = id:type, ...`), configured in its
+// own section `[id]` with the same option names as `[glance_store]`.
+struct BackendConfig {
+  std::string id, type;
+  std::string filesystem_store_datadir;
+  std::string rbd_store_pool = "images", rbd_store_user, rbd_store_ceph_conf;
+  int rbd_store_chunk_size = 8;
+  bool rbd_thin_provisioning = true;
+  std::string description;
+};
+
 struct Config {
   // [DEFAULT]
   std::string bind_host = "127.0.0.1";
@@ -52,6 +63,9 @@ struct Config {
   int rbd_store_chunk_size = 8;                // MiB, the RBD object size
   bool rbd_thin_provisioning = true;           // Glance's default is false; see docs
   int rados_op_timeout = 60;                   // seconds before a Ceph operation fails
+  // Multi-store: [DEFAULT] enabled_backends and [glance_store] default_backend.
+  std::vector<BackendConfig> backends;
+  std::string default_backend;
 
   std::string AdminTokenFile() const { return data_dir + "/admin-token"; }
 };

@@ -21,6 +21,7 @@
 #include "control/config.h"
 #include "control/http_server.h"
 #include "store/backend.h"
+#include "store/store_set.h"
 
 using namespace glint;
 
@@ -82,26 +83,51 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", s.ToString());
     return 1;
   }
-  if (std::find(config.stores.begin(), config.stores.end(), config.default_store) == config.stores.end()) {
-    spdlog::critical("[glance_store] default_store {} is not in stores", config.default_store);
-    return 1;
+  // The stores: several with enabled_backends (multi-store), else default_store alone.
+  std::vector<control::BackendConfig> wanted = config.backends;
+  bool multi = !wanted.empty();
+  if (!multi) {
+    if (std::find(config.stores.begin(), config.stores.end(), config.default_store) == config.stores.end()) {
+      spdlog::critical("[glance_store] default_store {} is not in stores", config.default_store);
+      return 1;
+    }
+    control::BackendConfig b;
+    b.id = b.type = config.default_store;
+    b.filesystem_store_datadir = config.filesystem_store_datadir;
+    b.rbd_store_pool = config.rbd_store_pool;
+    b.rbd_store_user = config.rbd_store_user;
+    b.rbd_store_ceph_conf = config.rbd_store_ceph_conf;
+    b.rbd_store_chunk_size = config.rbd_store_chunk_size;
+    b.rbd_thin_provisioning = config.rbd_thin_provisioning;
+    wanted.push_back(b);
   }
-  Result<std::unique_ptr<store::Backend>> backend = Status::InvalidArgument(
-      "unknown [glance_store] default_store '" + config.default_store + "': use file or rbd");
-  if (config.default_store == "file") {
-    backend = store::NewFileBackend("file", config.filesystem_store_datadir);
-  } else if (config.default_store == "rbd") {
-    store::RbdOptions rbd;
-    rbd.pool = config.rbd_store_pool;
-    rbd.user = config.rbd_store_user;
-    rbd.ceph_conf = config.rbd_store_ceph_conf;
-    rbd.chunk_size_mib = config.rbd_store_chunk_size;
-    rbd.thin_provisioning = config.rbd_thin_provisioning;
-    rbd.op_timeout_seconds = config.rados_op_timeout;
-    backend = store::NewRbdBackend("rbd", rbd);
+  store::StoreSet stores(multi);
+  for (const auto& b : wanted) {
+    Result<std::unique_ptr<store::Backend>> backend =
+        Status::InvalidArgument("backend " + b.id + ": unknown type '" + b.type + "': use file or rbd");
+    if (b.type == "file") {
+      std::string dir = b.filesystem_store_datadir.empty() ? config.data_dir + "/store-" + b.id
+                                                          : b.filesystem_store_datadir;
+      backend = store::NewFileBackend(b.id, dir);
+    } else if (b.type == "rbd") {
+      store::RbdOptions rbd;
+      rbd.pool = b.rbd_store_pool;
+      rbd.user = b.rbd_store_user;
+      rbd.ceph_conf = b.rbd_store_ceph_conf;
+      rbd.chunk_size_mib = b.rbd_store_chunk_size;
+      rbd.thin_provisioning = b.rbd_thin_provisioning;
+      rbd.op_timeout_seconds = config.rados_op_timeout;
+      backend = store::NewRbdBackend(b.id, rbd);
+    }
+    if (!backend.ok()) {
+      spdlog::critical("store {}: {}", b.id, backend.status().ToString());
+      return 1;
+    }
+    bool is_default = multi ? b.id == config.default_backend : true;
+    stores.Add(b.id, b.type, std::move(backend).value(), is_default);
   }
-  if (!backend.ok()) {
-    spdlog::critical("{}", backend.status().ToString());
+  if (multi && !stores.Find(config.default_backend)) {
+    spdlog::critical("[glance_store] default_backend '{}' is not in enabled_backends", config.default_backend);
     return 1;
   }
   std::string token = config.admin_token;
@@ -147,7 +173,7 @@ int main(int argc, char** argv) {
   control::WorkerPool pool(std::max(8, 2 * cores + 2));
   auth::PolicyEngine policy(config.enforce_secure_rbac, config.policy_file);
   if (!policy.load_status().ok()) spdlog::error("policy: {}", policy.load_status().ToString());
-  control::ApiService api(config, *catalog, **backend, *authenticator, pool.Poster(),
+  control::ApiService api(config, *catalog, stores, *authenticator, pool.Poster(),
                           external_keystone ? nullptr : &identity_api, &policy);
   s = api.RecoverUploads(/*at_startup=*/true);
   if (!s.ok()) {

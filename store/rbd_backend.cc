@@ -19,7 +19,12 @@ const char* kSnap = "snap";
 
 Status RbdError(int rc, const std::string& what) {
   int err = rc < 0 ? -rc : rc;
-  if (err == ETIMEDOUT) return Status::FromErrno(err, what + " (the Ceph cluster did not answer; is an OSD down?)");
+  // ETIMEDOUT: an OSD or monitor did not answer. EROFS/ESHUTDOWN: librbd lost the image's
+  // exclusive lock or this client was blocklisted, which a dead OSD also causes.
+  if (err == ETIMEDOUT || err == EROFS || err == ESHUTDOWN) {
+    return Status::Unavailable(what + ": " + std::strerror(err) +
+                               " (the Ceph cluster did not answer in time; is an OSD down?)");
+  }
   return Status::FromErrno(err, what);
 }
 

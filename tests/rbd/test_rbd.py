@@ -221,7 +221,7 @@ def test_osd_down_mid_upload_fails_clearly(tmp_path):
         sock.close()
         assert time.time() - t < 90
         head, _, body = reply.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 503"), reply[:300]
+        assert head.startswith(b"HTTP/1.1 503"), body.decode(errors="replace")
         message = json.loads(body)["error"]["message"]
         assert "OSD" in message or "Ceph" in message, message
         img = requests.get(s.url + "/v2/images/" + image_id, headers=h).json()
@@ -230,3 +230,49 @@ def test_osd_down_mid_upload_fails_clearly(tmp_path):
         s.kill()
         subprocess.run([os.path.join(here, "..", "..", "tools", "ceph-cluster.sh"), "stop", cluster],
                        capture_output=True)
+
+
+def test_multi_store_rbd_and_file(tmp_path):
+    if not CONF:
+        pytest.fail("no Ceph") if glint_server.in_ci() else pytest.skip("no Ceph")
+    local = tmp_path / "local-store"
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[DEFAULT]\nenabled_backends = fast:rbd, local:file\n[glance_store]\ndefault_backend = fast\n"
+                    "[fast]\nrbd_store_pool = %s\nrbd_store_user = %s\nrbd_store_ceph_conf = %s\n"
+                    "[local]\nfilesystem_store_datadir = %s\n" % (POOL, USER, CONF, local))
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf))
+    s.start()
+    try:
+        h = {"X-Auth-Token": s.token}
+        info = requests.get(s.url + "/v2/info/stores", headers=h).json()["stores"]
+        assert {x["id"] for x in info} == {"fast", "local"}
+        assert [x["id"] for x in info if x.get("default")] == ["fast"]
+        detail = requests.get(s.url + "/v2/info/stores/detail", headers=h).json()["stores"]
+        assert {x["id"]: x["type"] for x in detail} == {"fast": "rbd", "local": "file"}
+        r = requests.post(s.url + "/v2/images", headers=h, json={"disk_format": "raw", "container_format": "bare"})
+        assert r.headers["OpenStack-image-store-ids"] == "fast,local"
+        to_default = r.json()["id"]
+        data = os.urandom(3 << 20)
+        up = lambda i, extra: requests.put(s.url + "/v2/images/%s/file" % i, data=data,
+                                           headers=dict(h, **{"Content-Type": "application/octet-stream"}, **extra))
+        assert up(to_default, {}).status_code == 204
+        to_local = requests.post(s.url + "/v2/images", headers=h,
+                                 json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        assert up(to_local, {"X-Image-Meta-Store": "nowhere"}).status_code == 400
+        assert up(to_local, {"X-Image-Meta-Store": "local"}).status_code == 204
+        a = requests.get(s.url + "/v2/images/" + to_default, headers=h).json()
+        b = requests.get(s.url + "/v2/images/" + to_local, headers=h).json()
+        assert a["stores"] == "fast" and b["stores"] == "local"
+        assert to_default in rbd("ls").stdout and to_local not in rbd("ls").stdout
+        assert os.path.exists(local / to_local)
+        for i in (to_default, to_local):
+            assert requests.get(s.url + "/v2/images/%s/file" % i, headers=h).content == data
+        # The only store holding the data cannot be emptied; unknown stores are 404.
+        assert requests.delete(s.url + "/v2/stores/local/" + to_local, headers=h).status_code == 403
+        assert requests.delete(s.url + "/v2/stores/fast/" + to_local, headers=h).status_code == 404
+        assert requests.delete(s.url + "/v2/stores/nowhere/" + to_local, headers=h).status_code == 404
+        for i in (to_default, to_local):
+            assert requests.delete(s.url + "/v2/images/" + i, headers=h).status_code == 204
+        assert to_default not in rbd("ls").stdout and not os.path.exists(local / to_local)
+    finally:
+        s.stop()

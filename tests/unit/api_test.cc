@@ -20,10 +20,11 @@ class ApiTest : public ::testing::Test {
     Status s;
     catalog_ = catalog::OpenCatalog("sqlite:///" + dir_.path() + "/c.db", &s);
     ASSERT_TRUE(catalog_) << s.ToString();
-    backend_ = store::NewMemoryBackend("file");
+    stores_.Add("file", "memory", store::NewMemoryBackend("file"), true);
+    backend_ = stores_.Default();
     auth_ = auth::NewAdminTokenAuthenticator("tok");
     config_.image_size_cap = 10 << 20;
-    api_ = std::make_unique<ApiService>(config_, *catalog_, *backend_, *auth_,
+    api_ = std::make_unique<ApiService>(config_, *catalog_, stores_, *auth_,
                                         [](std::function<void()> f) { f(); });
   }
 
@@ -73,7 +74,8 @@ class ApiTest : public ::testing::Test {
   glint::testing::TempDir dir_;
   Config config_;
   std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<store::Backend> backend_;
+  store::StoreSet stores_;
+  store::Backend* backend_ = nullptr;
   std::unique_ptr<auth::Authenticator> auth_;
   std::unique_ptr<ApiService> api_;
 };
