@@ -79,6 +79,13 @@ class Catalog {
   virtual Status ForgetLocations(const std::string& id) = 0;
   // Removes one location of a live image (delete from one store of several).
   virtual Status RemoveLocation(const std::string& id, const std::string& url) = 0;
+  // Adds a location (the locations API). With `activate`, a queued image becomes active
+  // with the data facts given (size, checksum, os_hash_*). Conflict if the image is not
+  // queued or active.
+  virtual Status AddLocation(const std::string& id, const ImageLocation& location,
+                             const std::optional<ImageRecord>& activate) = 0;
+  // Replaces all locations of an active image.
+  virtual Status ReplaceLocations(const std::string& id, const std::vector<ImageLocation>& locations) = 0;
 
   // Members of shared images. AddMember: Conflict if already a member.
   virtual Status AddMember(const ImageMember& member) = 0;

@@ -344,6 +344,71 @@ class SqliteCatalog final : public Catalog {
     });
   }
 
+  Status AddLocation(const std::string& id, const ImageLocation& location,
+                     const std::optional<ImageRecord>& activate) override {
+    return WithDb([&](Db& db) -> Status {
+      Transaction tx(db);
+      GLINT_RETURN_IF_ERROR(tx.status());
+      int64_t now = NowMicros();
+      auto up = activate
+                    ? db.Prepare("UPDATE images SET status = 'active', size = ?, checksum = ?, os_hash_algo = ?, "
+                                 "os_hash_value = ?, virtual_size = ?, activated_at = ?, updated_at = ?, "
+                                 "version = version + 1 WHERE id = ? AND status = 'queued' AND deleted = 0")
+                    : db.Prepare("UPDATE images SET updated_at = ?, version = version + 1 "
+                                 "WHERE id = ? AND status = 'active' AND deleted = 0");
+      if (!up.ok()) return up.status();
+      int i = 1;
+      if (activate) {
+        up->Bind(i++, activate->size);
+        up->Bind(i++, activate->checksum);
+        up->Bind(i++, activate->os_hash_algo);
+        up->Bind(i++, activate->os_hash_value);
+        up->Bind(i++, activate->virtual_size);
+        up->Bind(i++, now);
+      }
+      up->Bind(i++, now);
+      up->Bind(i++, id);
+      GLINT_RETURN_IF_ERROR(up->Run());
+      if (db.Changes() == 0) return Status::Conflict("image " + id + " changed state; locations not updated");
+      GLINT_RETURN_IF_ERROR(InsertLocation(db, id, location));
+      return tx.Commit();
+    });
+  }
+
+  Status ReplaceLocations(const std::string& id, const std::vector<ImageLocation>& locations) override {
+    return WithDb([&](Db& db) -> Status {
+      Transaction tx(db);
+      GLINT_RETURN_IF_ERROR(tx.status());
+      auto up = db.Prepare("UPDATE images SET updated_at = ?, version = version + 1 "
+                           "WHERE id = ? AND status = 'active' AND deleted = 0");
+      if (!up.ok()) return up.status();
+      up->Bind(1, NowMicros());
+      up->Bind(2, id);
+      GLINT_RETURN_IF_ERROR(up->Run());
+      if (db.Changes() == 0) return Status::Conflict("image " + id + " is not active");
+      auto del = db.Prepare("DELETE FROM image_locations WHERE image_id = ? AND status = 'active'");
+      if (!del.ok()) return del.status();
+      del->Bind(1, id);
+      GLINT_RETURN_IF_ERROR(del->Run());
+      for (const auto& l : locations) GLINT_RETURN_IF_ERROR(InsertLocation(db, id, l));
+      return tx.Commit();
+    });
+  }
+
+  Status InsertLocation(Db& db, const std::string& id, const ImageLocation& location) {
+    auto loc = db.Prepare(
+        "INSERT INTO image_locations (image_id, position, url, metadata, store, status) "
+        "VALUES (?, (SELECT COALESCE(MAX(position), -1) + 1 FROM image_locations "
+        "WHERE image_id = ?), ?, ?, ?, 'active')");
+    if (!loc.ok()) return loc.status();
+    loc->Bind(1, id);
+    loc->Bind(2, id);
+    loc->Bind(3, location.url);
+    loc->Bind(4, location.metadata_json.empty() ? std::string("{}") : location.metadata_json);
+    loc->Bind(5, location.store);
+    return loc->Run();
+  }
+
   Status BeginUpload(const UploadLock& lock, int64_t expires_at) override {
     return WithDb([&](Db& db) -> Status {
       auto st = db.Prepare(

@@ -341,6 +341,23 @@ struct ApiService::Impl {
       w.Key(k);
       w.String(v);
     }
+    if (config.show_image_direct_url && !img.locations.empty()) {
+      w.Key("direct_url");
+      w.String(img.locations.front().url);
+    }
+    if (config.show_multiple_locations) {
+      w.Key("locations");
+      w.BeginArray();
+      for (const auto& loc : img.locations) {
+        w.BeginObject();
+        w.Key("url");
+        w.String(loc.url);
+        w.Key("metadata");
+        w.Raw(loc.metadata_json.empty() ? "{}" : loc.metadata_json);
+        w.EndObject();
+      }
+      w.EndArray();
+    }
     if (stores.multi_store()) {  // Glance's `stores`: where the data is, comma-separated
       std::string ids;
       for (const auto& loc : img.locations) {
@@ -352,6 +369,95 @@ struct ApiService::Impl {
       }
     }
     w.EndObject();
+  }
+
+  // The locations API (show_multiple_locations): add /locations/-|N, remove /locations/N,
+  // replace /locations. Removing a location never deletes data (it may be shared).
+  HttpResponse PatchLocations(const auth::RequestContext& ctx, const std::string& id, const json& ops) {
+    if (!config.show_multiple_locations) {
+      return ErrorResponse(403, "It's not allowed to update locations if locations are invisible.");
+    }
+    for (const auto& op : ops) {
+      auto img = Visible(ctx, id);
+      if (!img.ok()) return ErrorResponse(img.status());
+      if (Status may = MayModify(ctx, *img); !may.ok()) return ErrorResponse(may);
+      std::string kind = op.value("op", "");
+      std::string path = op["path"].get<std::string>();
+      if (img->status != catalog::kQueued && img->status != catalog::kActive) {
+        return ErrorResponse(409, "It's not allowed to change locations if image status is " + img->status + ".");
+      }
+      auto check_location = [&](const json& v, catalog::ImageLocation* out) -> Status {
+        if (!v.is_object() || !v.contains("url") || !v["url"].is_string() ||
+            (v.contains("metadata") && !v["metadata"].is_object())) {
+          return Status::InvalidArgument("A location is {\"url\": ..., \"metadata\": {...}}");
+        }
+        out->url = v["url"].get<std::string>();
+        out->metadata_json = v.value("metadata", json::object()).dump();
+        store::Backend* owner = stores.Owner(out->url);
+        if (!owner) return Status::InvalidArgument("Invalid location: " + out->url);
+        out->store = owner->id();
+        return Status::Ok();
+      };
+      if (kind == "add" && (path == "/locations/-" || path.rfind("/locations/", 0) == 0)) {
+        if (Status p = PolicyOn("set_image_location", ctx, *img); !p.ok()) return ErrorResponse(p);
+        catalog::ImageLocation loc;
+        if (Status s = check_location(op.value("value", json()), &loc); !s.ok()) return ErrorResponse(s);
+        for (const auto& l : img->locations) {
+          if (l.url == loc.url) return ErrorResponse(400, "Duplicate location: " + loc.url);
+        }
+        if (static_cast<int>(img->locations.size()) >= config.image_location_quota) {
+          return ErrorResponse(413, "Maximum number of locations exceeded (" +
+                                        std::to_string(config.image_location_quota) + ")");
+        }
+        std::optional<ImageRecord> activate;
+        if (img->status == catalog::kQueued) {
+          // The data exists already: the image becomes active with its facts.
+          auto reader = stores.Owner(loc.url)->Open(loc.url);
+          if (!reader.ok()) return ErrorResponse(400, "Cannot read location " + loc.url + ": " + reader.status().message());
+          ImageRecord facts;
+          facts.size = (*reader)->size();
+          const json& vd = op["value"].value("validation_data", json::object());
+          if (vd.contains("checksum")) facts.checksum = vd["checksum"].get<std::string>();
+          if (vd.contains("os_hash_algo")) facts.os_hash_algo = vd["os_hash_algo"].get<std::string>();
+          if (vd.contains("os_hash_value")) facts.os_hash_value = vd["os_hash_value"].get<std::string>();
+          if (img->disk_format == std::optional<std::string>("raw")) facts.virtual_size = facts.size;
+          activate = facts;
+        }
+        if (Status s = catalog.AddLocation(img->id, loc, activate); !s.ok()) return ErrorResponse(s);
+      } else if (kind == "remove" && path.rfind("/locations/", 0) == 0) {
+        if (Status p = PolicyOn("delete_image_location", ctx, *img); !p.ok()) return ErrorResponse(p);
+        size_t index = 0;
+        try {
+          index = std::stoul(path.substr(std::string("/locations/").size()));
+        } catch (const std::exception&) {
+          return ErrorResponse(400, "Invalid location index in " + path);
+        }
+        if (index >= img->locations.size()) return ErrorResponse(400, "Invalid location index " + std::to_string(index));
+        if (img->locations.size() == 1) return ErrorResponse(403, "Cannot remove last location in the image.");
+        if (Status s = catalog.RemoveLocation(img->id, img->locations[index].url); !s.ok()) return ErrorResponse(s);
+      } else if (kind == "replace" && path == "/locations") {
+        if (Status p = PolicyOn("set_image_location", ctx, *img); !p.ok()) return ErrorResponse(p);
+        const json& v = op.value("value", json());
+        if (!v.is_array()) return ErrorResponse(400, "Locations must be a list.");
+        if (v.empty()) return ErrorResponse(403, "Cannot set locations to empty list.");
+        if (static_cast<int>(v.size()) > config.image_location_quota) {
+          return ErrorResponse(413, "Maximum number of locations exceeded");
+        }
+        if (img->status != catalog::kActive) return ErrorResponse(409, "Locations of a queued image are added, not replaced.");
+        std::vector<catalog::ImageLocation> locs;
+        for (const auto& item : v) {
+          catalog::ImageLocation loc;
+          if (Status s = check_location(item, &loc); !s.ok()) return ErrorResponse(s);
+          locs.push_back(loc);
+        }
+        if (Status s = catalog.ReplaceLocations(img->id, locs); !s.ok()) return ErrorResponse(s);
+      } else {
+        return ErrorResponse(400, "Invalid JSON pointer for this resource: '" + path + "'");
+      }
+    }
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    return ImageResponse(200, *img);
   }
 
   HttpResponse StoresInfo(const auth::RequestContext& ctx, bool detail) {
@@ -949,6 +1055,12 @@ struct ApiService::Impl {
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded()) return ErrorResponse(400, "Malformed JSON in request body.");
     if (!body.is_array()) return ErrorResponse(400, "Request body must be a JSON array of operation objects.");
+    if (v21 && !body.empty() && std::all_of(body.begin(), body.end(), [](const json& c) {
+          return c.is_object() && c.contains("path") && c["path"].is_string() &&
+                 c["path"].get<std::string>().rfind("/locations", 0) == 0;
+        })) {
+      return PatchLocations(ctx, id, body);
+    }
     struct Change {
       std::string op, root;
       json value;

@@ -44,6 +44,15 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     num("DEFAULT.image_property_quota", &c->image_property_quota);
     num("DEFAULT.image_tag_quota", &c->image_tag_quota);
     num("DEFAULT.image_member_quota", &c->image_member_quota);
+    num("DEFAULT.image_location_quota", &c->image_location_quota);
+    auto flag = [&](const char* key, bool* out) {
+      if (auto v = pt.get_optional<std::string>(key)) {
+        std::string t = Trim(*v);
+        *out = (t == "true" || t == "True" || t == "1" || t == "yes");
+      }
+    };
+    flag("DEFAULT.show_image_direct_url", &c->show_image_direct_url);
+    flag("DEFAULT.show_multiple_locations", &c->show_multiple_locations);
     if (auto v = pt.get_optional<std::string>("DEFAULT.enforce_secure_rbac")) {
       std::string t = Trim(*v);
       c->enforce_secure_rbac = (t == "true" || t == "True" || t == "1" || t == "yes");

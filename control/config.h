@@ -35,6 +35,9 @@ struct Config {
   int image_property_quota = 128;
   int image_tag_quota = 128;
   int image_member_quota = 128;
+  int image_location_quota = 10;
+  bool show_image_direct_url = false;          // direct_url in image records
+  bool show_multiple_locations = false;        // locations in records, and the locations API
   bool use_keystone_limits = false;            // per-project quotas (unified limits)
   bool enforce_secure_rbac = false;            // Glance's secure RBAC defaults (else legacy)
   std::string policy_file;                     // [oslo_policy] policy_file; "" = <data_dir>/policy.yaml

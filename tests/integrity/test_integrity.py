@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -229,3 +230,48 @@ def test_catalog_survives_restart_and_delete_removes_data(server):
     r = requests.delete(server.url + "/v2/images/" + image_id, headers={"X-Auth-Token": server.token})
     assert r.status_code == 204
     assert store_files(server) == []
+
+
+def test_locations_api_and_direct_url(tmp_path):
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[DEFAULT]\nshow_image_direct_url = true\nshow_multiple_locations = true\n")
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf))
+    s.start()
+    try:
+        h = {"X-Auth-Token": s.token}
+        patch = lambda i, ops: requests.patch(s.url + "/v2/images/" + i, json=ops, headers=dict(
+            h, **{"Content-Type": "application/openstack-images-v2.1-json-patch"}))
+        a = make_image(s)
+        requests.put(s.url + "/v2/images/%s/file" % a, data=b"a" * 5000,
+                     headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+        rec = show(s, a)
+        assert rec["direct_url"] == "file://%s/%s" % (os.path.realpath(s.store_dir), a)
+        assert rec["locations"] == [{"url": rec["direct_url"], "metadata": {}}]
+        # Data already in the store becomes an image through a location.
+        data = os.urandom(100000)
+        u, v = str(uuid.uuid4()), str(uuid.uuid4())
+        for name in (u, v):
+            with open(os.path.join(s.store_dir, name), "wb") as f:
+                f.write(data)
+        url = lambda n: "file://%s/%s" % (os.path.realpath(s.store_dir), n)
+        b = make_image(s)
+        vd = {"checksum": hashlib.md5(data).hexdigest(), "os_hash_algo": "sha512",
+              "os_hash_value": hashlib.sha512(data).hexdigest()}
+        r = patch(b, [{"op": "add", "path": "/locations/-",
+                       "value": {"url": url(u), "metadata": {"k": "v"}, "validation_data": vd}}])
+        assert r.status_code == 200, r.text
+        rec = r.json()
+        assert rec["status"] == "active" and rec["size"] == len(data) and rec["checksum"] == vd["checksum"]
+        assert rec["locations"] == [{"url": url(u), "metadata": {"k": "v"}}]
+        assert requests.get(s.url + "/v2/images/%s/file" % b, headers=h).content == data
+        assert patch(b, [{"op": "add", "path": "/locations/-", "value": {"url": url(u), "metadata": {}}}]).status_code == 400
+        assert patch(b, [{"op": "add", "path": "/locations/-", "value": {"url": "http://elsewhere/x", "metadata": {}}}]).status_code == 400
+        assert patch(b, [{"op": "remove", "path": "/locations/0"}]).status_code == 403  # the last one
+        assert patch(b, [{"op": "replace", "path": "/locations", "value": []}]).status_code == 403
+        r = patch(b, [{"op": "add", "path": "/locations/-", "value": {"url": url(v), "metadata": {}}}])
+        assert r.status_code == 200 and len(r.json()["locations"]) == 2
+        r = patch(b, [{"op": "remove", "path": "/locations/0"}])
+        assert r.status_code == 200 and [l["url"] for l in r.json()["locations"]] == [url(v)]
+        assert requests.get(s.url + "/v2/images/%s/file" % b, headers=h).content == data
+    finally:
+        s.stop()
