@@ -239,19 +239,31 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRawChunk(beast::error_code ec, size_t n) {
     chunk_->len += n;
     body_remaining_ -= chunk_->len;
+    if (HandOver(ec)) ReadRawChunk();
+  }
+
+  // Passes the filled chunk on (or gives it back when empty). False when the upload ended:
+  // the read failed (client gone) or the pipeline refused the data (cap, quota, store).
+  bool HandOver(beast::error_code ec) {
     UploadChunk* chunk = std::exchange(chunk_, nullptr);
     if (ec) {
       upload_->Release(chunk);
       keep_alive_ = false;
       spdlog::warn("{} upload to {} interrupted: {}", req_.request_id, req_.path, ec.message());
-      return FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()), true);
+      FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()), true);
+      return false;
+    }
+    if (chunk->len == 0) {
+      upload_->Release(chunk);
+      return true;
     }
     Status s = upload_->Submit(chunk);
     if (!s.ok()) {
       keep_alive_ = false;
-      return FinishUpload(s);
+      FinishUpload(s);
+      return false;
     }
-    ReadRawChunk();
+    return true;
   }
 
   void ReadChunk() {
@@ -277,23 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnChunk(beast::error_code ec) {
     if (ec == http::error::need_buffer) ec = {};
     chunk_->len = chunk_->capacity - upload_body_->get().body().size;
-    UploadChunk* chunk = std::exchange(chunk_, nullptr);
-    if (ec) {
-      upload_->Release(chunk);
-      keep_alive_ = false;
-      spdlog::warn("{} upload to {} interrupted: {}", req_.request_id, req_.path, ec.message());
-      return FinishUpload(Status::InvalidArgument("upload interrupted: " + ec.message()), true);
-    }
-    if (chunk->len == 0) {
-      upload_->Release(chunk);
-    } else {
-      Status s = upload_->Submit(chunk);
-      if (!s.ok()) {
-        keep_alive_ = false;
-        return FinishUpload(s);
-      }
-    }
-    ReadChunk();
+    if (HandOver(ec)) ReadChunk();
   }
 
   // `client_gone`: the read failed, so there is nobody to linger for.
