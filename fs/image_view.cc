@@ -100,7 +100,8 @@ std::unique_ptr<TokenSource> NewPasswordToken(std::string api_url, std::string u
                                          std::move(project));
 }
 
-ImageView::ImageView(std::string api_url, TokenSource& tokens) : url_(std::move(api_url)), tokens_(tokens) {
+ImageView::ImageView(std::string api_url, TokenSource& tokens, bool all_visibilities)
+    : url_(std::move(api_url)), tokens_(tokens), all_(all_visibilities) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
 }
 
@@ -134,7 +135,8 @@ std::unique_ptr<control::HttpClient>& ImageView::Client() {
 Result<std::optional<std::vector<ImageEntry>>> ImageView::Refresh() {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<ImageEntry> out;
-  std::string target = "/v2/images?status=active&limit=1000&sort=created_at:asc";
+  std::string target = std::string("/v2/images?status=active&limit=1000&sort=created_at:asc") +
+                       (all_ ? "&visibility=all" : "");
   std::string first_etag;
   bool first = true;
   while (!target.empty()) {

@@ -49,7 +49,9 @@ std::unique_ptr<TokenSource> NewPasswordToken(std::string api_url, std::string u
 
 class ImageView {
  public:
-  ImageView(std::string api_url, TokenSource& tokens);
+  // `all_visibilities`: list with visibility=all (admins: every image, including other
+  // projects' community images); otherwise the API's default list for the credential.
+  ImageView(std::string api_url, TokenSource& tokens, bool all_visibilities = false);
   ~ImageView();
 
   // nullopt when nothing changed since the last successful refresh.
@@ -65,6 +67,7 @@ class ImageView {
   Result<control::ClientResponse> Get(const std::string& target, control::HeaderList headers);
   std::string url_, etag_;
   TokenSource& tokens_;
+  bool all_ = false;
   std::mutex mu_;
   std::unique_ptr<control::HttpClient> client_;
 };

@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   app.add_option("--refresh", opt.refresh_seconds, "seconds between (conditional) API polls");
   app.add_option("--threads", opt.max_threads, "FUSE worker threads");
   app.add_option("-o", opt.mount_options, "extra mount options");
+  bool all = false;
+  app.add_flag("--all", all, "list every image the credential may read (visibility=all; for admins)");
   app.add_flag("--debug", debug, "verbose logging");
   CLI11_PARSE(app, argc, argv);
   if (debug) spdlog::set_level(spdlog::level::debug);
@@ -69,7 +71,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (opt.refresh_seconds < 1) opt.refresh_seconds = 1;
-  fs::ImageView view(api, *tokens);
+  fs::ImageView view(api, *tokens, all);
   std::unique_ptr<fs::DataSource> source;
   if (!store_dir.empty()) {
     Status s;

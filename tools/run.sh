@@ -26,7 +26,7 @@ FS_NOTE="glint-fs: not mounted (needs root and /dev/fuse)"
 if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ]; then
   mkdir -p "$MNT"
   mountpoint -q "$MNT" && fusermount3 -u "$MNT" || true
-  "$BIN/../fs/glint-fs" "$MNT" --api "http://127.0.0.1:$PORT" --token-file "$DATA/admin-token" \
+  "$BIN/../fs/glint-fs" "$MNT" --all --api "http://127.0.0.1:$PORT" --token-file "$DATA/admin-token" \
       --store-dir "$DATA/store" > "$DATA/glint-fs.log" 2>&1 &
   FS=$!
   trap 'kill $FS 2>/dev/null; wait $FS 2>/dev/null; kill $API 2>/dev/null; wait $API 2>/dev/null' EXIT INT TERM

@@ -355,3 +355,17 @@ def test_api_down_keeps_serving_and_recovers(env):
         fsm.stop()
         server.stop()
         shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_admin_all_view_includes_other_projects_community_images(env):
+    server, api, mnt, _ = env
+    img = api.active(b"c" * 2048, name="community-of-p9", visibility="community", owner="p9")
+    time.sleep(2.5)  # more than a refresh period
+    assert not listed(mnt, img["id"])  # the default list leaves other projects' community out
+    mnt2 = tempfile.mkdtemp(prefix="glint-mnt-all-")
+    fsm = glint_server.GlintFsMount(server, mnt2, args=["--store-dir", server.store_dir, "--all"]).start()
+    try:
+        assert wait_for(lambda: listed(mnt2, img["id"]))
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt2, ignore_errors=True)
