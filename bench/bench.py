@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import socketserver
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
+import glance_ref  # noqa: E402
 import glint_server  # noqa: E402
 import requests  # noqa: E402
 
@@ -95,51 +95,10 @@ def ensure(pkgs):
                        stdout=subprocess.DEVNULL)
 
 
-def start_glance(tmp, port):
+def start_glance(tmp):
     ensure(["glance-api", "python3-glanceclient"])
-    d = os.path.join(tmp, "glance")
-    os.makedirs(os.path.join(d, "images"))
-    os.makedirs(os.path.join(d, "staging"))
-    conf = os.path.join(d, "glance-api.conf")
-    with open(conf, "w") as f:
-        f.write("""[DEFAULT]
-bind_host = 127.0.0.1
-bind_port = %d
-workers = 2
-log_file = %s/api.log
-[database]
-connection = sqlite:///%s/glance.sqlite
-[glance_store]
-stores = file
-default_store = file
-filesystem_store_datadir = %s/images/
-[paste_deploy]
-flavor =
-[os_glance_staging_store]
-filesystem_store_datadir = %s/staging/
-""" % (port, d, d, d, d))
-    subprocess.run(["glance-manage", "--config-file", conf, "db_sync"], check=True,
-                   capture_output=True)
-    proc = subprocess.Popen(["glance-api", "--config-file", conf, "--config-file",
-                             "/etc/glance/glance-api-paste.ini"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = "http://127.0.0.1:%d" % port
-    for _ in range(300):
-        try:
-            if requests.get(url + "/healthcheck", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("glance-api did not start")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    g = glance_ref.GlanceServer(os.path.join(tmp, "glance"))
+    return g
 
 
 def create(url, token, name):
@@ -292,14 +251,13 @@ def main():
         finally:
             g.stop()
         if not args.no_glance:
-            proc, url = start_glance(tmp, free_port())
+            glance = start_glance(tmp)
             try:
-                results["glance"] = measure("glance", url, "x", proc.pid, path, size,
+                results["glance"] = measure("glance", glance.url, "x", glance.proc.pid, path, size,
                                             args.list_seconds, args.seed_images)
                 results["glance"].pop("image_id")
             finally:
-                proc.terminate()
-                proc.wait(30)
+                glance.stop()
         floor = size / 1e6 / sendfile_s
         print("\n%d MiB payload; plain sendfile server + curl: %.0f MB/s" % (args.size_mib, floor))
         keys = ["upload_mb_s", "upload_cpu_s_per_gib", "rss_growth_mib", "download_mb_s",

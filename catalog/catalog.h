@@ -87,6 +87,11 @@ class Catalog {
   // Replaces all locations of an active image.
   virtual Status ReplaceLocations(const std::string& id, const std::vector<ImageLocation>& locations) = 0;
 
+  // Adoption of another catalog's image exactly as it was (timestamps, data facts,
+  // locations, members); `deleted` imports a reserved, deleted id. Conflict if it exists.
+  virtual Status ImportImage(const ImageRecord& image, bool deleted,
+                             const std::vector<ImageMember>& members) = 0;
+
   // Members of shared images. AddMember: Conflict if already a member.
   virtual Status AddMember(const ImageMember& member) = 0;
   virtual Result<ImageMember> GetMember(const std::string& image_id, const std::string& member) = 0;

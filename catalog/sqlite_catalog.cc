@@ -344,6 +344,59 @@ class SqliteCatalog final : public Catalog {
     });
   }
 
+  Status ImportImage(const ImageRecord& image, bool deleted, const std::vector<ImageMember>& members) override {
+    return WithDb([&](Db& db) -> Status {
+      Transaction tx(db);
+      GLINT_RETURN_IF_ERROR(tx.status());
+      auto st = db.Prepare(
+          "INSERT INTO images (id, name, status, visibility, owner, disk_format, container_format, size, "
+          "virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, os_hidden, "
+          "created_at, updated_at, activated_at, deleted_at, deleted, version) "
+          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
+      if (!st.ok()) return st.status();
+      int i = 1;
+      st->Bind(i++, image.id);
+      st->Bind(i++, image.name);
+      st->Bind(i++, deleted ? std::string(kDeleted) : image.status);
+      st->Bind(i++, image.visibility);
+      st->Bind(i++, image.owner);
+      st->Bind(i++, image.disk_format);
+      st->Bind(i++, image.container_format);
+      st->Bind(i++, image.size);
+      st->Bind(i++, image.virtual_size);
+      st->Bind(i++, image.checksum);
+      st->Bind(i++, image.os_hash_algo);
+      st->Bind(i++, image.os_hash_value);
+      st->Bind(i++, image.min_disk);
+      st->Bind(i++, image.min_ram);
+      st->Bind(i++, image.is_protected);
+      st->Bind(i++, image.os_hidden);
+      st->Bind(i++, image.created_at);
+      st->Bind(i++, image.updated_at);
+      st->Bind(i++, image.activated_at);
+      st->Bind(i++, deleted ? std::optional<int64_t>(image.updated_at) : std::nullopt);
+      st->Bind(i++, deleted);
+      Status s = st->Run();
+      if (s.code() == Status::Code::kConflict) return Status::Conflict("image " + image.id + " already exists");
+      GLINT_RETURN_IF_ERROR(s);
+      if (deleted) return tx.Commit();
+      GLINT_RETURN_IF_ERROR(WriteChildren(db, image));
+      for (const auto& l : image.locations) GLINT_RETURN_IF_ERROR(InsertLocation(db, image.id, l));
+      for (const auto& m : members) {
+        auto mem = db.Prepare(
+            "INSERT INTO image_members (image_id, member, status, created_at, updated_at) VALUES (?,?,?,?,?)");
+        if (!mem.ok()) return mem.status();
+        mem->Bind(1, image.id);
+        mem->Bind(2, m.member);
+        mem->Bind(3, m.status);
+        mem->Bind(4, m.created_at);
+        mem->Bind(5, m.updated_at);
+        GLINT_RETURN_IF_ERROR(mem->Run());
+      }
+      return tx.Commit();
+    });
+  }
+
   Status AddLocation(const std::string& id, const ImageLocation& location,
                      const std::optional<ImageRecord>& activate) override {
     return WithDb([&](Db& db) -> Status {

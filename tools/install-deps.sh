@@ -12,7 +12,7 @@ RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1)
 TEST_PKGS=(
   python3 python3-pytest python3-requests
   python3-glanceclient python3-openstackclient qemu-utils qemu-block-extra attr
-  ceph-mon ceph-osd ceph-common uuid-runtime keystone
+  ceph-mon ceph-osd ceph-common uuid-runtime keystone glance-api
 )
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
