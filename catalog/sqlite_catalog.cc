@@ -157,32 +157,7 @@ class SqliteCatalog final : public Catalog {
         if (!row.ok()) return row.status();
         if (*row) return Status::Conflict("Image with identifier " + image.id + " already exists!");
       }
-      auto st = db.Prepare(
-          "INSERT INTO images (id, name, status, visibility, owner, disk_format, "
-          "container_format, size, virtual_size, checksum, os_hash_algo, os_hash_value, "
-          "min_disk, min_ram, protected, os_hidden, created_at, updated_at, deleted, version) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)");
-      if (!st.ok()) return st.status();
-      int i = 1;
-      st->Bind(i++, image.id);
-      st->Bind(i++, image.name);
-      st->Bind(i++, image.status);
-      st->Bind(i++, image.visibility);
-      st->Bind(i++, image.owner);
-      st->Bind(i++, image.disk_format);
-      st->Bind(i++, image.container_format);
-      st->Bind(i++, image.size);
-      st->Bind(i++, image.virtual_size);
-      st->Bind(i++, image.checksum);
-      st->Bind(i++, image.os_hash_algo);
-      st->Bind(i++, image.os_hash_value);
-      st->Bind(i++, image.min_disk);
-      st->Bind(i++, image.min_ram);
-      st->Bind(i++, image.is_protected);
-      st->Bind(i++, image.os_hidden);
-      st->Bind(i++, image.created_at);
-      st->Bind(i++, image.updated_at);
-      GLINT_RETURN_IF_ERROR(st->Run());
+      GLINT_RETURN_IF_ERROR(InsertImageRow(db, image, /*deleted=*/false));
       GLINT_RETURN_IF_ERROR(WriteChildren(db, image));
       return tx.Commit();
     });
@@ -348,35 +323,7 @@ class SqliteCatalog final : public Catalog {
     return WithDb([&](Db& db) -> Status {
       Transaction tx(db);
       GLINT_RETURN_IF_ERROR(tx.status());
-      auto st = db.Prepare(
-          "INSERT INTO images (id, name, status, visibility, owner, disk_format, container_format, size, "
-          "virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, os_hidden, "
-          "created_at, updated_at, activated_at, deleted_at, deleted, version) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
-      if (!st.ok()) return st.status();
-      int i = 1;
-      st->Bind(i++, image.id);
-      st->Bind(i++, image.name);
-      st->Bind(i++, deleted ? std::string(kDeleted) : image.status);
-      st->Bind(i++, image.visibility);
-      st->Bind(i++, image.owner);
-      st->Bind(i++, image.disk_format);
-      st->Bind(i++, image.container_format);
-      st->Bind(i++, image.size);
-      st->Bind(i++, image.virtual_size);
-      st->Bind(i++, image.checksum);
-      st->Bind(i++, image.os_hash_algo);
-      st->Bind(i++, image.os_hash_value);
-      st->Bind(i++, image.min_disk);
-      st->Bind(i++, image.min_ram);
-      st->Bind(i++, image.is_protected);
-      st->Bind(i++, image.os_hidden);
-      st->Bind(i++, image.created_at);
-      st->Bind(i++, image.updated_at);
-      st->Bind(i++, image.activated_at);
-      st->Bind(i++, deleted ? std::optional<int64_t>(image.updated_at) : std::nullopt);
-      st->Bind(i++, deleted);
-      Status s = st->Run();
+      Status s = InsertImageRow(db, image, deleted);
       if (s.code() == Status::Code::kConflict) return Status::Conflict("image " + image.id + " already exists");
       GLINT_RETURN_IF_ERROR(s);
       if (deleted) return tx.Commit();
@@ -446,6 +393,39 @@ class SqliteCatalog final : public Catalog {
       for (const auto& l : locations) GLINT_RETURN_IF_ERROR(InsertLocation(db, id, l));
       return tx.Commit();
     });
+  }
+
+  // The one INSERT of an image row (new images and adopted ones).
+  Status InsertImageRow(Db& db, const ImageRecord& image, bool deleted) {
+    auto st = db.Prepare(
+        "INSERT INTO images (id, name, status, visibility, owner, disk_format, container_format, size, "
+        "virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, os_hidden, "
+        "created_at, updated_at, activated_at, deleted_at, deleted, version) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
+    if (!st.ok()) return st.status();
+    int i = 1;
+    st->Bind(i++, image.id);
+    st->Bind(i++, image.name);
+    st->Bind(i++, deleted ? std::string(kDeleted) : image.status);
+    st->Bind(i++, image.visibility);
+    st->Bind(i++, image.owner);
+    st->Bind(i++, image.disk_format);
+    st->Bind(i++, image.container_format);
+    st->Bind(i++, image.size);
+    st->Bind(i++, image.virtual_size);
+    st->Bind(i++, image.checksum);
+    st->Bind(i++, image.os_hash_algo);
+    st->Bind(i++, image.os_hash_value);
+    st->Bind(i++, image.min_disk);
+    st->Bind(i++, image.min_ram);
+    st->Bind(i++, image.is_protected);
+    st->Bind(i++, image.os_hidden);
+    st->Bind(i++, image.created_at);
+    st->Bind(i++, image.updated_at);
+    st->Bind(i++, image.activated_at);
+    st->Bind(i++, deleted ? std::optional<int64_t>(image.updated_at) : std::nullopt);
+    st->Bind(i++, deleted);
+    return st->Run();
   }
 
   Status InsertLocation(Db& db, const std::string& id, const ImageLocation& location) {
