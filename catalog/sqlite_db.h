@@ -47,6 +47,7 @@ class Stmt {
   Result<bool> Step();
   Status Run();  // steps to completion
 
+  int Columns() const { return sqlite3_column_count(s_); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   std::string Text(int col) const {

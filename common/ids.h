@@ -19,6 +19,8 @@ std::string CanonicalUuid(std::string_view s);
 
 // RFC 3986 percent-encoding of everything but unreserved characters (for URL parts).
 std::string PercentEncode(std::string_view s);
+// The reverse; malformed escapes stay as they are. `plus_is_space` for query strings.
+std::string PercentDecode(std::string_view s, bool plus_is_space = false);
 
 // Microseconds since the Unix epoch, UTC.
 int64_t NowMicros();

@@ -55,6 +55,8 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   std::string ToString() const;
+  // The same error with `context` in front of its message.
+  Status Prefixed(const std::string& context) const { return {code_, context + message_}; }
 
  private:
   Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}

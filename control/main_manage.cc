@@ -7,8 +7,7 @@
 
 #include "auth/identity.h"
 #include "catalog/catalog.h"
-#include "catalog/sqlite_db.h"
-#include <nlohmann/json.hpp>
+#include "catalog/glance_import.h"
 #include "common/digest.h"
 #include "common/ids.h"
 #include "control/config.h"
@@ -30,115 +29,16 @@ T Must(Result<T> r) {
   return std::move(r).value();
 }
 
-// Reads a Glance catalog (the schema `glance-manage db_sync` creates) and adds every image
-// to Glint's catalog as it is: same ids, states, timestamps, data facts, properties, tags,
-// members and locations, so the data stays where Glance put it. Deleted images keep their
-// ids reserved. Images already present are skipped, so the import can be re-run.
+// Adopts a Glance catalog (SQLite or MySQL/MariaDB) into Glint's: see glance_import.h.
 int ImportGlance(const control::Config& config, const std::string& glance) {
-  const std::string prefix = "sqlite:///";
-  if (glance.rfind(prefix, 0) != 0) {
-    Die("only Glance catalogs on SQLite (sqlite:////path) can be imported by this build");
-  }
-  auto db = catalog::Db::Open(glance.substr(prefix.size()));
-  if (!db.ok()) Die(db.status().ToString());
+  auto source = catalog::OpenGlanceSource(glance);
+  if (!source.ok()) Die(source.status().ToString());
   Status s;
   auto cat = catalog::OpenCatalog(config.connection, &s);
   if (!cat) Die(s.ToString());
-  auto time_of = [](const std::optional<std::string>& t) -> int64_t {
-    return t ? ParseIso(*t).value_or(0) : 0;
-  };
-  auto rows = [&](const std::string& sql, const std::string& id, auto&& each) {
-    auto st = Must((*db)->Prepare(sql));
-    st.Bind(1, id);
-    for (;;) {
-      auto row = st.Step();
-      if (!row.ok()) Die(row.status().ToString());
-      if (!*row) break;
-      each(st);
-    }
-  };
-  auto images = Must((*db)->Prepare(
-      "SELECT id, name, size, status, created_at, updated_at, deleted, disk_format, container_format, "
-      "checksum, owner, min_disk, min_ram, protected, virtual_size, visibility, os_hidden, os_hash_algo, "
-      "os_hash_value FROM images ORDER BY created_at"));
-  int imported = 0, skipped = 0, deleted_ids = 0;
-  for (;;) {
-    auto row = images.Step();
-    if (!row.ok()) Die(row.status().ToString());
-    if (!*row) break;
-    catalog::ImageRecord r;
-    r.id = images.Text(0);
-    r.name = images.OptText(1);
-    r.size = images.OptInt(2);
-    std::string status = images.Text(3);
-    r.created_at = time_of(images.OptText(4));
-    r.updated_at = images.IsNull(5) ? r.created_at : time_of(images.OptText(5));
-    bool deleted = images.Int(6) != 0 || status == "deleted" || status == "pending_delete";
-    r.disk_format = images.OptText(7);
-    r.container_format = images.OptText(8);
-    r.checksum = images.OptText(9);
-    r.owner = images.OptText(10);
-    r.min_disk = images.Int(11);
-    r.min_ram = images.Int(12);
-    r.is_protected = images.Int(13) != 0;
-    r.virtual_size = images.OptInt(14);
-    r.visibility = images.Text(15);
-    r.os_hidden = images.Int(16) != 0;
-    r.os_hash_algo = images.OptText(17);
-    r.os_hash_value = images.OptText(18);
-    // Glint never keeps an image half-uploaded: those go back to queued, without data facts.
-    if (status == "active" || status == "deactivated" || status == "queued") {
-      r.status = status;
-    } else {
-      r.status = catalog::kQueued;
-    }
-    if (r.status == catalog::kQueued) {
-      r.size.reset();
-      r.checksum.reset();
-      r.os_hash_algo.reset();
-      r.os_hash_value.reset();
-      r.virtual_size.reset();
-    } else {
-      r.activated_at = r.updated_at;
-    }
-    std::vector<catalog::ImageMember> members;
-    if (!deleted) {
-      rows("SELECT name, value FROM image_properties WHERE image_id = ? AND deleted = 0", r.id,
-           [&](const catalog::Stmt& st) {
-             if (st.Text(0) != "stores") r.properties[st.Text(0)] = st.Text(1);  // Glint derives `stores`
-           });
-      rows("SELECT DISTINCT value FROM image_tags WHERE image_id = ? AND deleted = 0 ORDER BY value", r.id,
-           [&](const catalog::Stmt& st) { r.tags.push_back(st.Text(0)); });
-      rows("SELECT value, meta_data FROM image_locations WHERE image_id = ? AND deleted = 0 "
-           "AND status = 'active' ORDER BY id", r.id, [&](const catalog::Stmt& st) {
-             catalog::ImageLocation loc;
-             loc.url = st.Text(0);
-             loc.metadata_json = st.IsNull(1) ? "{}" : st.Text(1);
-             auto meta = nlohmann::json::parse(loc.metadata_json, nullptr, false);
-             if (meta.is_object() && meta.contains("store") && meta["store"].is_string()) {
-               loc.store = meta["store"].get<std::string>();
-             } else {
-               loc.store = loc.url.substr(0, loc.url.find("://"));  // single-store: the type
-             }
-             r.locations.push_back(loc);
-           });
-      rows("SELECT member, status, created_at, updated_at FROM image_members WHERE image_id = ? "
-           "AND deleted = 0", r.id, [&](const catalog::Stmt& st) {
-             members.push_back({r.id, st.Text(0), st.Text(1), time_of(st.OptText(2)),
-                                st.IsNull(3) ? time_of(st.OptText(2)) : time_of(st.OptText(3))});
-           });
-      if (r.status != catalog::kQueued && r.locations.empty()) r.status = catalog::kQueued;
-    }
-    Status imp = cat->ImportImage(r, deleted, members);
-    if (imp.code() == Status::Code::kConflict) {
-      ++skipped;
-      continue;
-    }
-    if (!imp.ok()) Die("image " + r.id + ": " + imp.ToString());
-    deleted ? ++deleted_ids : ++imported;
-  }
-  std::cout << "imported " << imported << " images, reserved " << deleted_ids << " deleted ids, skipped "
-            << skipped << " already present\n";
+  auto counts = Must(catalog::ImportGlanceCatalog(**source, *cat));
+  std::cout << "imported " << counts.imported << " images, reserved " << counts.deleted_ids
+            << " deleted ids, skipped " << counts.skipped << " already present\n";
   return 0;
 }
 
@@ -180,7 +80,7 @@ int main(int argc, char** argv) {
   std::string glance_db;
   auto* imp = app.add_subcommand("import-glance",
                                  "adopt a Glance catalog: images, properties, tags, members, locations");
-  imp->add_option("--glance-connection", glance_db, "Glance's [database] connection (sqlite:////path)")->required();
+  imp->add_option("--glance-connection", glance_db, "Glance's [database] connection: sqlite:////path or mysql+pymysql://user:pw@host/glance")->required();
   auto* pl = app.add_subcommand("project-list", "list projects");
   auto* ul = app.add_subcommand("user-list", "list users");
   CLI11_PARSE(app, argc, argv);

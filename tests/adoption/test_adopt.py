@@ -6,15 +6,31 @@ import os
 import subprocess
 import sys
 
+import pytest
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import glance_ref  # noqa: E402
 import glint_server  # noqa: E402
+import mariadb  # noqa: E402
 
 
-def test_import_a_glance_sqlite_catalog(tmp_path):
-    g = glance_ref.GlanceServer(str(tmp_path / "glance"))
+@pytest.fixture(params=["sqlite", "mysql"])
+def glance_db(request, tmp_path):
+    """Where the real Glance keeps its catalog: SQLite, or a throwaway MariaDB as production
+    clouds run it. Yields the MariaDB (None: glance-api's SQLite default)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    db = mariadb.MariaDB(str(tmp_path / "mariadb"))
+    try:
+        yield db
+    finally:
+        db.stop()
+
+
+def test_import_a_glance_catalog(tmp_path, glance_db):
+    g = glance_ref.GlanceServer(str(tmp_path / "glance"), connection=glance_db and glance_db.url)
     try:
         data = os.urandom(3 << 20)
         made = {}
@@ -34,14 +50,22 @@ def test_import_a_glance_sqlite_catalog(tmp_path):
     finally:
         g.stop()
 
+    if glance_db:  # Glance really kept its catalog in MariaDB
+        assert glance_db.sql("SELECT count(*) FROM images", database="glance").stdout.split() == ["4"]
+        (tmp_path / "none").mkdir()
+        bad = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(tmp_path / "none"),
+                              "import-glance", "--glance-connection",
+                              g.connection.replace("s3cret", "wrong")], capture_output=True, text=True)
+        assert bad.returncode != 0 and "Access denied" in bad.stderr, bad.stderr
+
     d = tmp_path / "glint"
     d.mkdir()
     out = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
-                          "--glance-connection", "sqlite:///" + g.db], capture_output=True, text=True)
+                          "--glance-connection", g.connection], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "imported 3 images, reserved 1 deleted ids" in out.stdout, out.stdout
     again = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
-                            "--glance-connection", "sqlite:///" + g.db], capture_output=True, text=True)
+                            "--glance-connection", g.connection], capture_output=True, text=True)
     assert "skipped 4 already present" in again.stdout  # re-runnable
 
     s = glint_server.GlintServer(str(d), extra_args=["--filesystem-store-datadir", g.images_dir])
