@@ -276,3 +276,54 @@ def test_multi_store_rbd_and_file(tmp_path):
         assert to_default not in rbd("ls").stdout and not os.path.exists(local / to_local)
     finally:
         s.stop()
+
+
+def test_adopt_a_ceph_backed_glance(tmp_path):
+    """The real glance-api writes images into the Ceph pool with its rbd driver; Glint
+    imports that catalog and serves, clones from and deletes the very same RBD images,
+    without moving a byte."""
+    if not CONF:
+        pytest.fail("no Ceph") if glint_server.in_ci() else pytest.skip("no Ceph")
+    import glance_ref
+    store = ("stores = rbd\ndefault_store = rbd\nrbd_store_pool = %s\nrbd_store_user = %s\n"
+             "rbd_store_ceph_conf = %s\nrbd_store_chunk_size = 8\n" % (POOL, USER, CONF))
+    g = glance_ref.GlanceServer(str(tmp_path / "glance"), store_conf=store)
+    data = os.urandom(5 << 20)
+    try:
+        r = requests.post(g.url + "/v2/images", json={"name": "from-glance", "disk_format": "raw",
+                                                      "container_format": "bare"})
+        image_id = r.json()["id"]
+        r = requests.put(g.url + "/v2/images/%s/file" % image_id, data=data,
+                         headers={"Content-Type": "application/octet-stream"})
+        assert r.status_code == 204, r.text
+        before = requests.get(g.url + "/v2/images/" + image_id).json()
+        assert before["status"] == "active"
+    finally:
+        g.stop()
+    assert image_id in rbd("ls").stdout.split()  # Glance's driver put it there
+    d = tmp_path / "glint"
+    d.mkdir()
+    out = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
+                          "--glance-connection", g.connection], capture_output=True, text=True)
+    assert out.returncode == 0 and "imported 1 images" in out.stdout, out.stdout + out.stderr
+    conf = d / "glint.conf"
+    conf.write_text("[DEFAULT]\nshow_image_direct_url = true\n[glance_store]\nstores = rbd\n"
+                    "default_store = rbd\nrbd_store_pool = %s\nrbd_store_user = %s\nrbd_store_ceph_conf = %s\n"
+                    % (POOL, USER, CONF))
+    s = glint_server.GlintServer(str(d), config=str(conf))
+    s.start()
+    try:
+        img = api(s, "GET", "/v2/images/" + image_id).json()
+        assert img["status"] == "active" and img["os_hash_value"] == before["os_hash_value"]
+        assert img["direct_url"] == "rbd://%s/%s/%s/snap" % (FSID, POOL, image_id)
+        r = api(s, "GET", "/v2/images/%s/file" % image_id)
+        assert r.status_code == 200 and hashlib.sha512(r.content).hexdigest() == before["os_hash_value"]
+        # A clone of Glance's snapshot blocks delete through Glint, as it would in Glance.
+        rbd("clone", "%s/%s@snap" % (POOL, image_id), "%s/adopted-clone" % POOL)
+        r = api(s, "DELETE", "/v2/images/" + image_id)
+        assert r.status_code == 409, r.text
+        rbd("rm", "adopted-clone")
+        assert api(s, "DELETE", "/v2/images/" + image_id).status_code == 204
+        assert image_id not in rbd("ls").stdout.split()
+    finally:
+        s.stop()
