@@ -1446,20 +1446,22 @@ Status ApiService::RecoverUploads(bool at_startup) {
   return Status::Ok();
 }
 
-Status ApiService::SweepStore() {
+Result<int> ApiService::SweepStore() {
   auto& catalog = impl_->catalog;
   auto pending = catalog.PendingDeletes();
   if (!pending.ok()) return pending.status();
   for (const auto& img : *pending) impl_->RemoveData(img);
   Status first;
+  int left = 0;
   for (const auto& entry : impl_->stores.entries()) {
-    Status s = SweepOne(*entry.backend);
+    Status s = SweepOne(*entry.backend, &left);
     if (!s.ok() && first.ok()) first = s;
   }
-  return first;
+  if (!first.ok()) return first;
+  return left;
 }
 
-Status ApiService::SweepOne(store::Backend& backend) {
+Status ApiService::SweepOne(store::Backend& backend, int* left) {
   auto& catalog = impl_->catalog;
   // List the store before reading the live locks: an upload that starts in between
   // creates its object after the listing, so it is never mistaken for debris.
@@ -1474,7 +1476,10 @@ Status ApiService::SweepOne(store::Backend& backend) {
       if (!live_tokens.count(obj.upload_token)) {
         spdlog::info("removing partial upload {} of image {} from store {}", obj.name, obj.image_id, backend.id());
         Status s = backend.DeleteObject(obj);
-        if (!s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
+        if (!s.ok()) {
+          spdlog::warn("could not remove {} yet: {}", obj.name, s.ToString());
+          ++*left;
+        }
       }
       continue;
     }
@@ -1488,7 +1493,10 @@ Status ApiService::SweepOne(store::Backend& backend) {
     if (!referenced && (img->status == catalog::kQueued || img->status == catalog::kDeleted)) {
       spdlog::info("removing unreferenced data {} of {} image {}", obj.name, img->status, obj.image_id);
       Status s = backend.DeleteObject(obj);
-      if (!s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
+      if (!s.ok()) {
+        spdlog::warn("could not remove {} yet: {}", obj.name, s.ToString());
+        ++*left;
+      }
     }
   }
   return Status::Ok();

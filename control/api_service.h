@@ -49,10 +49,12 @@ class ApiService {
   // Store sweep: finishes deletes cut short by a crash, removes partial uploads that no
   // live lock owns and committed data no catalog row references. May be slow (an RBD
   // image with a dead client's lock); safe to run while serving, on any number of nodes.
-  Status SweepStore();
+  // Returns how many objects are debris but could not be removed yet (an RBD image a dead
+  // client still watches until its watch times out): worth another sweep soon.
+  Result<int> SweepStore();
 
  private:
-  Status SweepOne(store::Backend& backend);
+  Status SweepOne(store::Backend& backend, int* left);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

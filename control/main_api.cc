@@ -201,15 +201,21 @@ int main(int argc, char** argv) {
   // The store sweep runs beside serving: once now (what a crash left), then periodically
   // with the release of expired locks (uploads whose node died).
   std::thread janitor([&] {
-    Status r = api.SweepStore();
-    if (!r.ok()) spdlog::warn("store sweep: {}", r.ToString());
+    // Debris that could not be removed yet (a dead client's RBD watch lasts ~30 s) gets
+    // another sweep soon rather than at the next regular round.
+    const auto regular = std::chrono::seconds(std::max(5, config.upload_lock_ttl / 2));
+    auto sweep = [&] {
+      auto r = api.SweepStore();
+      if (!r.ok()) spdlog::warn("store sweep: {}", r.status().ToString());
+      return r.ok() && *r > 0 ? std::min<std::chrono::seconds>(regular, std::chrono::seconds(10)) : regular;
+    };
+    auto wait = sweep();
     std::unique_lock<std::mutex> l(mu);
-    while (!cv.wait_for(l, std::chrono::seconds(std::max(5, config.upload_lock_ttl / 2)),
-                        [&] { return done; })) {
+    while (!cv.wait_for(l, wait, [&] { return done; })) {
       l.unlock();
-      r = api.RecoverUploads(/*at_startup=*/false);
-      if (r.ok()) r = api.SweepStore();
+      Status r = api.RecoverUploads(/*at_startup=*/false);
       if (!r.ok()) spdlog::warn("periodic recovery: {}", r.ToString());
+      wait = sweep();
       l.lock();
     }
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway single-node Ceph cluster on loopback for tests and trials: one monitor and
-# one memstore OSD (data in the OSD's memory), cephx on, a pool `images` for RBD and a
+# one OSD (memstore: data in the OSD's memory; or bluestore on a file), cephx on, a pool `images` for RBD and a
 # restricted client.glance user, as a real deployment gives Glance. Starts in seconds.
 #
 #   tools/ceph-cluster.sh start DIR [PORT]   # prints the environment to use it
@@ -28,6 +28,22 @@ if [ "$cmd" = stop ]; then stop; exit 0; fi
 
 PORT=${3:-$((3300 + RANDOM % 2000))}
 MEM=${GLINT_CEPH_MEMSTORE_BYTES:-3221225472}
+# memstore (default): fastest, data gone when the OSD stops. bluestore: a sparse file in
+# DIR as the OSD's disk, so data survives an OSD restart (crash tests need that).
+STORE=${GLINT_CEPH_OBJECTSTORE:-memstore}
+case "$STORE" in
+  memstore) STORE_CONF="osd objectstore = memstore
+memstore device bytes = $MEM" ;;
+  bluestore) STORE_CONF="osd objectstore = bluestore
+bluestore block create = true
+bluestore block size = ${GLINT_CEPH_BLUESTORE_BYTES:-4294967296}
+bluestore fsck on mount = false
+bluestore fsck on mkfs = false
+osd memory target = 1073741824
+bluestore cache autotune = false
+bluestore cache size = 134217728" ;;
+  *) echo "GLINT_CEPH_OBJECTSTORE must be memstore or bluestore" >&2; exit 2 ;;
+esac
 mkdir -p "$D/run" "$D/log"
 D=$(cd "$D" && pwd)
 FSID=$(uuidgen)
@@ -44,8 +60,7 @@ osd pool default min size = 1
 mon allow pool size one = true
 mon allow pool delete = true
 mon warn on pool no redundancy = false
-osd objectstore = memstore
-memstore device bytes = $MEM
+$STORE_CONF
 osd crush chooseleaf type = 0
 run dir = $D/run
 log file = $D/log/\$name.log

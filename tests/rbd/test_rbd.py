@@ -174,15 +174,16 @@ def test_glint_fs_reads_rbd_images(server):
 
 
 def test_osd_down_mid_upload_fails_clearly(tmp_path):
-    """Stops the OSD while an upload streams: the upload fails with a clear error within
-    the operation timeout and the image does not become active. Uses its own cluster:
-    this one is broken afterwards."""
+    """Kills the OSD while an upload streams: the upload fails with a clear error within
+    the operation timeout and the image does not become active; once the OSD and Glint are
+    back, no RBD image of that upload remains. Uses its own cluster with a bluestore OSD on
+    a file, so the partial image really survives the OSD restart (memstore would lose it)."""
     if not CONF:
         pytest.fail("no Ceph") if glint_server.in_ci() else pytest.skip("no Ceph")
     here = os.path.dirname(os.path.abspath(__file__))
     cluster = str(tmp_path / "ceph")
     out = subprocess.run([os.path.join(here, "..", "..", "tools", "ceph-cluster.sh"), "start", cluster],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=dict(os.environ, GLINT_CEPH_OBJECTSTORE="bluestore"))
     assert out.returncode == 0, out.stderr
     conf_path = os.path.join(cluster, "ceph.conf")
     d = tmp_path / "glint"
@@ -225,6 +226,24 @@ def test_osd_down_mid_upload_fails_clearly(tmp_path):
         message = json.loads(body)["error"]["message"]
         assert "OSD" in message or "Ceph" in message, message
         img = requests.get(s.url + "/v2/images/" + image_id, headers=h).json()
+        assert img["status"] == "queued", img
+
+        # The OSD comes back with its data: the partial image is still in the pool.
+        ceph_env = dict(os.environ, CEPH_CONF=conf_path)
+        subprocess.run(["ceph-osd", "-i", "0"], env=ceph_env, check=True, capture_output=True)
+        in_pool = lambda: [n for n in subprocess.run(
+            ["rbd", "--id", "glance", "-p", "images", "ls"], env=ceph_env, capture_output=True, text=True,
+            check=True).stdout.split() if n.startswith(image_id)]
+        partial = in_pool()
+        assert len(partial) == 1 and ".glint-upload-" in partial[0], partial
+        # Glint restarts (as after a crash of the node): its startup sweep removes it.
+        s.kill()
+        s.start()
+        deadline = time.time() + 120
+        while in_pool() and time.time() < deadline:
+            time.sleep(1)
+        assert in_pool() == []
+        img = requests.get(s.url + "/v2/images/" + image_id, headers={"X-Auth-Token": s.token}).json()
         assert img["status"] == "queued", img
     finally:
         s.kill()
