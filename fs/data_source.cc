@@ -85,11 +85,12 @@ class HttpSource final : public DataSource {
   TokenSource& tokens_;
 };
 
-// An rbd image snapshot opened read-only; the kernel's FUSE readahead and the
-// multi-threaded session keep several reads in flight for sequential readers.
+// An rbd image snapshot opened read-only. Each read is a round trip to the OSDs, so
+// sequential readers get read-ahead: the next windows are fetched in parallel.
 class RbdSource final : public DataSource {
  public:
-  explicit RbdSource(std::unique_ptr<store::Backend> b) : backend_(std::move(b)) {}
+  RbdSource(std::unique_ptr<store::Backend> b, std::shared_ptr<Prefetcher> p)
+      : backend_(std::move(b)), prefetcher_(std::move(p)) {}
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
     auto r = backend_->Open(backend_->LocationFor(image.id));
     if (!r.ok()) return r;
@@ -97,22 +98,27 @@ class RbdSource final : public DataSource {
       return Status::Corruption("rbd image " + image.id + " has " + std::to_string((*r)->size()) +
                                 " bytes, the catalog says " + std::to_string(image.size));
     }
-    return r;
+    if (!prefetcher_) return r;
+    return WithReadAhead(std::move(r).value(), prefetcher_);
   }
 
  private:
   std::unique_ptr<store::Backend> backend_;
+  std::shared_ptr<Prefetcher> prefetcher_;  // null: read-ahead off
 };
 
 }  // namespace
 
-std::unique_ptr<DataSource> NewRbdSource(const store::RbdOptions& options, Status* status) {
+std::unique_ptr<DataSource> NewRbdSource(const store::RbdOptions& options, const ReadAheadOptions& readahead,
+                                         Status* status) {
   auto b = store::NewRbdBackend("rbd", options);
   if (!b.ok()) {
     *status = b.status();
     return nullptr;
   }
-  return std::make_unique<RbdSource>(std::move(b).value());
+  std::shared_ptr<Prefetcher> prefetcher;
+  if (readahead.depth > 0 && readahead.window > 0) prefetcher = NewPrefetcher(readahead);
+  return std::make_unique<RbdSource>(std::move(b).value(), std::move(prefetcher));
 }
 
 std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Status* status) {

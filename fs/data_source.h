@@ -1,7 +1,7 @@
 // DataSource: where glint-fs reads image bytes from. The file store is read directly
 // from its directory (shared with the API host, or local), zero-copy through the file
 // descriptor; the HTTP fallback reads through the API with Range requests for hosts
-// without direct store access. An rbd source joins with the RBD store.
+// without direct store access. The rbd source reads RBD snapshots through librbd.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "fs/image_view.h"
+#include "fs/readahead.h"
 #include "store/backend.h"
 
 namespace glint::fs {
@@ -26,7 +27,9 @@ class DataSource {
 std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Status* status);
 std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens);
 // Reads rbd-backed images through librbd from their protected snapshot, read-only: the
-// host needs a Ceph client config and key, not API access to the data.
-std::unique_ptr<DataSource> NewRbdSource(const store::RbdOptions& options, Status* status);
+// host needs a Ceph client config and key, not API access to the data. Sequential reads
+// get read-ahead (readahead.depth 0: off).
+std::unique_ptr<DataSource> NewRbdSource(const store::RbdOptions& options, const ReadAheadOptions& readahead,
+                                         Status* status);
 
 }  // namespace glint::fs

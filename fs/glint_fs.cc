@@ -11,10 +11,13 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -91,6 +94,32 @@ class Fs {
  public:
   Fs(ImageView& view, DataSource& source, const FsOptions& opt)
       : view_(view), source_(source), opt_(opt) {}
+  const FsOptions& options() const { return opt_; }
+  void SetMountpoint(std::string path) { mountpoint_ = std::move(path); }
+
+  // The kernel reads ahead of a FUSE file only as far as its bdi's read_ahead_kb
+  // (128 KiB by default, and INIT can only lower it), so sequential readers get one small
+  // request at a time. Raised once the session is up (INIT done: a file is being opened).
+  void TuneKernelReadahead() {
+    if (opt_.kernel_readahead_kb <= 0 || mountpoint_.empty()) return;
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(mounts, line)) {
+      std::istringstream f(line);
+      std::string id, parent, dev, root, point;
+      f >> id >> parent >> dev >> root >> point;
+      if (point != mountpoint_) continue;
+      std::string sysfs = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+      std::ofstream out(sysfs);
+      out << opt_.kernel_readahead_kb << "\n";
+      out.flush();
+      if (!out) {
+        spdlog::warn("cannot set {} (kernel read-ahead stays at its default)", sysfs);
+      } else {
+        spdlog::info("kernel read-ahead {} KiB ({})", opt_.kernel_readahead_kb, sysfs);
+      }
+    }
+  }
 
   // ---- inode table (callers hold mu_) ----
   fuse_ino_t InoFor(Kind kind, const std::string& key) {
@@ -363,6 +392,7 @@ class Fs {
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_APPEND))) {
       return (void)fuse_reply_err(req, EROFS);
     }
+    std::call_once(readahead_once_, [this] { TuneKernelReadahead(); });
     ImageEntry entry;
     std::shared_ptr<std::atomic<bool>> gone;
     {
@@ -606,6 +636,8 @@ class Fs {
   ImageView& view_;
   DataSource& source_;
   FsOptions opt_;
+  std::string mountpoint_;
+  std::once_flag readahead_once_;
   int64_t started_ = NowMicros() / 1000000;
 
   std::shared_mutex mu_;
@@ -651,7 +683,9 @@ fuse_lowlevel_ops MakeOps() {
     conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
     conn->max_write = 1 << 20;  // with FUSE_MAX_PAGES this also allows 1 MiB reads
     conn->max_read = 1 << 20;   // must match the max_read mount option
-    conn->max_readahead = std::max(conn->max_readahead, 1u << 20);
+    // The kernel keeps the smaller of this and the bdi's read_ahead_kb (raised later).
+    unsigned want_ra = static_cast<unsigned>(std::max(0, static_cast<Fs*>(userdata)->options().kernel_readahead_kb)) << 10;
+    conn->max_readahead = std::max({conn->max_readahead, 1u << 20, want_ra});
     conn->max_background = 64;
     conn->congestion_threshold = 48;
   };
@@ -766,6 +800,9 @@ int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& sourc
     spdlog::critical("cannot mount at {}", mountpoint);
     return 1;
   }
+  std::error_code ec;
+  auto canonical = std::filesystem::canonical(mountpoint, ec);
+  fs.SetMountpoint(ec ? mountpoint : canonical.string());
   fs.Start(session.get());
   spdlog::info("glint-fs mounted at {} (API {})", mountpoint, view.api_url());
   int rc = session.Loop(options.max_threads);

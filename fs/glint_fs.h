@@ -23,6 +23,7 @@ struct FsOptions {
   int refresh_seconds = 2;         // how often the API is polled (conditionally)
   double file_timeout = 3600;      // attr/entry cache for by-id files (data is immutable)
   int max_threads = 16;            // FUSE worker threads
+  int kernel_readahead_kb = 4096;  // the mount's read_ahead_kb (0: leave the kernel's 128)
   std::vector<std::string> mount_options;  // extra -o options
 };
 

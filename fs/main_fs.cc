@@ -31,8 +31,15 @@ int main(int argc, char** argv) {
   app.add_option("--rbd-pool", rbd_opt.pool, "RBD pool of the images (rbd_store_pool)");
   app.add_option("--rbd-user", rbd_opt.user, "cephx user without client. (rbd_store_user)");
   app.add_option("--ceph-conf", rbd_opt.ceph_conf, "Ceph config file (rbd_store_ceph_conf)");
+  fs::ReadAheadOptions readahead;
+  size_t window_mb = readahead.window >> 20, budget_mb = readahead.budget >> 20;
+  app.add_option("--rbd-readahead", readahead.depth, "rbd: windows read ahead, in parallel (0: off)");
+  app.add_option("--rbd-readahead-window-mb", window_mb, "rbd: size of one read-ahead window");
+  app.add_option("--rbd-readahead-budget-mb", budget_mb, "rbd: memory for read-ahead across open files");
   app.add_option("--refresh", opt.refresh_seconds, "seconds between (conditional) API polls");
   app.add_option("--threads", opt.max_threads, "FUSE worker threads");
+  app.add_option("--kernel-readahead-kb", opt.kernel_readahead_kb,
+                 "the mount's kernel read-ahead (read_ahead_kb; 0: kernel default)");
   app.add_option("-o", opt.mount_options, "extra mount options");
   bool all = false;
   app.add_flag("--all", all, "list every image the credential may read (visibility=all; for admins)");
@@ -82,7 +89,10 @@ int main(int argc, char** argv) {
     }
   } else if (rbd) {
     Status s;
-    source = fs::NewRbdSource(rbd_opt, &s);
+    readahead.window = window_mb << 20;
+    readahead.budget = budget_mb << 20;
+    readahead.threads = std::max(1, readahead.depth);
+    source = fs::NewRbdSource(rbd_opt, readahead, &s);
     if (!source) {
       std::fprintf(stderr, "glint-fs: %s\n", s.ToString().c_str());
       return 2;

@@ -183,6 +183,21 @@ def test_sha512_random_preads_and_concurrent_readers(env):
     assert not errors
 
 
+def test_kernel_readahead_raised_for_sequential_readers(env):
+    """The kernel's read-ahead for a FUSE mount starts at 128 KiB; glint-fs raises it to
+    4 MiB (--kernel-readahead-kb) once the session is up, so streaming readers get big
+    requests in flight."""
+    server, api, mnt, _ = env
+    img = api.active(os.urandom(1 << 20), name="ra")
+    path = by_id(mnt, img["id"])
+    assert wait_for(lambda: os.path.exists(path))
+    with open(path, "rb") as f:
+        f.read(4096)
+    st = os.stat(mnt)
+    with open("/sys/class/bdi/%d:%d/read_ahead_kb" % (os.major(st.st_dev), os.minor(st.st_dev))) as f:
+        assert f.read().strip() == "4096"
+
+
 def test_o_direct_reads(env):
     server, api, mnt, _ = env
     data = os.urandom(4 << 20)
