@@ -149,7 +149,7 @@ Result<ImportCounts> ImportGlanceCatalog(GlanceSource& source, Catalog& catalog)
     std::string status = img[3].value_or("");
     r.created_at = TimeOf(img[4]);
     r.updated_at = img[5] ? TimeOf(img[5]) : r.created_at;
-    bool deleted = BoolOf(img[6]) || status == "deleted" || status == "pending_delete" || status == "killed";
+    bool deleted = BoolOf(img[6]) || status == "deleted" || status == "pending_delete";
     r.disk_format = img[7];
     r.container_format = img[8];
     r.checksum = img[9];
