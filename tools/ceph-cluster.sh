@@ -5,14 +5,18 @@
 #
 #   tools/ceph-cluster.sh start DIR [PORT]   # prints the environment to use it
 #   tools/ceph-cluster.sh stop DIR           # stops the daemons it started, removes DIR
+#   tools/ceph-cluster.sh halt DIR           # stops the daemons, keeps DIR
+#   tools/ceph-cluster.sh resume DIR         # starts a halted cluster's daemons again
+#                                            # (its data survives with bluestore only)
 #
 # After start, DIR/env holds: CEPH_CONF, GLINT_CEPH_FSID, GLINT_CEPH_POOL, GLINT_CEPH_USER.
 set -euo pipefail
 
 cmd=${1:-}; D=${2:-}
-[ -n "$cmd" ] && [ -n "$D" ] || { echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2; }
+usage="usage: $0 start|stop|halt|resume DIR [PORT]"
+[ -n "$cmd" ] && [ -n "$D" ] || { echo "$usage" >&2; exit 2; }
 
-stop() {
+halt() {
   for f in "$D"/run/*.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
@@ -20,11 +24,32 @@ stop() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
-  rm -rf "$D"
 }
 
-if [ "$cmd" = stop ]; then stop; exit 0; fi
-[ "$cmd" = start ] || { echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2; }
+# Waits until the OSD serves I/O to the glance user.
+wait_io() {
+  for _ in $(seq 150); do
+    rbd --id glance -p images ls >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  rbd --id glance -p images ls >/dev/null
+}
+
+case "$cmd" in
+  stop) halt; rm -rf "$D"; exit 0 ;;
+  halt) halt; exit 0 ;;
+  resume)
+    [ -f "$D/env" ] || { echo "no cluster in $D" >&2; exit 1; }
+    D=$(cd "$D" && pwd)
+    export CEPH_CONF=$D/ceph.conf
+    ceph-mon -i a 2>>"$D/log/start.log"
+    ceph-osd -i 0 2>>"$D/log/start.log"
+    wait_io
+    cat "$D/env"
+    exit 0 ;;
+  start) ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
 
 PORT=${3:-$((3300 + RANDOM % 2000))}
 MEM=${GLINT_CEPH_MEMSTORE_BYTES:-3221225472}
@@ -71,6 +96,11 @@ mon data = $D/mon\$id
 keyring = $D/\$name.keyring
 ms bind ipv4 = true
 CONF
+# Clients (rbd CLI, glint-api, glint-fs) may run side by side under one name.
+cat >> "$D/ceph.conf" <<CONF
+[client]
+admin socket = $D/run/\$name.\$pid.asok
+CONF
 export CEPH_CONF=$D/ceph.conf
 trap 'echo "ceph-cluster: start failed; logs in $D/log" >&2' ERR
 ceph-authtool --create-keyring "$D/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
@@ -91,12 +121,7 @@ ceph osd pool create images 8 >/dev/null 2>&1
 ceph osd pool application enable images rbd >/dev/null 2>&1
 ceph auth get-or-create client.glance mon 'profile rbd' osd 'profile rbd pool=images' \
   -o "$D/client.glance.keyring"
-# Wait until the OSD serves I/O.
-for _ in $(seq 100); do
-  rbd --id glance -p images ls >/dev/null 2>&1 && break
-  sleep 0.2
-done
-rbd --id glance -p images ls >/dev/null
+wait_io
 cat > "$D/env" <<ENV
 export CEPH_CONF=$D/ceph.conf
 export GLINT_CEPH_FSID=$FSID

@@ -15,8 +15,12 @@ TEST_PKGS=(
   ceph-mon ceph-osd ceph-common uuid-runtime keystone glance-api mariadb-server-core mariadb-client-core python3-pymysql python3-rbd python3-rados
 )
 
+# What `tools/run.sh --rbd` needs to start its own throwaway Ceph cluster.
+CEPH_PKGS=(ceph-mon ceph-osd ceph-common uuid-runtime)
+
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
+if [ "${1:-}" = "--ceph" ]; then want+=("${CEPH_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

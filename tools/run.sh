@@ -1,23 +1,64 @@
 #!/usr/bin/env bash
 # Runs Glint on its embedded defaults: SQLite catalog and file store under a data dir,
 # the bootstrap admin token, glint-api on 127.0.0.1:9292. Installs and builds first.
-#   GLINT_DATA_DIR (default /var/lib/glint)   GLINT_PORT (default 9292)
+#   tools/run.sh          file store in $GLINT_DATA_DIR/store
+#   tools/run.sh --rbd    RBD store on a throwaway single-node Ceph cluster (bluestore on a
+#                         file in $GLINT_DATA_DIR/ceph; halted on exit, resumed next time)
+#   GLINT_DATA_DIR (default /var/lib/glint, with --rbd /var/lib/glint-rbd)   GLINT_PORT (9292)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
+MODE=file
+[ "${1:-}" = "--rbd" ] && MODE=rbd
+if [ "$MODE" = rbd ]; then tools/install-deps.sh --ceph; else tools/install-deps.sh; fi
 tools/build.sh
-DATA=${GLINT_DATA_DIR:-/var/lib/glint}
+DEFAULT_DATA=/var/lib/glint
+[ "$MODE" = rbd ] && DEFAULT_DATA=/var/lib/glint-rbd
+DATA=${GLINT_DATA_DIR:-$DEFAULT_DATA}
 PORT=${GLINT_PORT:-9292}
 mkdir -p "$DATA"
+DATA=$(cd "$DATA" && pwd)
 BIN=$PWD/build/control
+CLEANUP=()
+cleanup() { for ((i=${#CLEANUP[@]}-1; i>=0; i--)); do eval "${CLEANUP[$i]}" || true; done; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+API_ARGS=(--data-dir "$DATA")
+FS_DATA=(--store-dir "$DATA/store")
+STORE_NOTE="images in $DATA/store"
+if [ "$MODE" = rbd ]; then
+  CEPH="$DATA/ceph"
+  if [ -f "$CEPH/env" ]; then
+    tools/ceph-cluster.sh resume "$CEPH" >/dev/null
+  else
+    rm -rf "$CEPH"
+    GLINT_CEPH_OBJECTSTORE=bluestore tools/ceph-cluster.sh start "$CEPH" >/dev/null
+  fi
+  CLEANUP+=("tools/ceph-cluster.sh halt '$CEPH'")
+  # shellcheck disable=SC1091
+  . "$CEPH/env"
+  cat > "$DATA/glint-api.conf" <<CONF
+[DEFAULT]
+show_image_direct_url = true
+[glance_store]
+stores = rbd
+default_store = rbd
+rbd_store_pool = $GLINT_CEPH_POOL
+rbd_store_user = $GLINT_CEPH_USER
+rbd_store_ceph_conf = $CEPH_CONF
+CONF
+  API_ARGS+=(--config-file "$DATA/glint-api.conf")
+  FS_DATA=(--rbd --rbd-pool "$GLINT_CEPH_POOL" --rbd-user "$GLINT_CEPH_USER" --ceph-conf "$CEPH_CONF")
+  STORE_NOTE="images in RBD pool $GLINT_CEPH_POOL of the cluster in $CEPH (CEPH_CONF=$CEPH_CONF; rbd --id glance ls)"
+fi
 # Built-in identity: an admin user in project "admin" (password kept in $DATA, mode 0600).
 if [ ! -s "$DATA/admin-password" ]; then
   (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$DATA/admin-password")
 fi
 "$BIN/glint-manage" --data-dir "$DATA" bootstrap --bootstrap-password "$(cat "$DATA/admin-password")" >/dev/null
-"$BIN/glint-api" --data-dir "$DATA" --bind-port "$PORT" --port-file "$DATA/port" &
+rm -f "$DATA/port"
+"$BIN/glint-api" "${API_ARGS[@]}" --bind-port "$PORT" --port-file "$DATA/port" &
 API=$!
-trap 'kill $API 2>/dev/null; wait $API 2>/dev/null' EXIT INT TERM
+CLEANUP+=("kill $API 2>/dev/null; wait $API 2>/dev/null")
 for _ in $(seq 100); do [ -s "$DATA/port" ] && break; sleep 0.1; done
 TOKEN=$(cat "$DATA/admin-token")
 # The data plane: active images as read-only files, next to the API.
@@ -27,14 +68,14 @@ if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ]; then
   mkdir -p "$MNT"
   mountpoint -q "$MNT" && fusermount3 -u "$MNT" || true
   "$BIN/../fs/glint-fs" "$MNT" --all --api "http://127.0.0.1:$PORT" --token-file "$DATA/admin-token" \
-      --store-dir "$DATA/store" > "$DATA/glint-fs.log" 2>&1 &
+      "${FS_DATA[@]}" > "$DATA/glint-fs.log" 2>&1 &
   FS=$!
-  trap 'kill $FS 2>/dev/null; wait $FS 2>/dev/null; kill $API 2>/dev/null; wait $API 2>/dev/null' EXIT INT TERM
+  CLEANUP+=("kill $FS 2>/dev/null; wait $FS 2>/dev/null")
   FS_NOTE="glint-fs: images mounted read-only at $MNT (by-id/, by-name/, by-project/)"
 fi
 cat <<MSG
 
-Glint is running: http://127.0.0.1:$PORT   (catalog $DATA/glint.db, images in $DATA/store)
+Glint is running: http://127.0.0.1:$PORT   (catalog $DATA/glint.db, $STORE_NOTE)
 Admin token (bootstrap credential): $TOKEN
 $FS_NOTE
 
