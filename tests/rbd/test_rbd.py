@@ -24,6 +24,12 @@ USER = os.environ.get("GLINT_CEPH_USER", "glance")
 FSID = os.environ.get("GLINT_CEPH_FSID")
 
 
+def rbd_conf(extra=""):
+    """glint-api configuration for the RBD store of this suite's cluster."""
+    return ("[glance_store]\nstores = rbd\ndefault_store = rbd\nrbd_store_pool = %s\nrbd_store_user = %s\n"
+            "rbd_store_ceph_conf = %s\n%s" % (POOL, USER, CONF, extra))
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not CONF:
@@ -32,9 +38,7 @@ def server(tmp_path_factory):
         pytest.skip("no Ceph cluster: run under tests/with_ceph.sh")
     d = tmp_path_factory.mktemp("glint-rbd")
     conf = d / "glint.conf"
-    conf.write_text("[glance_store]\nstores = rbd\ndefault_store = rbd\nrbd_store_pool = %s\n"
-                    "rbd_store_user = %s\nrbd_store_ceph_conf = %s\nrbd_store_chunk_size = 4\n"
-                    % (POOL, USER, CONF))
+    conf.write_text(rbd_conf("rbd_store_chunk_size = 4\n"))
     s = glint_server.GlintServer(str(d), config=str(conf))
     s.start()
     yield s
@@ -326,9 +330,7 @@ def test_adopt_a_ceph_backed_glance(tmp_path):
                           "--glance-connection", g.connection], capture_output=True, text=True)
     assert out.returncode == 0 and "imported 1 images" in out.stdout, out.stdout + out.stderr
     conf = d / "glint.conf"
-    conf.write_text("[DEFAULT]\nshow_image_direct_url = true\n[glance_store]\nstores = rbd\n"
-                    "default_store = rbd\nrbd_store_pool = %s\nrbd_store_user = %s\nrbd_store_ceph_conf = %s\n"
-                    % (POOL, USER, CONF))
+    conf.write_text("[DEFAULT]\nshow_image_direct_url = true\n" + rbd_conf())
     s = glint_server.GlintServer(str(d), config=str(conf))
     s.start()
     try:

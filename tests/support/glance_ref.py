@@ -55,8 +55,4 @@ class GlanceServer:
         raise RuntimeError("glance-api did not start")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        glint_server.terminate(self.proc)

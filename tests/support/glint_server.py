@@ -29,6 +29,16 @@ def in_ci():
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def terminate(proc, timeout=30):
+    """SIGTERM, then SIGKILL if `proc` has not exited within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class GlintServer:
     def __init__(self, data_dir, token="glint-test-token", extra_args=(), config=None):
         self.data_dir = data_dir

@@ -51,8 +51,4 @@ class MariaDB:
         return subprocess.run(args, capture_output=True, text=True, check=check)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        glint_server.terminate(self.proc)
