@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
 #include "common/ids.h"
@@ -35,11 +37,12 @@ class SqliteGlanceSource : public GlanceSource {
 };
 
 int64_t TimeOf(const std::optional<std::string>& t) { return t ? ParseIso(*t).value_or(0) : 0; }
-int64_t IntOf(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
 std::optional<int64_t> OptIntOf(const std::optional<std::string>& v) {
-  if (!v) return std::nullopt;
-  return std::stoll(*v);
+  int64_t n = 0;
+  if (!v || std::from_chars(v->data(), v->data() + v->size(), n).ec != std::errc()) return std::nullopt;
+  return n;
 }
+int64_t IntOf(const std::optional<std::string>& v) { return OptIntOf(v).value_or(0); }
 // Booleans: SQLite and MySQL both give 0/1.
 bool BoolOf(const std::optional<std::string>& v) { return v && *v != "0" && !v->empty(); }
 

@@ -124,6 +124,28 @@ def test_sparse_input_makes_a_thin_image(server):
     assert r.content == bytes(data)
 
 
+def test_client_gone_mid_upload_leaves_no_rbd_image(server):
+    """The client disconnects mid-body; the server (still running) drops the partial RBD
+    image itself and the image stays queued."""
+    image_id = api(server, "POST", "/v2/images", json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+    import socket
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(("PUT /v2/images/%s/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\n"
+               "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+               % (image_id, server.token, 50 << 20)).encode())
+    s.sendall(os.urandom(12 << 20))
+    deadline = time.time() + 10
+    while time.time() < deadline and image_id + ".glint-upload-" not in rbd("ls").stdout:
+        time.sleep(0.1)
+    assert image_id + ".glint-upload-" in rbd("ls").stdout
+    s.close()
+    deadline = time.time() + 30
+    while time.time() < deadline and image_id in rbd("ls").stdout:
+        time.sleep(0.2)
+    assert image_id not in rbd("ls").stdout
+    assert api(server, "GET", "/v2/images/" + image_id).json()["status"] == "queued"
+
+
 def test_interrupted_upload_leaves_no_rbd_image(server):
     r = api(server, "POST", "/v2/images", json={"disk_format": "raw", "container_format": "bare"})
     image_id = r.json()["id"]
