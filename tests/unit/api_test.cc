@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 #include "common/digest.h"
 #include "control/api_service.h"
+#include "control/json_writer.h"
 #include "store/backend.h"
 #include "tests/support/test_support.h"
 
@@ -13,6 +14,25 @@ namespace glint::control {
 namespace {
 
 using nlohmann::json;
+
+TEST(JsonWriter, EscapesWhatJsonNeedsAndPassesTheRest) {
+  std::string out;
+  JsonWriter w(out);
+  const std::string nasty = std::string("a\"b\\c\n\r\t\b\f") + '\x01' + '\x1f' + "d\xc3\xa9/\x7f" +
+                            std::string(1, '\0') + "end";
+  w.BeginObject();
+  w.Key("k\"ey");
+  w.String(nasty);
+  w.Key("plain");
+  w.String("0123456789abcdef-ghij");
+  w.Key("empty");
+  w.String("");
+  w.EndObject();
+  EXPECT_EQ(out, "{\"k\\\"ey\":\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001fd\xc3\xa9/\x7f\\u0000end\","
+                 "\"plain\":\"0123456789abcdef-ghij\",\"empty\":\"\"}");
+  auto parsed = json::parse(out);  // and a real parser reads back the same bytes
+  EXPECT_EQ(parsed["k\"ey"].get<std::string>(), nasty);
+}
 
 class ApiTest : public ::testing::Test {
  protected:
