@@ -1,6 +1,8 @@
 // Catalog behaviour on the embedded SQLite backend: records, the upload state machine,
 // recovery, listing filters and keyset paging.
 #include <algorithm>
+#include <ctime>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -253,6 +255,21 @@ TEST_F(CatalogTest, ListFilters) {
   p.viewer.project_id = "p2";
   p.visibility = "all";
   EXPECT_EQ(names(p), (V{"gamma"}));
+}
+
+TEST(Ids, IsoFormattingAgreesWithGmtime) {
+  std::mt19937_64 rng(11);
+  std::vector<int64_t> secs = {0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 4107542400 /* 2100-03-01 */,
+                               -1, -86401, 1700000000};
+  for (int i = 0; i < 20000; ++i) secs.push_back(static_cast<int64_t>(rng() % 8000000000ULL) - 1000000000);
+  for (int64_t s : secs) {
+    time_t t = static_cast<time_t>(s);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char want[32];
+    std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ASSERT_EQ(FormatIsoSeconds(s * 1000000 + 123456), want) << s;
+  }
 }
 
 TEST(Ids, IsoRoundTripAndUuid) {
