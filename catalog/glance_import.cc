@@ -115,6 +115,8 @@ Result<GlanceConnection> ParseGlanceConnection(const std::string& url) {
     if (key == "ssl_ca") c.ssl_ca = value;
     if (key == "ssl_cert") c.ssl_cert = value;
     if (key == "ssl_key") c.ssl_key = value;
+    if (key == "read_default_file") c.read_default_file = value;
+    if (key == "read_default_group") c.read_default_group = value;
     if (amp == std::string::npos) break;
     pos = amp + 1;
   }
@@ -125,9 +127,8 @@ Result<std::unique_ptr<GlanceSource>> OpenGlanceSource(const std::string& url) {
   auto c = ParseGlanceConnection(url);
   if (!c.ok()) return c.status();
   if (c->engine == "mysql") return OpenMysqlGlanceSource(*c);
-  auto db = Db::Open(c->path);
+  auto db = Db::OpenReadOnly(c->path);
   if (!db.ok()) return db.status();
-  // Glance's tables must be there (Db::Open creates an empty file for a wrong path).
   auto check = (*db)->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'images'");
   if (!check.ok()) return check.status();
   auto row = check->Step();
@@ -168,15 +169,6 @@ Result<ImportCounts> ImportGlanceCatalog(GlanceSource& source, Catalog& catalog)
     // Glint never keeps an image half-uploaded (saving, uploading, importing): those go
     // back to queued, without data facts.
     r.status = (status == kActive || status == kDeactivated || status == kQueued) ? status : kQueued;
-    if (r.status == kQueued) {
-      r.size.reset();
-      r.checksum.reset();
-      r.os_hash_algo.reset();
-      r.os_hash_value.reset();
-      r.virtual_size.reset();
-    } else {
-      r.activated_at = r.updated_at;
-    }
     std::vector<ImageMember> members;
     if (!deleted) {
       auto props = source.Query("SELECT name, value FROM image_properties WHERE image_id = ? AND deleted = 0", r.id);
@@ -213,7 +205,16 @@ Result<ImportCounts> ImportGlanceCatalog(GlanceSource& source, Catalog& catalog)
         members.push_back({r.id, m[0].value_or(""), m[1].value_or("pending"), created,
                            m[3] ? TimeOf(m[3]) : created});
       }
-      if (r.status != kQueued && r.locations.empty()) r.status = kQueued;
+      if (r.locations.empty()) r.status = kQueued;  // no data anywhere: nothing to serve
+    }
+    if (r.status == kQueued) {
+      r.size.reset();
+      r.checksum.reset();
+      r.os_hash_algo.reset();
+      r.os_hash_value.reset();
+      r.virtual_size.reset();
+    } else {
+      r.activated_at = r.updated_at;
     }
     Status s = catalog.ImportImage(r, deleted, members);
     if (s.code() == Status::Code::kConflict) {

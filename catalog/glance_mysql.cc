@@ -17,7 +17,9 @@ class MysqlGlanceSource : public GlanceSource {
       // The one parameter is a value read from this database (an image id); it is escaped
       // for the connection's character set and quoted.
       std::string escaped(param->size() * 2 + 1, '\0');
-      escaped.resize(mysql_real_escape_string(db_, escaped.data(), param->data(), param->size()));
+      unsigned long n = mysql_real_escape_string(db_, escaped.data(), param->data(), param->size());
+      if (n == static_cast<unsigned long>(-1)) return Status::InvalidArgument("cannot escape " + *param);
+      escaped.resize(n);
       auto q = text.find('?');
       if (q != std::string::npos) text.replace(q, 1, "'" + escaped + "'");
     }
@@ -58,14 +60,22 @@ Result<std::unique_ptr<GlanceSource>> OpenMysqlGlanceSource(const GlanceConnecti
   MYSQL* db = mysql_init(nullptr);
   if (!db) return Status::Internal("mysql_init failed");
   auto source = std::make_unique<MysqlGlanceSource>(db);  // closes db on every return
-  unsigned timeout = 10;
+  unsigned timeout = 10, io_timeout = 300;  // a stalled server fails the import, not hangs it
   mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+  mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
+  // Deployments that keep credentials in a my.cnf (read_default_file=...): read it first,
+  // so what the URL names explicitly still wins.
+  if (!c.read_default_file.empty()) mysql_options(db, MYSQL_READ_DEFAULT_FILE, c.read_default_file.c_str());
+  if (!c.read_default_group.empty()) mysql_options(db, MYSQL_READ_DEFAULT_GROUP, c.read_default_group.c_str());
   mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   if (!c.ssl_ca.empty()) mysql_options(db, MYSQL_OPT_SSL_CA, c.ssl_ca.c_str());
   if (!c.ssl_cert.empty()) mysql_options(db, MYSQL_OPT_SSL_CERT, c.ssl_cert.c_str());
   if (!c.ssl_key.empty()) mysql_options(db, MYSQL_OPT_SSL_KEY, c.ssl_key.c_str());
   const char* host = c.host.empty() ? nullptr : c.host.c_str();
-  if (!mysql_real_connect(db, host, c.user.c_str(), c.password.c_str(), c.database.c_str(), c.port,
+  const char* user = c.user.empty() ? nullptr : c.user.c_str();
+  const char* password = c.password.empty() && c.user.empty() ? nullptr : c.password.c_str();
+  if (!mysql_real_connect(db, host, user, password, c.database.c_str(), c.port,
                           c.unix_socket.empty() ? nullptr : c.unix_socket.c_str(), 0)) {
     return source->Error("connect to " + (c.unix_socket.empty() ? c.host : c.unix_socket));
   }

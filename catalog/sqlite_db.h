@@ -70,6 +70,8 @@ class Stmt {
 class Db {
  public:
   static Result<std::unique_ptr<Db>> Open(const std::string& path);
+  // Someone else's database (adoption): no creation, no pragmas, nothing written.
+  static Result<std::unique_ptr<Db>> OpenReadOnly(const std::string& path);
   ~Db();
   Db(const Db&) = delete;
 

@@ -1469,22 +1469,30 @@ Status ApiService::SweepOne(store::Backend& backend, int* left) {
   if (!objects.ok()) return objects.status();
   auto live = catalog.LiveUploads();
   if (!live.ok()) return live.status();
-  std::set<std::string> live_tokens;
-  for (const auto& l : *live) live_tokens.insert(l.token);
+  std::set<std::string> live_tokens, uploading;
+  for (const auto& l : *live) {
+    live_tokens.insert(l.token);
+    uploading.insert(l.image_id);
+  }
+  // Only "in use" failures (an RBD image a dead client still watches) are worth a quick
+  // retry; anything else waits for the regular round.
+  auto failed = [&](const store::StoredObject& obj, const Status& s) {
+    spdlog::warn("could not remove {} yet: {}", obj.name, s.ToString());
+    if (s.code() == Status::Code::kConflict) ++*left;
+  };
   for (const auto& obj : *objects) {
     if (!obj.upload_token.empty()) {
       if (!live_tokens.count(obj.upload_token)) {
         spdlog::info("removing partial upload {} of image {} from store {}", obj.name, obj.image_id, backend.id());
         Status s = backend.DeleteObject(obj);
-        if (!s.ok()) {
-          spdlog::warn("could not remove {} yet: {}", obj.name, s.ToString());
-          ++*left;
-        }
+        if (!s.ok()) failed(obj, s);
       }
       continue;
     }
     // Committed data whose image never became active (crash between the store's commit
-    // and the catalog's) or whose image is deleted: nobody references it.
+    // and the catalog's) or whose image is deleted: nobody references it. Not while an
+    // upload of that image is live: it may be between those two commits right now.
+    if (uploading.count(obj.image_id)) continue;
     auto img = catalog.GetImageAnyStatus(obj.image_id);
     if (!img.ok()) continue;  // unknown to this catalog: not ours to judge, leave it
     std::string where = backend.LocationFor(obj.image_id);
@@ -1493,10 +1501,7 @@ Status ApiService::SweepOne(store::Backend& backend, int* left) {
     if (!referenced && (img->status == catalog::kQueued || img->status == catalog::kDeleted)) {
       spdlog::info("removing unreferenced data {} of {} image {}", obj.name, img->status, obj.image_id);
       Status s = backend.DeleteObject(obj);
-      if (!s.ok()) {
-        spdlog::warn("could not remove {} yet: {}", obj.name, s.ToString());
-        ++*left;
-      }
+      if (!s.ok()) failed(obj, s);
     }
   }
   return Status::Ok();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -102,16 +103,31 @@ class Fs {
   // request at a time. Raised once the session is up (INIT done: a file is being opened).
   void TuneKernelReadahead() {
     if (opt_.kernel_readahead_kb <= 0 || mountpoint_.empty()) return;
+    // mountinfo writes space, tab, newline and backslash in paths as \ooo octal escapes.
+    auto unescape = [](const std::string& in) {
+      std::string out;
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '\\' && i + 3 < in.size() && std::isdigit(static_cast<unsigned char>(in[i + 1]))) {
+          out.push_back(static_cast<char>(std::stoi(in.substr(i + 1, 3), nullptr, 8)));
+          i += 3;
+        } else {
+          out.push_back(in[i]);
+        }
+      }
+      return out;
+    };
     std::ifstream mounts("/proc/self/mountinfo");
     std::string line;
+    bool found = false;
     while (std::getline(mounts, line)) {
       std::istringstream f(line);
       std::string id, parent, dev, root, point;
       f >> id >> parent >> dev >> root >> point;
-      if (point != mountpoint_) continue;
+      if (unescape(point) != mountpoint_) continue;
+      found = true;
       std::string sysfs = "/sys/class/bdi/" + dev + "/read_ahead_kb";
       std::ofstream out(sysfs);
-      out << opt_.kernel_readahead_kb << "\n";
+      out << std::min(opt_.kernel_readahead_kb, 1 << 20) << "\n";
       out.flush();
       if (!out) {
         spdlog::warn("cannot set {} (kernel read-ahead stays at its default)", sysfs);
@@ -119,6 +135,7 @@ class Fs {
         spdlog::info("kernel read-ahead {} KiB ({})", opt_.kernel_readahead_kb, sysfs);
       }
     }
+    if (!found) spdlog::warn("{} not in /proc/self/mountinfo: kernel read-ahead left as it is", mountpoint_);
   }
 
   // ---- inode table (callers hold mu_) ----
@@ -684,7 +701,8 @@ fuse_lowlevel_ops MakeOps() {
     conn->max_write = 1 << 20;  // with FUSE_MAX_PAGES this also allows 1 MiB reads
     conn->max_read = 1 << 20;   // must match the max_read mount option
     // The kernel keeps the smaller of this and the bdi's read_ahead_kb (raised later).
-    unsigned want_ra = static_cast<unsigned>(std::max(0, static_cast<Fs*>(userdata)->options().kernel_readahead_kb)) << 10;
+    unsigned want_ra = static_cast<unsigned>(std::clamp(static_cast<Fs*>(userdata)->options().kernel_readahead_kb,
+                                                        0, 1 << 20)) << 10;
     conn->max_readahead = std::max({conn->max_readahead, 1u << 20, want_ra});
     conn->max_background = 64;
     conn->congestion_threshold = 48;
@@ -796,13 +814,15 @@ int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& sourc
     spdlog::critical("cannot create the FUSE session");
     return 1;
   }
+  // Resolved before mounting: afterwards, looking at the mount root would wait for a
+  // FUSE loop that has not started yet.
+  std::error_code ec;
+  auto canonical = std::filesystem::canonical(mountpoint, ec);
+  fs.SetMountpoint(ec ? mountpoint : canonical.string());
   if (!session.Mount(mountpoint)) {
     spdlog::critical("cannot mount at {}", mountpoint);
     return 1;
   }
-  std::error_code ec;
-  auto canonical = std::filesystem::canonical(mountpoint, ec);
-  fs.SetMountpoint(ec ? mountpoint : canonical.string());
   fs.Start(session.get());
   spdlog::info("glint-fs mounted at {} (API {})", mountpoint, view.api_url());
   int rc = session.Loop(options.max_threads);

@@ -83,16 +83,46 @@ namespace {
 // requests. Holds its share of the budget until the last reference goes. The prefetcher
 // outlives it: readers hold the prefetcher, and its destructor drains queued tasks first.
 struct Window {
-  Window(Prefetcher* p, size_t bytes) : prefetcher(p), reserved(bytes) {}
+  Window(Prefetcher* p, int64_t at, size_t bytes) : prefetcher(p), start(at), reserved(bytes) {}
   ~Window() { prefetcher->Release(reserved); }
   Prefetcher* prefetcher;
-  size_t reserved;
+  int64_t start;    // file offset of the window
+  size_t reserved;  // its length (shorter only for the file's last window)
   std::mutex mu;
   std::condition_variable cv;
   bool started = false;
   bool done = false;  // data and status are final (empty data when cancelled unstarted)
   Status status;
   std::vector<char> data;
+
+  // Claims the read (false if someone else did or it was cancelled).
+  bool Claim() {
+    std::lock_guard<std::mutex> l(mu);
+    if (started || done) return false;
+    started = true;
+    return true;
+  }
+  // Reads the window from the store (after a successful Claim) and wakes its waiters.
+  void Fill(store::Reader& base) {
+    std::vector<char> buf(reserved);
+    size_t got = 0;
+    Status st;
+    while (got < reserved) {
+      auto n = base.ReadAt(start + static_cast<int64_t>(got), buf.data() + got, reserved - got);
+      if (!n.ok()) {
+        st = n.status();
+        break;
+      }
+      if (*n == 0) break;
+      got += *n;
+    }
+    buf.resize(got);
+    std::lock_guard<std::mutex> l(mu);
+    data = std::move(buf);
+    status = st;
+    done = true;
+    cv.notify_all();
+  }
 };
 
 class ReadAheadReader final : public store::Reader {
@@ -127,6 +157,9 @@ class ReadAheadReader final : public store::Reader {
     // Served from windows as far as they cover the request; the rest straight from the store.
     size_t got = 0;
     for (auto& w : parts) {
+      // A window still queued behind other files' reads is read here and now instead:
+      // a request never waits for the pool.
+      if (w->Claim()) w->Fill(*base_);
       std::unique_lock<std::mutex> wl(w->mu);
       w->cv.wait(wl, [&] { return w->done; });
       if (!w->status.ok()) break;  // read it directly below (and report the error from there)
@@ -136,6 +169,7 @@ class ReadAheadReader final : public store::Reader {
       size_t n = std::min(len - got, w->data.size() - at);
       std::memcpy(buf + got, w->data.data() + at, n);
       got += n;
+      if (w->data.size() < w->reserved) break;  // a short window: the rest directly
     }
     while (got < len) {
       auto n = base_->ReadAt(offset + static_cast<int64_t>(got), buf + got, len - got);
@@ -150,9 +184,10 @@ class ReadAheadReader final : public store::Reader {
   static constexpr size_t kTrigger = 2 << 20;  // sequential bytes before read-ahead starts
 
   // Sequential-access detection that tolerates the kernel's reordering of concurrent
-  // requests: a read near where the last one ended continues the streak.
+  // requests (its own read-ahead keeps several MiB in flight): a read within the span the
+  // windows cover around where the last one ended continues the streak.
   void Observe(int64_t offset, size_t len) {
-    int64_t slack = static_cast<int64_t>(window_);
+    int64_t slack = static_cast<int64_t>(window_) * (prefetcher_->options().depth + 1);
     if (offset >= next_ - slack && offset <= next_ + slack) {
       streak_ += len;
     } else {
@@ -178,33 +213,11 @@ class ReadAheadReader final : public store::Reader {
       if (windows_.count(i)) continue;
       size_t bytes = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(window_), size - start));
       if (!prefetcher_->Reserve(bytes)) break;  // over budget: the reader reads directly
-      auto w = std::make_shared<Window>(prefetcher_.get(), bytes);
+      auto w = std::make_shared<Window>(prefetcher_.get(), start, bytes);
       windows_.emplace(i, w);
       std::shared_ptr<store::Reader> base = base_;
-      prefetcher_->Submit([w, base, start, bytes] {
-        {
-          std::lock_guard<std::mutex> l(w->mu);
-          if (w->done) return;  // cancelled before it started
-          w->started = true;
-        }
-        std::vector<char> data(bytes);
-        size_t got = 0;
-        Status st;
-        while (got < bytes) {
-          auto n = base->ReadAt(start + static_cast<int64_t>(got), data.data() + got, bytes - got);
-          if (!n.ok()) {
-            st = n.status();
-            break;
-          }
-          if (*n == 0) break;
-          got += *n;
-        }
-        data.resize(got);
-        std::lock_guard<std::mutex> l(w->mu);
-        w->data = std::move(data);
-        w->status = st;
-        w->done = true;
-        w->cv.notify_all();
+      prefetcher_->Submit([w, base] {
+        if (w->Claim()) w->Fill(*base);
       });
     }
   }

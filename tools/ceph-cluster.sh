@@ -16,32 +16,36 @@ cmd=${1:-}; D=${2:-}
 usage="usage: $0 start|stop|halt|resume DIR [PORT]"
 [ -n "$cmd" ] && [ -n "$D" ] || { echo "$usage" >&2; exit 2; }
 
+# Stops the daemons (SIGTERM, or $1, e.g. -9 for a cluster about to be removed).
 halt() {
-  for f in "$D"/run/*.pid; do
+  # OSDs first, so they can report their shutdown to a monitor that is still up.
+  for f in "$D"/run/osd.*.pid "$D"/run/mon.*.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill ${1:-} "$pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
+    rm -f "$f"
   done
 }
 
 # Waits until the OSD serves I/O to the glance user.
 wait_io() {
   for _ in $(seq 150); do
-    rbd --id glance -p images ls >/dev/null 2>&1 && return 0
+    timeout 10 rbd --id glance -p images ls >/dev/null 2>&1 && return 0
     sleep 0.2
   done
-  rbd --id glance -p images ls >/dev/null
+  timeout 10 rbd --id glance -p images ls >/dev/null
 }
 
 case "$cmd" in
-  stop) halt; rm -rf "$D"; exit 0 ;;
+  stop) halt -9; rm -rf "$D"; exit 0 ;;  # its data goes anyway: no graceful shutdown
   halt) halt; exit 0 ;;
   resume)
     [ -f "$D/env" ] || { echo "no cluster in $D" >&2; exit 1; }
     D=$(cd "$D" && pwd)
     export CEPH_CONF=$D/ceph.conf
+    halt  # daemons left by a run that was killed outright
     ceph-mon -i a 2>>"$D/log/start.log"
     ceph-osd -i 0 2>>"$D/log/start.log"
     wait_io

@@ -8,7 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=file
-[ "${1:-}" = "--rbd" ] && MODE=rbd
+case "${1:-}" in
+  "") ;;
+  --rbd) MODE=rbd ;;
+  *) echo "usage: $0 [--rbd]" >&2; exit 2 ;;
+esac
 if [ "$MODE" = rbd ]; then tools/install-deps.sh --ceph; else tools/install-deps.sh; fi
 tools/build.sh
 DEFAULT_DATA=/var/lib/glint
@@ -27,13 +31,13 @@ FS_DATA=(--store-dir "$DATA/store")
 STORE_NOTE="images in $DATA/store"
 if [ "$MODE" = rbd ]; then
   CEPH="$DATA/ceph"
+  CLEANUP+=("tools/ceph-cluster.sh halt '$CEPH'")  # also when starting fails half-way
   if [ -f "$CEPH/env" ]; then
     tools/ceph-cluster.sh resume "$CEPH" >/dev/null
   else
     rm -rf "$CEPH"
     GLINT_CEPH_OBJECTSTORE=bluestore tools/ceph-cluster.sh start "$CEPH" >/dev/null
   fi
-  CLEANUP+=("tools/ceph-cluster.sh halt '$CEPH'")
   # shellcheck disable=SC1091
   . "$CEPH/env"
   cat > "$DATA/glint-api.conf" <<CONF

@@ -60,10 +60,15 @@ def test_import_a_glance_catalog(tmp_path, glance_db):
 
     d = tmp_path / "glint"
     d.mkdir()
+    glance_files = sorted(os.listdir(os.path.dirname(g.db)))
+    db_before = open(g.db, "rb").read() if not glance_db else None
     out = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
                           "--glance-connection", g.connection], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "imported 3 images, reserved 1 deleted ids" in out.stdout, out.stdout
+    if not glance_db:  # Glance's own database is only read: same bytes, no journal files left
+        assert open(g.db, "rb").read() == db_before
+        assert sorted(os.listdir(os.path.dirname(g.db))) == glance_files
     again = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
                             "--glance-connection", g.connection], capture_output=True, text=True)
     assert "skipped 4 already present" in again.stdout  # re-runnable

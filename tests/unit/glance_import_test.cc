@@ -34,6 +34,12 @@ TEST(GlanceConnection, MysqlDefaultsSocketSslAndIpv6) {
   EXPECT_EQ(c->password, "");
   EXPECT_EQ(c->unix_socket, "/run/mysqld/mysqld.sock");
   EXPECT_EQ(c->ssl_ca, "/etc/ca.pem");
+  auto cnf = ParseGlanceConnection("mysql+pymysql:///glance?read_default_file=/etc/my.cnf.d/glance.cnf"
+                                   "&read_default_group=glance");
+  ASSERT_TRUE(cnf.ok());
+  EXPECT_EQ(cnf->read_default_file, "/etc/my.cnf.d/glance.cnf");
+  EXPECT_EQ(cnf->read_default_group, "glance");
+  EXPECT_EQ(cnf->host, "");
   auto v6 = ParseGlanceConnection("mariadb+pymysql://u:p@[::1]:3310/g");
   ASSERT_TRUE(v6.ok());
   EXPECT_EQ(v6->host, "::1");
