@@ -106,7 +106,7 @@ class Api {
     return j;
   }
 
-  void Upload(const std::string& id, const std::string& file, bool progress) {
+  void Upload(const std::string& id, const std::string& file, bool progress, const std::string& store = "") {
     int fd = file == "-" ? 0 : ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) Die("cannot open " + file + ": " + std::strerror(errno));
     struct stat st;
@@ -115,6 +115,7 @@ class Api {
     Progress bar(progress, size);
     HeaderList h = Auth();
     h.emplace_back("Content-Type", "application/octet-stream");
+    if (!store.empty()) h.emplace_back("X-Image-Meta-Store", store);  // multi-store: where to
     auto r = client_->Upload("PUT", prefix_ + "/v2/images/" + id + "/file", h, size,
                              [&](char* buf, size_t max) -> Result<size_t> {
                                ssize_t n = ::read(fd, buf, max);
@@ -275,7 +276,7 @@ int main(int argc, char** argv) {
   };
 
   Attrs create_attrs;
-  std::string create_id, create_file;
+  std::string create_id, create_file, create_store;
   std::vector<std::string> create_tags;
   bool create_progress = false;
   auto* create = app.add_subcommand("image-create", "create an image (and upload its data with --file)");
@@ -284,6 +285,7 @@ int main(int argc, char** argv) {
   create->add_option("--tags", create_tags, "tags")->delimiter(',');
   create->add_option("--file", create_file, "upload this file as the image data");
   create->add_flag("--progress", create_progress, "show a progress bar");
+  create->add_option("--store", create_store, "store to upload --file to (multi-store; see stores-info)");
   create->callback([&] {
     Api api(g);
     json body = attrs_json(create_attrs);
@@ -291,19 +293,20 @@ int main(int argc, char** argv) {
     if (!create_tags.empty()) body["tags"] = create_tags;
     json img = api.Call("POST", "/v2/images", &body);
     if (!create_file.empty()) {
-      api.Upload(img["id"].get<std::string>(), create_file, create_progress);
+      api.Upload(img["id"].get<std::string>(), create_file, create_progress, create_store);
       img = api.Call("GET", "/v2/images/" + img["id"].get<std::string>());
     }
     PrintImage(img);
   });
 
-  std::string up_id, up_file;
+  std::string up_id, up_file, up_store;
   bool up_progress = false;
   auto* upload = app.add_subcommand("image-upload", "upload data for an image");
   upload->add_option("--file", up_file, "file to upload")->required();
   upload->add_flag("--progress", up_progress, "show a progress bar");
+  upload->add_option("--store", up_store, "store to upload to (multi-store; see stores-info)");
   upload->add_option("id", up_id, "image id")->required();
-  upload->callback([&] { Api(g).Upload(up_id, up_file, up_progress); });
+  upload->callback([&] { Api(g).Upload(up_id, up_file, up_progress, up_store); });
 
   std::string dl_id, dl_file;
   bool dl_progress = false;
@@ -400,6 +403,99 @@ int main(int argc, char** argv) {
   auto* react = app.add_subcommand("image-reactivate", "reactivate an image");
   react->add_option("id", act_id, "image id")->required();
   react->callback([&] { Api(g).Call("POST", "/v2/images/" + act_id + "/actions/reactivate"); });
+
+  // ---- members (shared images) ----
+  std::string mem_image, mem_member, mem_status;
+  auto members_table = [](const json& members) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : members) rows.push_back({Cell(m["image_id"]), Cell(m["member_id"]), Cell(m["status"])});
+    PrintTable({"Image ID", "Member ID", "Status"}, rows);
+  };
+  auto* mem_list = app.add_subcommand("member-list", "list the projects an image is shared with");
+  mem_list->add_option("--image-id", mem_image, "image id")->required();
+  mem_list->callback([&] { members_table(Api(g).Call("GET", "/v2/images/" + mem_image + "/members")["members"]); });
+  auto* mem_create = app.add_subcommand("member-create", "share an image with a project");
+  mem_create->add_option("image_id", mem_image, "image id")->required();
+  mem_create->add_option("member_id", mem_member, "project id")->required();
+  mem_create->callback([&] {
+    json body = {{"member", mem_member}};
+    members_table(json::array({Api(g).Call("POST", "/v2/images/" + mem_image + "/members", &body)}));
+  });
+  auto* mem_update = app.add_subcommand("member-update", "accept or reject an image shared with you");
+  mem_update->add_option("image_id", mem_image, "image id")->required();
+  mem_update->add_option("member_id", mem_member, "project id")->required();
+  mem_update->add_option("member_status", mem_status, "accepted, rejected or pending")->required();
+  mem_update->callback([&] {
+    json body = {{"status", mem_status}};
+    members_table(json::array(
+        {Api(g).Call("PUT", "/v2/images/" + mem_image + "/members/" + UrlEncode(mem_member), &body)}));
+  });
+  auto* mem_delete = app.add_subcommand("member-delete", "stop sharing an image with a project");
+  mem_delete->add_option("image_id", mem_image, "image id")->required();
+  mem_delete->add_option("member_id", mem_member, "project id")->required();
+  mem_delete->callback([&] { Api(g).Call("DELETE", "/v2/images/" + mem_image + "/members/" + UrlEncode(mem_member)); });
+
+  // ---- stores (multi-store) ----
+  bool stores_detail = false;
+  auto* stores_info = app.add_subcommand("stores-info", "list the stores images can go to");
+  stores_info->add_flag("--detail", stores_detail, "with each store's type and properties (admin)");
+  stores_info->callback([&] {
+    json info = Api(g).Call("GET", stores_detail ? "/v2/info/stores/detail" : "/v2/info/stores");
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& st : info["stores"]) {
+      std::vector<std::string> row = {Cell(st["id"]), st.contains("default") && st["default"] == true ? "yes" : "",
+                                      st.contains("description") ? Cell(st["description"]) : ""};
+      if (stores_detail) row.push_back(st.contains("type") ? Cell(st["type"]) : "");
+      rows.push_back(row);
+    }
+    std::vector<std::string> header = {"ID", "Default", "Description"};
+    if (stores_detail) header.push_back("Type");
+    PrintTable(header, rows);
+  });
+  std::string sd_store, sd_id;
+  auto* stores_delete = app.add_subcommand("stores-delete", "remove an image's data from one store");
+  stores_delete->add_option("--store", sd_store, "store id")->required();
+  stores_delete->add_option("id", sd_id, "image id")->required();
+  stores_delete->callback([&] { Api(g).Call("DELETE", "/v2/stores/" + UrlEncode(sd_store) + "/" + sd_id); });
+
+  // ---- locations (show_multiple_locations) ----
+  std::string loc_id, loc_url, loc_meta = "{}", loc_validation;
+  auto* loc_add = app.add_subcommand("location-add", "add a location (URL of data already in a store)");
+  loc_add->add_option("--url", loc_url, "location URL, e.g. rbd://fsid/pool/image/snap")->required();
+  loc_add->add_option("--metadata", loc_meta, "location metadata (JSON object)");
+  loc_add->add_option("--validation-data", loc_validation, "checksum, os_hash_algo, os_hash_value (JSON)");
+  loc_add->add_option("id", loc_id, "image id")->required();
+  loc_add->callback([&] {
+    json meta = json::parse(loc_meta, nullptr, false);
+    if (!meta.is_object()) Die("--metadata must be a JSON object");
+    json value = {{"url", loc_url}, {"metadata", meta}};
+    if (!loc_validation.empty()) {
+      json v = json::parse(loc_validation, nullptr, false);
+      if (!v.is_object()) Die("--validation-data must be a JSON object");
+      value["validation_data"] = v;
+    }
+    json patch = json::array({{{"op", "add"}, {"path", "/locations/-"}, {"value", value}}});
+    PrintImage(Api(g).Call("PATCH", "/v2/images/" + loc_id, &patch, "application/openstack-images-v2.1-json-patch"));
+  });
+  std::vector<std::string> loc_urls;
+  auto* loc_delete = app.add_subcommand("location-delete", "remove locations of an image");
+  loc_delete->add_option("--url", loc_urls, "location URL (repeatable)")->required();
+  loc_delete->add_option("id", loc_id, "image id")->required();
+  loc_delete->callback([&] {
+    Api api(g);
+    json img = api.Call("GET", "/v2/images/" + loc_id);
+    if (!img.contains("locations")) Die("the server does not show locations (show_multiple_locations is off)");
+    json patch = json::array();
+    // Indexes from the back, so earlier removals do not shift later ones.
+    for (size_t i = img["locations"].size(); i-- > 0;) {
+      const auto& l = img["locations"][i];
+      if (std::find(loc_urls.begin(), loc_urls.end(), Cell(l["url"])) != loc_urls.end()) {
+        patch.push_back({{"op", "remove"}, {"path", "/locations/" + std::to_string(i)}});
+      }
+    }
+    if (patch.size() != loc_urls.size()) Die("not every --url is a location of image " + loc_id);
+    api.Call("PATCH", "/v2/images/" + loc_id, &patch, "application/openstack-images-v2.1-json-patch");
+  });
 
   CLI11_PARSE(app, argc, argv);
   return 0;

@@ -226,3 +226,83 @@ class TestGlintCli:
         rc, _, err = run([glint_server.binary("glint"), "image-list"],
                          env={"OS_IMAGE_URL": server.url, "OS_AUTH_TOKEN": "wrong"}, expect_ok=False)
         assert rc != 0 and "401" in err
+
+
+class TestGlintCliStoresMembersLocations:
+    """The glanceclient-named subcommands for multi-store, members and locations, against
+    a server with two file stores and multiple locations shown."""
+
+    @pytest.fixture(scope="class")
+    def multi(self, workdir):
+        d = tempfile.mkdtemp(prefix="glint-cli-multi-")
+        conf = os.path.join(d, "glint.conf")
+        with open(conf, "w") as f:
+            f.write("[DEFAULT]\nenabled_backends = fast:file, slow:file\nshow_multiple_locations = true\n"
+                    "[glance_store]\ndefault_backend = fast\n[fast]\nfilesystem_store_datadir = %s/fast\n"
+                    "[slow]\nfilesystem_store_datadir = %s/slow\n" % (d, d))
+        s = glint_server.GlintServer(d, config=conf)
+        s.start()
+        yield s
+        s.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+    def glint(self, server, *args, token=None, expect_ok=True):
+        env = {"OS_IMAGE_URL": server.url, "OS_AUTH_TOKEN": token or server.token}
+        return run([glint_server.binary("glint")] + list(args), env=env, expect_ok=expect_ok)
+
+    @staticmethod
+    def field(out, key):
+        return [l.split("|")[2].strip() for l in out.splitlines() if l.startswith("| %s " % key)][0]
+
+    def test_store_choice_and_stores_commands(self, multi, payload):
+        path, md5, _ = payload
+        _, out, _ = self.glint(multi, "stores-info")
+        assert "fast" in out and "slow" in out
+        _, out, _ = self.glint(multi, "stores-info", "--detail")
+        assert "file" in out
+        _, out, _ = self.glint(multi, "image-create", "--name", "to-slow", "--disk-format", "raw",
+                               "--container-format", "bare", "--file", path, "--store", "slow")
+        image_id = self.field(out, "id")
+        assert self.field(out, "stores") == "slow" and self.field(out, "checksum") == md5
+        assert os.path.exists(os.path.join(multi.data_dir, "slow", image_id))
+        rc, _, err = self.glint(multi, "stores-delete", "--store", "slow", image_id, expect_ok=False)
+        assert rc == 1 and "HTTP 403" in err  # its only store: Glance refuses too
+        rc, _, err = self.glint(multi, "image-upload", "--file", path, "--store", "nowhere", str(uuid.uuid4()),
+                                expect_ok=False)
+        assert rc == 1 and "HTTP 4" in err
+
+    def test_members_lifecycle(self, multi):
+        multi.manage("project-create", "cli-b")
+        multi.manage("user-create", "cli-bob", "--password", "pw", "--project", "cli-b")
+        bob = multi.token_for("cli-bob", "pw", "cli-b")
+        project_b = [l.split()[0] for l in multi.manage("project-list").splitlines() if l.split()[1] == "cli-b"][0]
+        _, out, _ = self.glint(multi, "image-create", "--name", "shared", "--visibility", "shared")
+        image_id = self.field(out, "id")
+        _, out, _ = self.glint(multi, "member-create", image_id, project_b)
+        assert project_b in out and "pending" in out
+        _, out, _ = self.glint(multi, "member-update", image_id, project_b, "accepted", token=bob)
+        assert "accepted" in out
+        _, out, _ = self.glint(multi, "member-list", "--image-id", image_id)
+        assert project_b in out and "accepted" in out
+        _, out, _ = self.glint(multi, "image-list", token=bob)
+        assert image_id in out
+        self.glint(multi, "member-delete", image_id, project_b)
+        _, out, _ = self.glint(multi, "member-list", "--image-id", image_id)
+        assert project_b not in out
+
+    def test_location_add_and_delete(self, multi, payload):
+        path, md5, _ = payload
+        _, out, _ = self.glint(multi, "image-create", "--name", "with-data", "--disk-format", "raw",
+                               "--container-format", "bare", "--file", path)
+        source = self.field(out, "id")
+        url = "file://%s/fast/%s" % (multi.data_dir, source)
+        _, out, _ = self.glint(multi, "image-create", "--name", "by-location", "--disk-format", "raw",
+                               "--container-format", "bare")
+        target = self.field(out, "id")
+        _, out, _ = self.glint(multi, "location-add", "--url", url, "--metadata", '{"store": "fast"}',
+                               "--validation-data", '{"checksum": "%s"}' % md5, target)
+        assert self.field(out, "status") == "active" and url in self.field(out, "locations")
+        rc, _, err = self.glint(multi, "location-delete", "--url", url, target, expect_ok=False)
+        assert rc == 1 and "HTTP 403" in err  # the last location stays
+        rc, _, err = self.glint(multi, "location-delete", "--url", "file:///elsewhere", target, expect_ok=False)
+        assert rc == 1 and "not every --url" in err
