@@ -1,17 +1,27 @@
 #include "fs/readahead.h"
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace glint::fs {
+
+// A reader whose prefetched windows can be taken back when it has gone idle.
+class Trimmable {
+ public:
+  virtual ~Trimmable() = default;
+  // Drops the windows if the reader was last read before `cutoff` (and is not busy now).
+  virtual void TrimIfIdle(std::chrono::steady_clock::time_point cutoff) = 0;
+};
 
 class Prefetcher {
  public:
@@ -39,6 +49,30 @@ class Prefetcher {
   void Release(size_t bytes) { used_.fetch_sub(bytes); }
   size_t used() const { return used_.load(); }
 
+  void Register(Trimmable* r) {
+    std::lock_guard<std::mutex> l(readers_mu_);
+    readers_.insert(r);
+  }
+  void Unregister(Trimmable* r) {
+    std::lock_guard<std::mutex> l(readers_mu_);
+    readers_.erase(r);
+  }
+  // Reserve, and when the budget is spent, first take it back from idle files (a guest
+  // that streamed its image at boot and now sits with the file open).
+  bool ReserveOrTrim(size_t bytes, Trimmable* self) {
+    if (Reserve(bytes)) return true;
+    auto cutoff = std::chrono::steady_clock::now() -
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(options_.idle_seconds));
+    {
+      std::lock_guard<std::mutex> l(readers_mu_);
+      for (Trimmable* r : readers_) {
+        if (r != self) r->TrimIfIdle(cutoff);
+      }
+    }
+    return Reserve(bytes);
+  }
+
   void Submit(std::function<void()> task) {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -64,6 +98,8 @@ class Prefetcher {
 
   ReadAheadOptions options_;
   std::atomic<size_t> used_{0};
+  std::mutex readers_mu_;
+  std::set<Trimmable*> readers_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
@@ -125,14 +161,25 @@ struct Window {
   }
 };
 
-class ReadAheadReader final : public store::Reader {
+class ReadAheadReader final : public store::Reader, public Trimmable {
  public:
   ReadAheadReader(std::unique_ptr<store::Reader> base, std::shared_ptr<Prefetcher> p)
-      : base_(std::move(base)), prefetcher_(std::move(p)), window_(prefetcher_->options().window) {}
+      : base_(std::move(base)), prefetcher_(std::move(p)), window_(prefetcher_->options().window) {
+    prefetcher_->Register(this);
+  }
 
   ~ReadAheadReader() override {
+    prefetcher_->Unregister(this);  // first: no trimmer may reach this reader afterwards
     std::lock_guard<std::mutex> l(mu_);
     for (auto& [index, w] : windows_) Cancel(*w);
+  }
+
+  void TrimIfIdle(std::chrono::steady_clock::time_point cutoff) override {
+    std::unique_lock<std::mutex> l(mu_, std::try_to_lock);  // busy: not idle (and no lock cycle)
+    if (!l || last_read_ >= cutoff || windows_.empty()) return;
+    for (auto& [index, w] : windows_) Cancel(*w);
+    windows_.clear();
+    streak_ = 0;
   }
 
   int64_t size() const override { return base_->size(); }
@@ -146,6 +193,7 @@ class ReadAheadReader final : public store::Reader {
     const int64_t last = (offset + static_cast<int64_t>(len) - 1) / static_cast<int64_t>(window_);
     {
       std::lock_guard<std::mutex> l(mu_);
+      last_read_ = std::chrono::steady_clock::now();
       Observe(offset, len);
       if (streak_ >= kTrigger) Schedule(first);
       for (int64_t i = first; i <= last; ++i) {
@@ -212,7 +260,7 @@ class ReadAheadReader final : public store::Reader {
       if (start >= size) break;
       if (windows_.count(i)) continue;
       size_t bytes = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(window_), size - start));
-      if (!prefetcher_->Reserve(bytes)) break;  // over budget: the reader reads directly
+      if (!prefetcher_->ReserveOrTrim(bytes, this)) break;  // over budget: the reader reads directly
       auto w = std::make_shared<Window>(prefetcher_.get(), start, bytes);
       windows_.emplace(i, w);
       std::shared_ptr<store::Reader> base = base_;
@@ -239,6 +287,7 @@ class ReadAheadReader final : public store::Reader {
   std::map<int64_t, std::shared_ptr<Window>> windows_;
   int64_t next_ = 0;
   size_t streak_ = 0;
+  std::chrono::steady_clock::time_point last_read_{};
 };
 
 }  // namespace

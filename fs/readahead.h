@@ -17,6 +17,7 @@ struct ReadAheadOptions {
   int depth = 4;                    // windows kept in flight ahead of the reader
   int threads = 4;                  // shared prefetch threads (parallel reads)
   size_t budget = size_t{256} << 20;  // bytes of prefetched data across all open files
+  double idle_seconds = 2;            // a file not read this long yields its windows to others
 };
 
 // The shared prefetch threads and memory budget. Outlives every reader made with it.

@@ -196,3 +196,35 @@ TEST(ReadAhead, BudgetBoundsMemoryAndClosingReleasesIt) {
 
 }  // namespace
 }  // namespace glint::fs
+
+namespace glint::fs {
+namespace {
+
+TEST(ReadAhead, IdleFilesYieldTheirBudgetToActiveOnes) {
+  const auto data = Pattern(32 << 20);
+  auto o = Small(4);
+  o.budget = 4 << 20;      // four windows in all
+  o.idle_seconds = 0.05;
+  auto pf = NewPrefetcher(o);
+  auto idle_shared = std::make_shared<RecordingReader::Shared>();
+  auto idle = WithReadAhead(std::make_unique<RecordingReader>(data, idle_shared), pf);
+  for (int64_t off = 0; off < (4 << 20); off += 128 << 10) ClientRead(*idle, *idle_shared, off, 128 << 10);
+  for (int i = 0; i < 200 && PrefetchedBytes(*pf) < o.budget; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(PrefetchedBytes(*pf), o.budget);  // the first file holds it all, then goes quiet
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto active_shared = std::make_shared<RecordingReader::Shared>();
+  auto active = WithReadAhead(std::make_unique<RecordingReader>(data, active_shared), pf);
+  for (int64_t off = 0; off < (16 << 20); off += 128 << 10) {
+    auto got = ClientRead(*active, *active_shared, off, 128 << 10);
+    ASSERT_EQ(0, std::memcmp(got.data(), data.data() + off, got.size()));
+  }
+  EXPECT_GT(active_shared->ahead_of_client.load(), 3);  // it got read-ahead after all
+  // The idle file still reads correctly (directly, or with new windows).
+  auto again = ClientRead(*idle, *idle_shared, 4 << 20, 128 << 10);
+  EXPECT_EQ(0, std::memcmp(again.data(), data.data() + (4 << 20), again.size()));
+}
+
+}  // namespace
+}  // namespace glint::fs
