@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,15 @@ class JsonWriter {
     if (!first_) out_.push_back(',');
     first_ = false;
   }
+  static bool NeedsEscape8(const char* p) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    auto has_zero = [&](uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
+    bool control = ((w - kOnes * 0x20) & ~w & kHigh) != 0;  // some byte < 0x20
+    return control || has_zero(w ^ (kOnes * '"')) || has_zero(w ^ (kOnes * '\\'));
+  }
+
   // Runs of characters that need no escape are appended whole (ids, names, dates are
   // nearly all such): the list path spends its time here.
   void Quote(std::string_view s) {
@@ -75,6 +85,10 @@ class JsonWriter {
     out_.push_back('"');
     size_t run = 0;  // start of the pending unescaped run
     for (size_t i = 0; i < s.size(); ++i) {
+      // Eight bytes at a time while none needs an escape (no control byte, quote or
+      // backslash): the common case for ids, names and dates.
+      while (i + 8 <= s.size() && !NeedsEscape8(s.data() + i)) i += 8;
+      if (i >= s.size()) break;
       unsigned char c = static_cast<unsigned char>(s[i]);
       if (c >= 0x20 && c != '"' && c != '\\') continue;
       out_.append(s.data() + run, i - run);

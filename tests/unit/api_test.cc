@@ -2,6 +2,8 @@
 // through UploadSession on an inline executor, downloads and ranges; memory store.
 #include <nlohmann/json.hpp>
 
+#include <random>
+
 #include "auth/authenticator.h"
 #include "catalog/catalog.h"
 #include "common/digest.h"
@@ -32,6 +34,20 @@ TEST(JsonWriter, EscapesWhatJsonNeedsAndPassesTheRest) {
                  "\"plain\":\"0123456789abcdef-ghij\",\"empty\":\"\"}");
   auto parsed = json::parse(out);  // and a real parser reads back the same bytes
   EXPECT_EQ(parsed["k\"ey"].get<std::string>(), nasty);
+}
+
+TEST(JsonWriter, RandomAsciiStringsRoundTrip) {
+  std::mt19937 rng(5);
+  for (int i = 0; i < 3000; ++i) {
+    std::string v(rng() % 40, ' ');
+    for (char& c : v) c = static_cast<char>(rng() % 128);  // every control byte, quote, backslash
+    std::string out;
+    JsonWriter w(out);
+    w.BeginArray();
+    w.String(v);
+    w.EndArray();
+    ASSERT_EQ(json::parse(out)[0].get<std::string>(), v) << out;
+  }
 }
 
 class ApiTest : public ::testing::Test {
