@@ -144,14 +144,18 @@ struct Route {
   std::vector<std::string> methods;  // allowed methods for 405
 };
 
-// Strips a "/v2.N" prefix to "/v2".
-std::string NormalizeVersion(const std::string& path) {
-  if (path.rfind("/v2.", 0) == 0) {
-    size_t i = 4;
-    while (i < path.size() && std::isdigit(static_cast<unsigned char>(path[i]))) ++i;
-    if (i > 4 && (i == path.size() || path[i] == '/')) return "/v2" + path.substr(i);
-  }
-  return path;
+// Glance's version negotiation: a path must start with a version Glance lists (v2,
+// v2.0-v2.7, v2.9, v2.15; with multi-store also v2.8, v2.10-v2.13), which is then served
+// as v2. Returns false for anything else (Glance answers those with the version list).
+bool StripVersion(const std::string& path, bool multi_store, std::string* v2_path) {
+  size_t end = path.find('/', 1);
+  std::string first = path.substr(1, end == std::string::npos ? std::string::npos : end - 1);
+  static const std::set<std::string> kAlways = {"v2",   "v2.0", "v2.1", "v2.2", "v2.3", "v2.4",
+                                                "v2.5", "v2.6", "v2.7", "v2.9", "v2.15"};
+  static const std::set<std::string> kMultiStore = {"v2.8", "v2.10", "v2.11", "v2.12", "v2.13"};
+  if (!kAlways.count(first) && !(multi_store && kMultiStore.count(first))) return false;
+  *v2_path = "/v2" + (end == std::string::npos ? std::string() : path.substr(end));
+  return true;
 }
 
 std::vector<std::string> Split(const std::string& path) {
@@ -166,12 +170,13 @@ std::vector<std::string> Split(const std::string& path) {
   return out;
 }
 
-Route Match(const std::string& raw_path) {
-  std::string path = NormalizeVersion(raw_path);
+Route Match(const std::string& raw_path, bool multi_store) {
   Route r;
-  if (path == "/" || path.empty()) return {Route::kRoot, "", "", {"GET"}};
-  if (path == "/versions") return {Route::kVersions, "", "", {"GET"}};
-  if (path == "/healthcheck") return {Route::kHealth, "", "", {"GET", "HEAD"}};
+  if (raw_path == "/versions") return {Route::kVersions, "", "", {"GET"}};
+  if (raw_path == "/healthcheck") return {Route::kHealth, "", "", {"GET", "HEAD"}};
+  std::string path;
+  // Every other path without a listed version: 300 and the version list, any method.
+  if (!StripVersion(raw_path, multi_store, &path)) return {Route::kRoot, "", "", {}};
   if (path == "/v2") return {Route::kV2Redirect, "", "", {"GET"}};
   if (path.size() > 1 && path.back() == '/') return r;
   auto seg = Split(path);
@@ -521,8 +526,14 @@ struct ApiService::Impl {
   json VersionsJson(const HttpRequest& req) const {
     std::string base = BaseUrl(req);
     json versions = json::array();
-    // The versions Glance 25 lists without import/multi-store extensions.
-    for (int minor : {15, 9, 7, 6, 5, 4, 3, 2, 1, 0}) {
+    // The versions Glance 25 lists: multi-store adds 2.8 and 2.10-2.13 (no image cache,
+    // so 2.14 and 2.16 never).
+    std::vector<int> minors = {15};
+    if (stores.multi_store()) minors.insert(minors.end(), {13, 12, 11, 10});
+    minors.push_back(9);
+    if (stores.multi_store()) minors.push_back(8);
+    minors.insert(minors.end(), {7, 6, 5, 4, 3, 2, 1, 0});
+    for (int minor : minors) {
       std::string status = minor == 15 ? "CURRENT" : "SUPPORTED";
       versions.push_back({{"id", "v2." + std::to_string(minor)},
                           {"status", status},
@@ -738,11 +749,12 @@ struct ApiService::Impl {
 
   HttpResponse Dispatch(HttpRequest& req) {
     if (identity && IdentityApi::Owns(req.path)) return identity->Handle(req, BaseUrl(req));
-    Route route = Match(req.path);
+    Route route = Match(req.path, stores.multi_store());
     if (route.kind == Route::kNone) {
       return ErrorResponse(404, "The resource could not be found: " + req.path);
     }
-    if (std::find(route.methods.begin(), route.methods.end(), req.method) == route.methods.end()) {
+    if (route.kind != Route::kRoot &&
+        std::find(route.methods.begin(), route.methods.end(), req.method) == route.methods.end()) {
       HttpResponse r = ErrorResponse(405, "The method " + req.method +
                                               " is not allowed for this resource.");
       r.Set("Allow", Join(route.methods, ", "));
@@ -1341,7 +1353,7 @@ ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::S
     : impl_(new Impl{config, catalog, stores, authenticator, std::move(post), identity, policy}) {}
 
 bool ApiService::IsUpload(const HttpRequest& head) const {
-  return head.method == "PUT" && Match(head.path).kind == Route::kImageFile;
+  return head.method == "PUT" && Match(head.path, impl_->stores.multi_store()).kind == Route::kImageFile;
 }
 
 void ApiService::AssignRequestId(HttpRequest& req) {
@@ -1375,7 +1387,7 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
     Decorate(head, r);
     return r;
   };
-  Route route = Match(head.path);
+  Route route = Match(head.path, impl_->stores.multi_store());
   auto ctx = impl_->Authenticate(head);
   if (!ctx.ok()) return fail(ErrorResponse(ctx.status()));
   std::string ct(head.Header("content-type"));

@@ -93,6 +93,19 @@ class TestDiscovery:
         # links are always rendered with /v2/
         assert r.json()["self"] == "/v2/images/%s" % img["id"]
 
+    @pytest.mark.parametrize("path", ["/v2.8/images", "/v2.16/images", "/v2.99/images", "/v3/images",
+                                      "/v1/images", "/nope"])
+    def test_unlisted_versions_answer_300_with_the_list(self, api, path):
+        # Glance's version negotiation: 2.8 and 2.10-2.13 are listed only with
+        # enabled_backends, 2.14/2.16 only with an image cache.
+        r = api.get(path)
+        assert r.status_code == 300
+        assert r.json() == api.get("/").json()
+
+    def test_head_on_root_lists_versions_head_on_api_is_405(self, api):
+        assert api.request("HEAD", "/").status_code == 300
+        assert api.request("HEAD", "/v2/images").status_code == 405
+
     def test_v21_list_links_use_v2(self, api, make_image, uniq):
         for _ in range(2):
             make_image(name=uniq, tags=[uniq])

@@ -131,7 +131,13 @@ TEST(HttpTypes, ParseTargetDecodes) {
 TEST_F(ApiTest, RoutingStatusCodes) {
   EXPECT_EQ(Call("GET", "/").status, 300);
   EXPECT_EQ(Call("GET", "/versions").status, 200);
-  EXPECT_EQ(Call("GET", "/nope").status, 404);
+  // Glance's version negotiation: no listed version first, the version list (any method).
+  EXPECT_EQ(Call("GET", "/nope").status, 300);
+  EXPECT_EQ(Call("HEAD", "/").status, 300);
+  EXPECT_EQ(Call("GET", "/v3/images").status, 300);
+  EXPECT_EQ(Call("GET", "/v2.8/images").status, 300);  // 2.8 is listed with multi-store only
+  EXPECT_EQ(Call("GET", "/v2.15/images").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/nope").status, 404);
   auto r = Call("DELETE", "/v2/images");
   EXPECT_EQ(r.status, 405);
   bool allow = false;
