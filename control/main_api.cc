@@ -175,15 +175,24 @@ int main(int argc, char** argv) {
   if (!policy.load_status().ok()) spdlog::error("policy: {}", policy.load_status().ToString());
   control::ApiService api(config, *catalog, stores, *authenticator, pool.Poster(),
                           external_keystone ? nullptr : &identity_api, &policy);
-  s = api.RecoverUploads(/*at_startup=*/true);
-  if (!s.ok()) {
-    spdlog::critical("startup recovery failed: {}", s.ToString());
-    return 1;
-  }
   control::HttpServer server(api, config, pool);
   s = server.Listen(config.bind_host, config.bind_port);
   if (!s.ok()) {
     spdlog::critical("{}", s.ToString());
+    return 1;
+  }
+  // The default node id is host:port; with an ephemeral port (0) that is only known now,
+  // and two nodes on one host must not share an id (each releases "its own" uploads at
+  // startup). Connections wait in the backlog until recovery is done.
+  const std::string ephemeral = ":0";
+  if (config.bind_port == 0 && config.node_id.size() > ephemeral.size() &&
+      config.node_id.compare(config.node_id.size() - ephemeral.size(), ephemeral.size(), ephemeral) == 0) {
+    config.node_id.resize(config.node_id.size() - 1);
+    config.node_id += std::to_string(server.port());
+  }
+  s = api.RecoverUploads(/*at_startup=*/true);
+  if (!s.ok()) {
+    spdlog::critical("startup recovery failed: {}", s.ToString());
     return 1;
   }
   if (!port_file.empty()) {
