@@ -65,7 +65,11 @@ class GlintServer:
     def store_dir(self):
         return os.path.join(self.data_dir, "store")
 
-    def start(self, port=0):
+    def start(self, port=None):
+        """Starts (or restarts) the node. A restarted node comes back on its port, as in
+        production: its node id (host:port) is how it recognises the uploads it held."""
+        if port is None:
+            port = self.port or 0
         port_file = os.path.join(self.data_dir, "port")
         if os.path.exists(port_file):
             os.unlink(port_file)
