@@ -1,5 +1,6 @@
 """A generated matrix: every image endpoint x every persona x every visibility answers
-exactly as Glance's rules say (legacy policy mode), and a private image never leaks.
+exactly as Glance's rules say, in legacy policy mode and with secure RBAC (Glance's new
+defaults, `enforce_secure_rbac = true`), and a private image never leaks.
 
 Images are owned by project p1. Personas: no token, an expired token, a revoked token,
 "other" (a member of project p2, which is the member of the shared images), a reader
@@ -22,10 +23,10 @@ PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 
 
 class Cloud:
-    def __init__(self, tmp):
+    def __init__(self, tmp, secure):
         conf = os.path.join(tmp, "glint.conf")
         with open(conf, "w") as f:
-            f.write("[token]\nexpiration = 4\n")
+            f.write("[DEFAULT]\nenforce_secure_rbac = %s\n[token]\nexpiration = 4\n" % ("true" if secure else "false"))
         self.s = glint_server.GlintServer(tmp, config=conf)
         s = self.s
         s.manage("bootstrap", "--bootstrap-password", "apw")
@@ -96,15 +97,19 @@ class Cloud:
         return image_id
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    c = Cloud(str(tmp_path_factory.mktemp("glint-matrix")))
+@pytest.fixture(scope="module", params=["legacy", "secure"])
+def cloud(request, tmp_path_factory):
+    c = Cloud(str(tmp_path_factory.mktemp("glint-matrix")), request.param == "secure")
+    c.mode = request.param
     yield c
     c.s.stop()
 
 
-def expected(endpoint, persona, visibility):
-    """Glance's answer, from its rules (legacy mode, owner project p1, member p2)."""
+def expected(endpoint, persona, visibility, mode="legacy"):
+    """Glance's answer, from its rules (owner project p1, member p2). Secure RBAC (Glance
+    25's new defaults, glance/policies/image.py) differs for the reader of the owner
+    project: download_image, modify_image (patch, tags), deactivate and delete_image want
+    `role:member` of the owner project (or admin), where legacy mode lets any role in."""
     if persona in ("none", "expired", "revoked"):
         return 401
     vis = visibility.split("-")[0]
@@ -118,6 +123,9 @@ def expected(endpoint, persona, visibility):
         return vis == "public" or visibility == "shared-accepted"
     if not sees:
         return 404
+    if mode == "secure" and persona == "reader" and endpoint in ("download", "patch", "tag", "deactivate",
+                                                                  "delete"):
+        return 403
     if endpoint in ("show", "download"):
         return 200
     if endpoint == "members":
@@ -132,7 +140,7 @@ CELLS = [(e, p, v) for e in ENDPOINTS for p in PERSONAS for v in VISIBILITIES]
 
 @pytest.mark.parametrize("endpoint,persona,visibility", CELLS, ids=["-".join(c) for c in CELLS])
 def test_matrix(cloud, endpoint, persona, visibility):
-    want = expected(endpoint, persona, visibility)
+    want = expected(endpoint, persona, visibility, cloud.mode)
     destructive = endpoint in ("delete", "deactivate") and want == 204
     image_id = cloud.make(visibility) if destructive else cloud.images[visibility]
     if endpoint == "list":
