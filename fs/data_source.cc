@@ -1,5 +1,7 @@
 #include "fs/data_source.h"
 
+#include <vector>
+
 #include <cstring>
 #include <mutex>
 
@@ -107,7 +109,38 @@ class RbdSource final : public DataSource {
   std::shared_ptr<Prefetcher> prefetcher_;  // null: read-ahead off
 };
 
+// Several data paths for a multi-store cloud (`fast:rbd, local:file`): an image is read
+// from the first source that has it.
+class ChainSource final : public DataSource {
+ public:
+  explicit ChainSource(std::vector<std::unique_ptr<DataSource>> s) : sources_(std::move(s)) {}
+  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
+    Status worst = Status::NotFound("image " + image.id + " is in none of the stores this host reads");
+    for (auto& src : sources_) {
+      auto r = src->Open(image);
+      if (r.ok()) return r;
+      // A store that is down matters more than one that does not hold the image.
+      if (r.status().code() != Status::Code::kNotFound) worst = r.status();
+    }
+    return worst;
+  }
+  std::optional<int64_t> DataTime(const ImageEntry& image) override {
+    for (auto& src : sources_) {
+      if (auto t = src->DataTime(image)) return t;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<std::unique_ptr<DataSource>> sources_;
+};
+
 }  // namespace
+
+std::unique_ptr<DataSource> NewChainSource(std::vector<std::unique_ptr<DataSource>> sources) {
+  if (sources.size() == 1) return std::move(sources[0]);
+  return std::make_unique<ChainSource>(std::move(sources));
+}
 
 std::unique_ptr<DataSource> NewRbdSource(const store::RbdOptions& options, const ReadAheadOptions& readahead,
                                          Status* status) {

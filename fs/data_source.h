@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "fs/image_view.h"
@@ -26,6 +27,8 @@ class DataSource {
 
 std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Status* status);
 std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens);
+// Reads each image from the first of `sources` that holds it (multi-store clouds).
+std::unique_ptr<DataSource> NewChainSource(std::vector<std::unique_ptr<DataSource>> sources);
 // Reads rbd-backed images through librbd from their protected snapshot, read-only: the
 // host needs a Ceph client config and key, not API access to the data. Sequential reads
 // get read-ahead (readahead.depth 0: off).

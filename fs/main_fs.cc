@@ -79,29 +79,34 @@ int main(int argc, char** argv) {
   }
   if (opt.refresh_seconds < 1) opt.refresh_seconds = 1;
   fs::ImageView view(api, *tokens, all);
-  std::unique_ptr<fs::DataSource> source;
+  // Data paths, tried in this order for each image: the file store, rbd, the API.
+  std::vector<std::unique_ptr<fs::DataSource>> sources;
   if (!store_dir.empty()) {
     Status s;
-    source = fs::NewFileStoreSource(store_dir, &s);
-    if (!source) {
+    auto src = fs::NewFileStoreSource(store_dir, &s);
+    if (!src) {
       std::fprintf(stderr, "glint-fs: %s\n", s.ToString().c_str());
       return 2;
     }
-  } else if (rbd) {
+    sources.push_back(std::move(src));
+  }
+  if (rbd) {
     Status s;
     readahead.window = window_mb << 20;
     readahead.budget = budget_mb << 20;
     readahead.threads = std::max(1, readahead.depth);
-    source = fs::NewRbdSource(rbd_opt, readahead, &s);
-    if (!source) {
+    auto src = fs::NewRbdSource(rbd_opt, readahead, &s);
+    if (!src) {
       std::fprintf(stderr, "glint-fs: %s\n", s.ToString().c_str());
       return 2;
     }
-  } else if (http) {
-    source = fs::NewHttpSource(api, *tokens);
-  } else {
-    std::fprintf(stderr, "glint-fs: choose a data path: --store-dir DIR, --rbd or --http\n");
+    sources.push_back(std::move(src));
+  }
+  if (http) sources.push_back(fs::NewHttpSource(api, *tokens));
+  if (sources.empty()) {
+    std::fprintf(stderr, "glint-fs: choose a data path: --store-dir DIR, --rbd or --http (several: tried in that order)\n");
     return 2;
   }
+  auto source = fs::NewChainSource(std::move(sources));
   return fs::RunGlintFs(mountpoint, view, *source, opt);
 }

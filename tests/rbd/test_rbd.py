@@ -312,6 +312,21 @@ def test_multi_store_rbd_and_file(tmp_path):
         assert os.path.exists(local / to_local)
         for i in (to_default, to_local):
             assert requests.get(s.url + "/v2/images/%s/file" % i, headers=h).content == data
+        # A hypervisor mount with both data paths reads each image from the store holding it.
+        mnt = tempfile.mkdtemp(prefix="glint-mnt-multi-")
+        fsm = glint_server.GlintFsMount(s, mnt, args=["--store-dir", str(local), "--rbd", "--rbd-pool", POOL,
+                                                      "--rbd-user", USER, "--ceph-conf", CONF]).start()
+        try:
+            for i in (to_default, to_local):
+                path = os.path.join(mnt, "by-id", i)
+                deadline = time.time() + 10
+                while time.time() < deadline and i not in os.listdir(os.path.join(mnt, "by-id")):
+                    time.sleep(0.1)
+                with open(path, "rb") as f:
+                    assert f.read() == data, i
+        finally:
+            fsm.stop()
+            shutil.rmtree(mnt, ignore_errors=True)
         # The only store holding the data cannot be emptied; unknown stores are 404.
         assert requests.delete(s.url + "/v2/stores/local/" + to_local, headers=h).status_code == 403
         assert requests.delete(s.url + "/v2/stores/fast/" + to_local, headers=h).status_code == 404
