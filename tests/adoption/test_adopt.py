@@ -94,3 +94,48 @@ def test_import_a_glance_catalog(tmp_path, glance_db):
         assert not os.path.exists(os.path.join(g.images_dir, made["active"]))
     finally:
         s.stop()
+
+
+def test_import_a_multi_store_glance(tmp_path):
+    """A Glance with enabled_backends: each location names its store in its metadata, and
+    Glint, configured with the same store ids, serves each image from where it is."""
+    gd = tmp_path / "glance"
+    stores = "".join("[%s]\nfilesystem_store_datadir = %s/%s/\n" % (n, gd, n) for n in ("fast", "slow"))
+    g = glance_ref.GlanceServer(str(gd), default_conf="enabled_backends = fast:file, slow:file\n",
+                                store_conf="default_backend = fast\n" + stores +
+                                "[os_glance_tasks_store]\nfilesystem_store_datadir = %s/tasks/\n" % gd)
+    data = {"fast": os.urandom(2 << 20), "slow": os.urandom(3 << 20)}
+    ids = {}
+    try:
+        for store in ("fast", "slow"):
+            r = requests.post(g.url + "/v2/images", json={"name": store, "disk_format": "raw",
+                                                          "container_format": "bare"})
+            ids[store] = r.json()["id"]
+            r = requests.put(g.url + "/v2/images/%s/file" % ids[store], data=data[store],
+                             headers={"Content-Type": "application/octet-stream", "X-Image-Meta-Store": store})
+            assert r.status_code == 204, r.text
+            assert requests.get(g.url + "/v2/images/" + ids[store]).json()["stores"] == store
+    finally:
+        g.stop()
+    d = tmp_path / "glint"
+    d.mkdir()
+    out = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
+                          "--glance-connection", g.connection], capture_output=True, text=True)
+    assert out.returncode == 0 and "imported 2 images" in out.stdout, out.stdout + out.stderr
+    conf = d / "glint.conf"
+    conf.write_text("[DEFAULT]\nenabled_backends = fast:file, slow:file\n[glance_store]\ndefault_backend = fast\n"
+                    + stores)
+    s = glint_server.GlintServer(str(d), config=str(conf))
+    s.start()
+    try:
+        h = {"X-Auth-Token": s.token}
+        for store in ("fast", "slow"):
+            img = requests.get(s.url + "/v2/images/" + ids[store], headers=h).json()
+            assert img["status"] == "active" and img["stores"] == store, img
+            r = requests.get(s.url + "/v2/images/%s/file" % ids[store], headers=h)
+            assert r.status_code == 200 and r.content == data[store]
+        assert requests.delete(s.url + "/v2/images/" + ids["slow"], headers=h).status_code == 204
+        assert not os.path.exists(os.path.join(str(gd), "slow", ids["slow"]))
+        assert os.path.exists(os.path.join(str(gd), "fast", ids["fast"]))
+    finally:
+        s.stop()

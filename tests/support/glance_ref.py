@@ -21,7 +21,7 @@ def free_port():
 
 
 class GlanceServer:
-    def __init__(self, d, port=None, connection=None, store_conf=None):
+    def __init__(self, d, port=None, connection=None, store_conf=None, default_conf=""):
         if not shutil.which("glance-api") or not shutil.which("glance-manage"):
             if glint_server.in_ci():
                 pytest.fail("Debian's glance-api is not installed")
@@ -35,12 +35,13 @@ class GlanceServer:
         os.makedirs(os.path.join(d, "staging"), exist_ok=True)
         self.conf = os.path.join(d, "glance-api.conf")
         with open(self.conf, "w") as f:
+            stores = store_conf or ("stores = file\ndefault_store = file\nfilesystem_store_datadir = %s/\n"
+                                    % self.images_dir)
             f.write("[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = %d\nworkers = 2\nlog_file = %s/api.log\n"
+                    % (self.port, d) + default_conf +
                     "[database]\nconnection = %s\n[glance_store]\n%s[paste_deploy]\nflavor =\n"
                     "[os_glance_staging_store]\nfilesystem_store_datadir = %s/staging/\n"
-                    % (self.port, d, self.connection,
-                       store_conf or "stores = file\ndefault_store = file\nfilesystem_store_datadir = %s/\n"
-                       % self.images_dir, d))
+                    % (self.connection, stores, d))
         subprocess.run(["glance-manage", "--config-file", self.conf, "db_sync"], check=True, capture_output=True)
         self.proc = subprocess.Popen(["glance-api", "--config-file", self.conf, "--config-file",
                                       "/etc/glance/glance-api-paste.ini"],
