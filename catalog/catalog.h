@@ -114,11 +114,25 @@ class Catalog {
   // Conflict if the lock was lost (image deleted or lock expired and recovered).
   virtual Status CompleteUpload(const UploadLock& lock, const ImageRecord& data_facts,
                                 const ImageLocation& location) = 0;
-  // saving -> queued, if the lock is still held.
+  // saving, uploading or importing -> queued, if the lock is still held.
   virtual Status AbortUpload(const UploadLock& lock) = 0;
 
+  // Interoperable import (glance-direct). Stage: queued -> uploading under a lock, which
+  // FinishStage releases (the image stays `uploading`, with its size). Import: uploading
+  // -> importing under a lock; CompleteUpload then makes it active, AbortUpload queued,
+  // and ReleaseImport puts it back to `uploading` (the staged data can be imported again).
+  virtual Status BeginStage(const UploadLock& lock, int64_t expires_at) = 0;
+  virtual Status FinishStage(const UploadLock& lock, int64_t size) = 0;
+  virtual Status BeginImport(const UploadLock& lock, int64_t expires_at) = 0;
+  virtual Status ReleaseImport(const UploadLock& lock) = 0;
+  virtual Status CreateTask(const TaskRecord& task) = 0;
+  virtual Status UpdateTask(const std::string& id, const std::string& status,
+                            const std::optional<std::string>& result_json, const std::string& message) = 0;
+  virtual Result<std::vector<TaskRecord>> ListTasks(const std::string& image_id) = 0;
+
   // Startup/periodic recovery: every upload held by `node_id` (it restarted) or whose
-  // lock expired before `now` goes back to queued. Returns the locks released.
+  // lock expired before `now` goes back to queued (a stage too; an interrupted import goes
+  // back to uploading and its task fails). Returns the locks released.
   virtual Result<std::vector<UploadLock>> RecoverUploads(const std::string& node_id,
                                                          int64_t now) = 0;
   // Upload tokens currently held (any node): the store keeps their partial objects.

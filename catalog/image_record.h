@@ -3,6 +3,7 @@
 // The record is plain data, copied freely between threads. Timestamps are microseconds
 // since the epoch (UTC). Status follows Glance's v2 state machine:
 //   queued -> saving -> active <-> deactivated, any -> deleted,
+//   queued -> uploading (staged) -> importing -> active (interoperable import),
 // and Glint never leaves an image in `killed` (a failed upload goes back to `queued`).
 #pragma once
 
@@ -16,6 +17,8 @@ namespace glint::catalog {
 
 inline constexpr const char* kQueued = "queued";
 inline constexpr const char* kSaving = "saving";
+inline constexpr const char* kUploading = "uploading";  // staged for import (glance-direct)
+inline constexpr const char* kImporting = "importing";
 inline constexpr const char* kActive = "active";
 inline constexpr const char* kDeactivated = "deactivated";
 inline constexpr const char* kDeleted = "deleted";
@@ -68,6 +71,22 @@ struct UploadLock {
   std::string image_id;
   std::string token;    // random per upload; also names the store's partial object
   std::string node_id;  // the API node running the upload
+};
+
+// An import task (Glance's `api_image_import`), kept in the catalog so that any node can
+// report it. Times in microseconds; JSON fields are stored as text.
+struct TaskRecord {
+  std::string id;
+  std::string image_id;
+  std::string type = "api_image_import";
+  std::string status = "pending";  // pending, processing, success, failure
+  std::optional<std::string> owner, user_id, request_id;
+  std::string input_json = "{}";
+  std::optional<std::string> result_json;
+  std::string message;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  std::optional<int64_t> expires_at;
 };
 
 }  // namespace glint::catalog

@@ -92,6 +92,24 @@ const std::vector<std::vector<std::string>> kMigrations = {
         "CREATE TRIGGER tg_members_delete AFTER DELETE ON image_members BEGIN "
         "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
     },
+    // v3: import tasks (Glance's `tasks` for api_image_import), any node can report them.
+    {
+        R"(CREATE TABLE tasks (
+          id VARCHAR(36) NOT NULL PRIMARY KEY,
+          image_id VARCHAR(36) NOT NULL,
+          type VARCHAR(30) NOT NULL,
+          status VARCHAR(30) NOT NULL,
+          owner VARCHAR(255),
+          user_id VARCHAR(255),
+          request_id VARCHAR(255),
+          input TEXT NOT NULL,
+          result TEXT,
+          message TEXT NOT NULL,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL,
+          expires_at BIGINT))",
+        "CREATE INDEX ix_tasks_image ON tasks (image_id, created_at)",
+    },
 };
 
 const char* kImageColumns =
@@ -476,7 +494,7 @@ class SqliteCatalog final : public Catalog {
     return WithDb([&](Db& db) -> Status {
       auto st = db.Prepare(
           "UPDATE images SET upload_expires = ? WHERE id = ? AND upload_token = ? "
-          "AND status = 'saving'");
+          "AND status IN ('saving', 'uploading', 'importing')");
       if (!st.ok()) return st.status();
       st->Bind(1, expires_at);
       st->Bind(2, lock.image_id);
@@ -498,7 +516,7 @@ class SqliteCatalog final : public Catalog {
           "os_hash_algo = ?, os_hash_value = ?, updated_at = ?, activated_at = ?, "
           "upload_token = NULL, upload_node = NULL, upload_expires = NULL, "
           "version = version + 1 "
-          "WHERE id = ? AND upload_token = ? AND status = 'saving' AND deleted = 0");
+          "WHERE id = ? AND upload_token = ? AND status IN ('saving', 'importing') AND deleted = 0");
       if (!st.ok()) return st.status();
       int i = 1;
       st->Bind(i++, facts.size);
@@ -533,15 +551,163 @@ class SqliteCatalog final : public Catalog {
   Status AbortUpload(const UploadLock& lock) override {
     return WithDb([&](Db& db) -> Status {
       auto st = db.Prepare(
-          "UPDATE images SET status = 'queued', upload_token = NULL, upload_node = NULL, "
+          "UPDATE images SET status = 'queued', size = NULL, upload_token = NULL, upload_node = NULL, "
           "upload_expires = NULL, updated_at = ?, version = version + 1 "
-          "WHERE id = ? AND upload_token = ? AND status = 'saving'");
+          "WHERE id = ? AND upload_token = ? AND status IN ('saving', 'uploading', 'importing')");
       if (!st.ok()) return st.status();
       st->Bind(1, NowMicros());
       st->Bind(2, lock.image_id);
       st->Bind(3, lock.token);
       return st->Run();
     });
+  }
+
+  // from -> to under a fresh lock; Glance's wording when the image is elsewhere.
+  Status LockedTransition(const UploadLock& lock, int64_t expires_at, const char* from, const char* to,
+                          bool must_be_unlocked) {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(std::string("UPDATE images SET status = ?, upload_token = ?, upload_node = ?, "
+                                       "upload_expires = ?, updated_at = ?, version = version + 1 "
+                                       "WHERE id = ? AND status = ? AND deleted = 0") +
+                           (must_be_unlocked ? " AND upload_token IS NULL" : ""));
+      if (!st.ok()) return st.status();
+      st->Bind(1, to);
+      st->Bind(2, lock.token);
+      st->Bind(3, lock.node_id);
+      st->Bind(4, expires_at);
+      st->Bind(5, NowMicros());
+      st->Bind(6, lock.image_id);
+      st->Bind(7, from);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 1) return Status::Ok();
+      auto cur = db.Prepare("SELECT status, upload_token FROM images WHERE id = ? AND deleted = 0");
+      if (!cur.ok()) return cur.status();
+      cur->Bind(1, lock.image_id);
+      auto row = cur->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::NotFound("No image found with ID " + lock.image_id);
+      std::string status = cur->Text(0);
+      if (status == from) {
+        return Status::Conflict("New operation on image '" + lock.image_id +
+                                "' is not permitted as prior operation is still in progress");
+      }
+      return Status::Conflict("Image status transition from " + status + " to " + to + " is not allowed");
+    });
+  }
+
+  Status BeginStage(const UploadLock& lock, int64_t expires_at) override {
+    return LockedTransition(lock, expires_at, kQueued, kUploading, false);
+  }
+  Status BeginImport(const UploadLock& lock, int64_t expires_at) override {
+    return LockedTransition(lock, expires_at, kUploading, kImporting, true);
+  }
+
+  Status FinishStage(const UploadLock& lock, int64_t size) override {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "UPDATE images SET size = ?, upload_token = NULL, upload_node = NULL, upload_expires = NULL, "
+          "updated_at = ?, version = version + 1 WHERE id = ? AND upload_token = ? AND status = 'uploading'");
+      if (!st.ok()) return st.status();
+      st->Bind(1, size);
+      st->Bind(2, NowMicros());
+      st->Bind(3, lock.image_id);
+      st->Bind(4, lock.token);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 0) return Status::Conflict("Image " + lock.image_id + " was deleted while staging");
+      return Status::Ok();
+    });
+  }
+
+  Status ReleaseImport(const UploadLock& lock) override {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "UPDATE images SET status = 'uploading', upload_token = NULL, upload_node = NULL, "
+          "upload_expires = NULL, updated_at = ?, version = version + 1 "
+          "WHERE id = ? AND upload_token = ? AND status = 'importing'");
+      if (!st.ok()) return st.status();
+      st->Bind(1, NowMicros());
+      st->Bind(2, lock.image_id);
+      st->Bind(3, lock.token);
+      return st->Run();
+    });
+  }
+
+  Status CreateTask(const TaskRecord& t) override {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "INSERT INTO tasks (id, image_id, type, status, owner, user_id, request_id, input, result, message, "
+          "created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      if (!st.ok()) return st.status();
+      int i = 1;
+      st->Bind(i++, t.id);
+      st->Bind(i++, t.image_id);
+      st->Bind(i++, t.type);
+      st->Bind(i++, t.status);
+      st->Bind(i++, t.owner);
+      st->Bind(i++, t.user_id);
+      st->Bind(i++, t.request_id);
+      st->Bind(i++, t.input_json);
+      st->Bind(i++, t.result_json);
+      st->Bind(i++, t.message);
+      st->Bind(i++, t.created_at);
+      st->Bind(i++, t.updated_at);
+      st->Bind(i++, t.expires_at);
+      return st->Run();
+    });
+  }
+
+  Status UpdateTask(const std::string& id, const std::string& status, const std::optional<std::string>& result,
+                    const std::string& message) override {
+    return WithDb([&](Db& db) -> Status {
+      int64_t now = NowMicros();
+      bool final = status == "success" || status == "failure";
+      auto st = db.Prepare(
+          "UPDATE tasks SET status = ?, result = COALESCE(?, result), message = ?, updated_at = ?, "
+          "expires_at = ? WHERE id = ?");
+      if (!st.ok()) return st.status();
+      st->Bind(1, status);
+      st->Bind(2, result);
+      st->Bind(3, message);
+      st->Bind(4, now);
+      st->Bind(5, final ? std::optional<int64_t>(now + int64_t{48} * 3600 * 1000000) : std::nullopt);
+      st->Bind(6, id);
+      return st->Run();
+    });
+  }
+
+  Result<std::vector<TaskRecord>> ListTasks(const std::string& image_id) override {
+    std::vector<TaskRecord> out;
+    Status s = WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare(
+          "SELECT id, image_id, type, status, owner, user_id, request_id, input, result, message, created_at, "
+          "updated_at, expires_at FROM tasks WHERE image_id = ? AND (expires_at IS NULL OR expires_at > ?) "
+          "ORDER BY created_at DESC");
+      if (!st.ok()) return st.status();
+      st->Bind(1, image_id);
+      st->Bind(2, NowMicros());
+      for (;;) {
+        auto row = st->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) return Status::Ok();
+        TaskRecord t;
+        t.id = st->Text(0);
+        t.image_id = st->Text(1);
+        t.type = st->Text(2);
+        t.status = st->Text(3);
+        t.owner = st->OptText(4);
+        t.user_id = st->OptText(5);
+        t.request_id = st->OptText(6);
+        t.input_json = st->Text(7);
+        t.result_json = st->OptText(8);
+        t.message = st->Text(9);
+        t.created_at = st->Int(10);
+        t.updated_at = st->Int(11);
+        t.expires_at = st->OptInt(12);
+        out.push_back(std::move(t));
+      }
+    });
+    if (!s.ok()) return s;
+    return out;
   }
 
   Status AddMember(const ImageMember& m) override {
@@ -671,26 +837,49 @@ class SqliteCatalog final : public Catalog {
       Transaction tx(db);
       GLINT_RETURN_IF_ERROR(tx.status());
       auto sel = db.Prepare(
-          "SELECT id, upload_token, upload_node FROM images WHERE status = 'saving' "
-          "AND (upload_node = ? OR upload_expires < ? OR upload_token IS NULL)");
+          "SELECT id, upload_token, upload_node, status FROM images WHERE deleted = 0 AND ("
+          "(status = 'saving' AND (upload_node = ? OR upload_expires < ? OR upload_token IS NULL)) OR "
+          "(status IN ('uploading', 'importing') AND upload_token IS NOT NULL AND "
+          "(upload_node = ? OR upload_expires < ?)))");
       if (!sel.ok()) return sel.status();
       sel->Bind(1, node_id);
       sel->Bind(2, now);
+      sel->Bind(3, node_id);
+      sel->Bind(4, now);
+      std::vector<std::string> statuses;
       for (;;) {
         auto row = sel->Step();
         if (!row.ok()) return row.status();
         if (!*row) break;
-        out.push_back({sel->Text(0), sel->Text(1), sel->Text(2)});
+        out.push_back({sel->Text(0), sel->OptText(1).value_or(""), sel->OptText(2).value_or("")});
+        statuses.push_back(sel->Text(3));
       }
-      for (const auto& l : out) {
+      for (size_t i = 0; i < out.size(); ++i) {
+        const auto& l = out[i];
+        // An interrupted import keeps its staged data: back to uploading, to be imported
+        // again; an interrupted upload or stage has nothing: back to queued.
+        bool import = statuses[i] == kImporting;
         auto up = db.Prepare(
-            "UPDATE images SET status = 'queued', upload_token = NULL, upload_node = NULL, "
-            "upload_expires = NULL, updated_at = ?, version = version + 1 "
-            "WHERE id = ? AND status = 'saving'");
+            std::string("UPDATE images SET status = ?, ") + (import ? "" : "size = NULL, ") +
+            "upload_token = NULL, upload_node = NULL, upload_expires = NULL, updated_at = ?, "
+            "version = version + 1 WHERE id = ? AND status = ?");
         if (!up.ok()) return up.status();
-        up->Bind(1, now);
-        up->Bind(2, l.image_id);
+        up->Bind(1, import ? kUploading : kQueued);
+        up->Bind(2, now);
+        up->Bind(3, l.image_id);
+        up->Bind(4, statuses[i]);
         GLINT_RETURN_IF_ERROR(up->Run());
+        if (import) {
+          auto t = db.Prepare(
+              "UPDATE tasks SET status = 'failure', message = 'the import was interrupted (node restarted "
+              "or lost); import the image again', updated_at = ?, expires_at = ? "
+              "WHERE image_id = ? AND status IN ('pending', 'processing')");
+          if (!t.ok()) return t.status();
+          t->Bind(1, now);
+          t->Bind(2, now + int64_t{48} * 3600 * 1000000);
+          t->Bind(3, l.image_id);
+          GLINT_RETURN_IF_ERROR(t->Run());
+        }
       }
       return tx.Commit();
     });
@@ -702,7 +891,7 @@ class SqliteCatalog final : public Catalog {
     std::vector<UploadLock> out;
     Status s = WithDb([&](Db& db) -> Status {
       auto sel = db.Prepare(
-          "SELECT id, upload_token, upload_node FROM images WHERE status = 'saving' "
+          "SELECT id, upload_token, upload_node FROM images WHERE status IN ('saving', 'uploading', 'importing') "
           "AND upload_token IS NOT NULL");
       if (!sel.ok()) return sel.status();
       for (;;) {

@@ -6,12 +6,17 @@
 #include <nlohmann/json.hpp>
 #include <map>
 #include <set>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
 
+#include "common/digest.h"
 #include "common/ids.h"
 #include "control/http_errors.h"
 #include "control/identity_api.h"
 #include "control/json_writer.h"
 #include "control/schemas.h"
+#include "control/upload.h"
 
 namespace glint::control {
 
@@ -138,6 +143,7 @@ struct Route {
   enum Kind {
     kNone, kRoot, kVersions, kHealth, kSchema, kImages, kImage, kImageFile, kImageTag,
     kImageAction, kInfoImport, kInfoUsage, kInfoStores, kStoreImage, kImageMembers, kImageMember,
+    kImageStage, kImageImport, kImageTasks,
     kV2Redirect
   } kind = kNone;
   std::string id, arg;
@@ -200,6 +206,9 @@ Route Match(const std::string& raw_path, bool multi_store) {
   const std::string& id = seg[2];
   if (seg.size() == 3) return {Route::kImage, id, "", {"GET", "PATCH", "DELETE"}};
   if (seg.size() == 4 && seg[3] == "file") return {Route::kImageFile, id, "", {"GET", "PUT"}};
+  if (seg.size() == 4 && seg[3] == "stage") return {Route::kImageStage, id, "", {"PUT"}};
+  if (seg.size() == 4 && seg[3] == "import") return {Route::kImageImport, id, "", {"POST"}};
+  if (seg.size() == 4 && seg[3] == "tasks") return {Route::kImageTasks, id, "", {"GET"}};
   if (seg.size() == 5 && seg[3] == "tags") return {Route::kImageTag, id, seg[4], {"PUT", "DELETE"}};
   if (seg.size() == 4 && seg[3] == "members") return {Route::kImageMembers, id, "", {"GET", "POST"}};
   if (seg.size() == 5 && seg[3] == "members") {
@@ -271,6 +280,22 @@ struct ApiService::Impl {
   Post post;
   IdentityApi* identity = nullptr;
   auth::PolicyEngine* policy = nullptr;
+  std::unique_ptr<store::Backend> staging_;  // glance-direct staging area (a file store)
+  std::once_flag staging_once_;
+
+  store::Backend* Staging() {
+    std::call_once(staging_once_, [this] {
+      std::error_code ec;
+      std::filesystem::create_directories(config.staging_dir, ec);
+      auto b = store::NewFileBackend("os_glance_staging_store", config.staging_dir);
+      if (b.ok()) {
+        staging_ = std::move(b).value();
+      } else {
+        spdlog::error("staging area {}: {}", config.staging_dir, b.status().ToString());
+      }
+    });
+    return staging_.get();
+  }
 
   // Glance's policy target for an image: project_id/owner are the image's owner;
   // member_id is the caller's project when it is a member of the (shared) image.
@@ -801,7 +826,7 @@ struct ApiService::Impl {
         return JsonResponse(200, {{"import-methods",
                                    {{"description", "Import methods available."},
                                     {"type", "array"},
-                                    {"value", json::array()}}}});
+                                    {"value", json::array({"glance-direct"})}}}});
       case Route::kInfoUsage:
         return UsageInfo(*ctx);
       case Route::kInfoStores:
@@ -824,6 +849,10 @@ struct ApiService::Impl {
         return req.method == "GET" ? ListMembers(*ctx, route.id) : AddMember(*ctx, req, route.id);
       case Route::kImageMember:
         return Member(*ctx, req, route.id, route.arg);
+      case Route::kImageImport:
+        return Import(*ctx, req, route.id);
+      case Route::kImageTasks:
+        return Tasks(*ctx, route.id);
       default:
         return ErrorResponse(404, "The resource could not be found.");
     }
@@ -870,6 +899,7 @@ struct ApiService::Impl {
     if (!s.ok()) return ErrorResponse(s);
     HttpResponse r = ImageResponse(201, img);
     r.Set("Location", BaseUrl(req) + "/v2/images/" + img.id);
+    r.Set("OpenStack-image-import-methods", "glance-direct");
     if (stores.multi_store()) {
       std::string ids;
       for (const auto& e : stores.entries()) ids += (ids.empty() ? "" : ",") + e.id;
@@ -1215,6 +1245,7 @@ struct ApiService::Impl {
       }
     }
     if (all) (void)catalog.ForgetLocations(img.id);
+    if (store::Backend* staging = Staging()) (void)staging->Delete(staging->LocationFor(img.id));
   }
 
   HttpResponse Tag(const auth::RequestContext& ctx, bool add, const std::string& id,
@@ -1262,6 +1293,195 @@ struct ApiService::Impl {
     HttpResponse r;
     r.status = 204;
     return r;
+  }
+
+  // ---- interoperable import (glance-direct) ----
+
+  // Which store an import goes to: `stores` (one), X-Image-Meta-Store, else the default.
+  Result<store::Backend*> ImportTarget(const HttpRequest& req, const json& body) {
+    std::vector<std::string> wanted;
+    if (body.contains("stores")) {
+      if (!body["stores"].is_array()) return Status::InvalidArgument("'stores' must be a list of store ids");
+      for (const auto& v : body["stores"]) {
+        if (!v.is_string()) return Status::InvalidArgument("'stores' must be a list of store ids");
+        wanted.push_back(v.get<std::string>());
+      }
+    }
+    bool all = body.value("all_stores", false);
+    std::string header(req.Header("x-image-meta-store"));
+    if (all && (!wanted.empty() || !header.empty())) {
+      return Status::InvalidArgument("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
+    }
+    if (all && stores.entries().size() == 1) return stores.Default();
+    if (all || wanted.size() > 1) {
+      return Status::InvalidArgument("Glint imports into one store per request; name one in 'stores' "
+                                     "and copy to others by adding locations");
+    }
+    if (wanted.empty() && !header.empty()) wanted.push_back(header);
+    if (wanted.empty()) return stores.Default();
+    store::Backend* b = stores.multi_store() ? stores.Find(wanted[0]) : nullptr;
+    if (!b) return Status::Conflict("Store for identifier " + wanted[0] + " not found");
+    return b;
+  }
+
+  HttpResponse Import(const auth::RequestContext& ctx, const HttpRequest& req, const std::string& id) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return ErrorResponse(400, "Malformed JSON in request body.");
+    if (!body.contains("method") || !body["method"].is_object()) {
+      return ErrorResponse(400, "Import request requires a 'method' field.");
+    }
+    const json& m = body["method"];
+    if (!m.contains("name") || !m["name"].is_string()) return ErrorResponse(400, "Import request requires a 'name' field.");
+    std::string method = m["name"].get<std::string>();
+    static const std::set<std::string> kKnown = {"glance-direct", "web-download", "copy-image", "glance-download"};
+    if (!kKnown.count(method)) return ErrorResponse(400, "Unknown import method name '" + method + "'.");
+    if (method != "glance-direct") {
+      return ErrorResponse(400, "Import method '" + method + "' is not enabled at this site (GET /v2/info/import)");
+    }
+    for (const char* k : {"all_stores", "all_stores_must_succeed"}) {
+      if (body.contains(k) && !body[k].is_boolean()) {
+        return ErrorResponse(400, std::string("'") + k + "' must be true or false");
+      }
+    }
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    if (img->status == catalog::kActive) {
+      return ErrorResponse(409, "Image with status active cannot be target for import");
+    }
+    if (img->status != catalog::kUploading) {
+      return ErrorResponse(409, "Image needs to be staged before 'glance-direct' method can be used");
+    }
+    if (!img->container_format) return ErrorResponse(409, "'container_format' needs to be set before import");
+    if (!img->disk_format) return ErrorResponse(409, "'disk_format' needs to be set before import");
+    if (Status may = MayModify(ctx, *img); !may.ok()) return ErrorResponse(may);
+    if (Status p = PolicyOn("modify_image", ctx, *img); !p.ok()) return ErrorResponse(p);
+    auto target = ImportTarget(req, body);
+    if (!target.ok()) return ErrorResponse(target.status());
+    if (!*target) return ErrorResponse(503, "No store is configured");
+    store::Backend* staging = Staging();
+    if (!staging) return ErrorResponse(503, "The staging area is not available");
+    catalog::UploadLock lock{img->id, NewUuid(), config.node_id};
+    Status s = catalog.BeginImport(lock, NowMicros() + int64_t{config.upload_lock_ttl} * 1000000);
+    if (!s.ok()) return ErrorResponse(s);
+    catalog::TaskRecord task;
+    task.id = NewUuid();
+    task.image_id = img->id;
+    task.owner = ctx.project_id;
+    task.user_id = ctx.user_id;
+    task.request_id = req.request_id;
+    task.input_json = json({{"image_id", img->id}, {"import_req", body},
+                            {"backend", stores.multi_store() ? json::array({StoreIdOf(**target)}) : json()}})
+                          .dump();
+    task.created_at = task.updated_at = NowMicros();
+    if (Status t = catalog.CreateTask(task); !t.ok()) {
+      (void)catalog.ReleaseImport(lock);
+      return ErrorResponse(t);
+    }
+    // The copy into the store runs on the pool; the client polls the image (or its tasks).
+    post([this, lock, task_id = task.id, target = *target, disk_format = img->disk_format] {
+      RunImport(lock, task_id, *target, disk_format);
+    });
+    HttpResponse r;
+    r.status = 202;
+    return r;
+  }
+
+  std::string StoreIdOf(store::Backend& b) {
+    for (const auto& e : stores.entries()) {
+      if (e.backend.get() == &b) return e.id;
+    }
+    return b.id();
+  }
+
+  // Streams the staged data into the target store, hashing it, then activates the image.
+  // On failure the image goes back to `uploading` (the staged data stays, to be imported
+  // again) and the task says why.
+  void RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
+                 const std::optional<std::string>& disk_format) {
+    (void)catalog.UpdateTask(task_id, "processing", std::nullopt, "");
+    store::Backend* staging = Staging();
+    std::string staged = staging->LocationFor(lock.image_id);
+    auto fail = [&](const Status& why, std::unique_ptr<store::Writer>* writer) {
+      if (writer && *writer) (*writer)->Abort();
+      (void)catalog.ReleaseImport(lock);
+      (void)catalog.UpdateTask(task_id, "failure", std::nullopt, why.message());
+      spdlog::warn("image {}: import failed: {}", lock.image_id, why.ToString());
+    };
+    auto reader = staging->Open(staged);
+    if (!reader.ok()) return fail(reader.status(), nullptr);
+    auto writer = target.NewWriter(lock.image_id, lock.token);
+    if (!writer.ok()) return fail(writer.status(), nullptr);
+    std::unique_ptr<store::Writer> w = std::move(writer).value();
+    Digest md5(Digest::Algorithm::kMd5), sha512(Digest::Algorithm::kSha512);
+    FormatInspector inspector;
+    inspector.disk_format = disk_format;
+    // 4 KiB-aligned, as stores may write it with O_DIRECT.
+    struct Free {
+      void operator()(char* p) const { std::free(p); }
+    };
+    constexpr size_t kChunk = 1 << 20;
+    std::unique_ptr<char[], Free> buf(static_cast<char*>(std::aligned_alloc(4096, kChunk)));
+    int64_t off = 0, size = (*reader)->size(), last_renew = NowMicros();
+    const int64_t ttl = int64_t{config.upload_lock_ttl} * 1000000;
+    while (off < size) {
+      auto n = (*reader)->ReadAt(off, buf.get(), kChunk);
+      if (!n.ok()) return fail(n.status(), &w);
+      if (*n == 0) return fail(Status::IOError("staged data ended early"), &w);
+      if (inspector.head.size() < 512) inspector.head.append(buf.get(), std::min<size_t>(*n, 512 - inspector.head.size()));
+      md5.Update(buf.get(), *n);
+      sha512.Update(buf.get(), *n);
+      if (Status s = w->Write(buf.get(), *n); !s.ok()) return fail(s, &w);
+      off += static_cast<int64_t>(*n);
+      if (NowMicros() - last_renew > ttl / 3) {
+        if (Status s = catalog.RenewUpload(lock, NowMicros() + ttl); !s.ok()) return fail(s, &w);
+        last_renew = NowMicros();
+      }
+    }
+    ImageRecord facts;
+    facts.size = size;
+    facts.checksum = md5.FinishHex();
+    facts.os_hash_algo = "sha512";
+    facts.os_hash_value = sha512.FinishHex();
+    facts.virtual_size = inspector.VirtualSize(size);
+    auto location = w->Commit();
+    if (!location.ok()) return fail(location.status(), &w);
+    std::string store_id = stores.multi_store() ? StoreIdOf(target) : "";
+    catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
+    if (Status s = catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
+      (void)target.Delete(*location);
+      return fail(s, nullptr);
+    }
+    (void)staging->Delete(staged);
+    (void)catalog.UpdateTask(task_id, "success", json({{"image_id", lock.image_id}}).dump(), "");
+    spdlog::info("image {}: imported ({} bytes) into store {}", lock.image_id, size, loc.store);
+  }
+
+  HttpResponse Tasks(const auth::RequestContext& ctx, const std::string& id) {
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    auto tasks = catalog.ListTasks(id);
+    if (!tasks.ok()) return ErrorResponse(tasks.status());
+    auto when = [](std::optional<int64_t> t) -> json {
+      if (!t) return nullptr;
+      std::string s = FormatIsoSeconds(*t);  // Glance: 2024-01-02T03:04:05.000000
+      s.pop_back();
+      char frac[8];
+      std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(*t % 1000000));
+      return s + frac;
+    };
+    json out = json::array();
+    for (const auto& t : *tasks) {
+      json input = json::parse(t.input_json, nullptr, false);
+      json result = t.result_json ? json::parse(*t.result_json, nullptr, false) : json();
+      out.push_back({{"id", t.id}, {"type", t.type}, {"status", t.status}, {"owner", t.owner ? json(*t.owner) : json()},
+                     {"expires_at", when(t.expires_at)}, {"created_at", when(t.created_at)},
+                     {"updated_at", when(t.updated_at)}, {"deleted_at", nullptr}, {"deleted", false},
+                     {"image_id", t.image_id}, {"request_id", t.request_id ? json(*t.request_id) : json()},
+                     {"user_id", t.user_id ? json(*t.user_id) : json()},
+                     {"input", input.is_discarded() ? json::object() : input},
+                     {"result", result.is_discarded() ? json() : result}, {"message", t.message}});
+    }
+    return JsonResponse(200, {{"tasks", out}});
   }
 
   HttpResponse Download(const auth::RequestContext& ctx, const HttpRequest& req,
@@ -1353,7 +1573,9 @@ ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::S
     : impl_(new Impl{config, catalog, stores, authenticator, std::move(post), identity, policy}) {}
 
 bool ApiService::IsUpload(const HttpRequest& head) const {
-  return head.method == "PUT" && Match(head.path, impl_->stores.multi_store()).kind == Route::kImageFile;
+  if (head.method != "PUT") return false;
+  auto kind = Match(head.path, impl_->stores.multi_store()).kind;
+  return kind == Route::kImageFile || kind == Route::kImageStage;
 }
 
 void ApiService::AssignRequestId(HttpRequest& req) {
@@ -1399,6 +1621,29 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
   auto img = impl_->Visible(*ctx, route.id);
   if (!img.ok()) return fail(ErrorResponse(img.status()));
   if (Status may = Impl::MayModify(*ctx, *img); !may.ok()) return fail(ErrorResponse(may));
+  if (route.kind == Route::kImageStage) {
+    // glance-direct, step one: the data goes to the staging area; the image becomes
+    // `uploading` (Glance: no formats needed yet, policy modify_image).
+    if (Status p = impl_->PolicyOn("modify_image", *ctx, *img); !p.ok()) return fail(ErrorResponse(p));
+    if (content_length && *content_length > static_cast<uint64_t>(impl_->config.image_size_cap)) {
+      return fail(ErrorResponse(413, "The incoming image is too large: " + std::to_string(*content_length) +
+                                         " bytes exceeds image_size_cap (" +
+                                         std::to_string(impl_->config.image_size_cap) + ")"));
+    }
+    store::Backend* staging = impl_->Staging();
+    if (!staging) return fail(ErrorResponse(503, "The staging area is not available"));
+    catalog::UploadLock lock{img->id, NewUuid(), impl_->config.node_id};
+    Status s = impl_->catalog.BeginStage(lock, NowMicros() + int64_t{impl_->config.upload_lock_ttl} * 1000000);
+    if (!s.ok()) return fail(ErrorResponse(s));
+    auto writer = staging->NewWriter(img->id, lock.token);
+    if (!writer.ok()) {
+      (void)impl_->catalog.AbortUpload(lock);
+      return fail(ErrorResponse(writer.status()));
+    }
+    return std::make_shared<UploadSession>(impl_->post, impl_->catalog, std::move(writer).value(), *staging, lock,
+                                           img->disk_format, impl_->config.image_size_cap,
+                                           impl_->config.upload_lock_ttl, UploadSession::Mode::kStage);
+  }
   if (Status p = impl_->PolicyOn("upload_image", *ctx, *img); !p.ok()) return fail(ErrorResponse(p));
   if (content_length && *content_length > static_cast<uint64_t>(impl_->config.image_size_cap)) {
     return fail(ErrorResponse(413, "The incoming image is too large: " +
@@ -1469,8 +1714,35 @@ Result<int> ApiService::SweepStore() {
     Status s = SweepOne(*entry.backend, &left);
     if (!s.ok() && first.ok()) first = s;
   }
+  if (Status s = SweepStaging(); !s.ok() && first.ok()) first = s;
   if (!first.ok()) return first;
   return left;
+}
+
+// Staged data is kept only while its image waits for (or runs) an import.
+Status ApiService::SweepStaging() {
+  store::Backend* staging = impl_->Staging();
+  if (!staging) return Status::Ok();
+  auto objects = staging->ListObjects();
+  if (!objects.ok()) return objects.status();
+  auto live = impl_->catalog.LiveUploads();
+  if (!live.ok()) return live.status();
+  std::set<std::string> live_tokens;
+  for (const auto& l : *live) live_tokens.insert(l.token);
+  for (const auto& obj : *objects) {
+    bool keep;
+    if (!obj.upload_token.empty()) {
+      keep = live_tokens.count(obj.upload_token) > 0;
+    } else {
+      auto img = impl_->catalog.GetImageAnyStatus(obj.image_id);
+      keep = img.ok() && (img->status == catalog::kUploading || img->status == catalog::kImporting);
+      if (!img.ok() && img.status().code() != Status::Code::kNotFound) keep = true;  // cannot tell now
+    }
+    if (keep) continue;
+    spdlog::info("removing staged data {} of image {}", obj.name, obj.image_id);
+    if (Status s = staging->DeleteObject(obj); !s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
+  }
+  return Status::Ok();
 }
 
 Status ApiService::SweepOne(store::Backend& backend, int* left) {

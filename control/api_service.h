@@ -55,6 +55,7 @@ class ApiService {
 
  private:
   Status SweepOne(store::Backend& backend, int* left);
+  Status SweepStaging();
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

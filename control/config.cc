@@ -92,6 +92,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     }
     str("glance_store.default_store", &c->default_store);
     str("glance_store.filesystem_store_datadir", &c->filesystem_store_datadir);
+    str("os_glance_staging_store.filesystem_store_datadir", &c->staging_dir);
     str("glance_store.default_backend", &c->default_backend);
     if (auto v = pt.get_optional<std::string>("DEFAULT.enabled_backends")) {
       c->backends.clear();
@@ -147,6 +148,8 @@ void FinalizeConfig(Config* c) {
     c->filesystem_store_datadir.pop_back();
   }
   if (c->policy_file.empty()) c->policy_file = c->data_dir + "/policy.yaml";
+  if (c->staging_dir.empty()) c->staging_dir = c->data_dir + "/staging";
+  while (c->staging_dir.size() > 1 && c->staging_dir.back() == '/') c->staging_dir.pop_back();
   if (c->node_id.empty()) {
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);

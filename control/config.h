@@ -60,6 +60,7 @@ struct Config {
   std::vector<std::string> stores = {"file"};
   std::string default_store = "file";
   std::string filesystem_store_datadir;        // "" = <data_dir>/store
+  std::string staging_dir;  // [os_glance_staging_store] filesystem_store_datadir; "" = <data_dir>/staging
   std::string rbd_store_pool = "images";
   std::string rbd_store_user;                  // "" = librados default (client.admin)
   std::string rbd_store_ceph_conf;             // "" = librados' default search

@@ -46,9 +46,9 @@ std::optional<int64_t> FormatInspector::VirtualSize(int64_t data_size) const {
 UploadSession::UploadSession(Post post, catalog::Catalog& catalog,
                              std::unique_ptr<store::Writer> writer, store::Backend& backend,
                              catalog::UploadLock lock, std::optional<std::string> disk_format,
-                             int64_t size_cap, int lock_ttl_seconds)
+                             int64_t size_cap, int lock_ttl_seconds, Mode mode)
     : post_(post), catalog_(catalog), writer_(std::move(writer)), backend_(backend),
-      lock_(std::move(lock)), size_cap_(size_cap), lock_ttl_(lock_ttl_seconds),
+      lock_(std::move(lock)), mode_(mode), size_cap_(size_cap), lock_ttl_(lock_ttl_seconds),
       last_renew_(NowMicros()), md5_queue_(post), sha_queue_(post), write_queue_(post) {
   inspector_.disk_format = std::move(disk_format);
   for (int i = 0; i < kChunks; ++i) {
@@ -111,16 +111,20 @@ Status UploadSession::Submit(UploadChunk* c) {
     total_ += static_cast<int64_t>(c->len);
     ++in_flight_;
   }
-  c->pending = 3;
   auto self = shared_from_this();
-  md5_queue_.Push([self, c] {
-    self->md5_.Update(c->data.get(), c->len);
-    self->ChunkDone(c);
-  });
-  sha_queue_.Push([self, c] {
-    self->sha512_.Update(c->data.get(), c->len);
-    self->ChunkDone(c);
-  });
+  if (mode_ == Mode::kStage) {
+    c->pending = 1;  // staged data is hashed when it is imported
+  } else {
+    c->pending = 3;
+    md5_queue_.Push([self, c] {
+      self->md5_.Update(c->data.get(), c->len);
+      self->ChunkDone(c);
+    });
+    sha_queue_.Push([self, c] {
+      self->sha512_.Update(c->data.get(), c->len);
+      self->ChunkDone(c);
+    });
+  }
   write_queue_.Push([self, c] {
     bool failed;
     {
@@ -191,6 +195,19 @@ HttpResponse UploadSession::Finalize() {
     writer_->Abort();
     (void)catalog_.AbortUpload(lock_);
     return ErrorResponse(failure);
+  }
+  if (mode_ == Mode::kStage) {
+    auto staged = writer_->Commit();
+    Status s = staged.ok() ? catalog_.FinishStage(lock_, total_) : staged.status();
+    if (!s.ok()) {
+      if (staged.ok()) (void)backend_.Delete(*staged);
+      writer_->Abort();
+      (void)catalog_.AbortUpload(lock_);
+      return ErrorResponse(s);
+    }
+    HttpResponse r;
+    r.status = 204;
+    return r;
   }
   catalog::ImageRecord facts;
   facts.size = total_;

@@ -66,9 +66,13 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   static constexpr size_t kChunkSize = 1 << 20;
   static constexpr int kChunks = 8;
 
+  // kStage: the data goes to the staging area for a later import (glance-direct): the
+  // image stays `uploading` with its size instead of becoming active.
+  enum class Mode { kUpload, kStage };
   UploadSession(Post post, catalog::Catalog& catalog, std::unique_ptr<store::Writer> writer,
                 store::Backend& backend, catalog::UploadLock lock,
-                std::optional<std::string> disk_format, int64_t size_cap, int lock_ttl_seconds);
+                std::optional<std::string> disk_format, int64_t size_cap, int lock_ttl_seconds,
+                Mode mode = Mode::kUpload);
   ~UploadSession();
 
   UploadChunk* TakeBuffer();  // nullptr when all chunks are in flight
@@ -93,6 +97,7 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   std::unique_ptr<store::Writer> writer_;
   store::Backend& backend_;
   catalog::UploadLock lock_;
+  Mode mode_;
   int64_t size_cap_;
   int lock_ttl_;
   int64_t last_renew_;

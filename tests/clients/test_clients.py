@@ -10,9 +10,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
+import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import glint_server  # noqa: E402
@@ -55,14 +57,22 @@ def payload(workdir):
     return path, hashlib.md5(data).hexdigest(), hashlib.sha512(data).hexdigest()
 
 
-def run(args, env=None, home=None, input=None, expect_ok=True):
+def run(args, env=None, home=None, input=None, expect_ok=True, tty_stdin=False):
     e = dict(os.environ)
     e.pop("OS_CLOUD", None)
     if env:
         e.update(env)
     if home:
         e["HOME"] = home
-    p = subprocess.run(args, env=e, input=input, capture_output=True, timeout=300)
+    if tty_stdin:  # glanceclient's import refuses --file when stdin looks like piped data
+        master, slave = os.openpty()
+        try:
+            p = subprocess.run(args, env=e, stdin=slave, capture_output=True, timeout=300)
+        finally:
+            os.close(master)
+            os.close(slave)
+    else:
+        p = subprocess.run(args, env=e, input=input, capture_output=True, timeout=300)
     out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
     if expect_ok:
         assert p.returncode == 0, "%s failed (%d):\nstdout: %s\nstderr: %s" % (args, p.returncode, out, err)
@@ -306,3 +316,119 @@ class TestGlintCliStoresMembersLocations:
         assert rc == 1 and "HTTP 403" in err  # the last location stays
         rc, _, err = self.glint(multi, "location-delete", "--url", "file:///elsewhere", target, expect_ok=False)
         assert rc == 1 and "not every --url" in err
+
+
+# ---------------------------------------------------------------- interoperable import
+
+class TestImport:
+    """glance-direct: stage, then import, as `glance image-create-via-import` and
+    `openstack image create --import` do it; Glance's answers for what may not be done."""
+
+    def h(self, server):
+        return {"X-Auth-Token": server.token}
+
+    def wait_active(self, server, image_id):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            img = requests.get(server.url + "/v2/images/" + image_id, headers=self.h(server)).json()
+            if img["status"] == "active":
+                return img
+            time.sleep(0.1)
+        raise AssertionError("not active: %s" % img)
+
+    def staged_files(self, server):
+        d = os.path.join(server.data_dir, "staging")
+        return os.listdir(d) if os.path.isdir(d) else []
+
+    def test_glanceclient_image_create_via_import(self, server, workdir, payload):
+        path, md5, sha = payload
+        _, out, _ = run([need("glance"), "--os-image-url", server.url, "--os-auth-token", server.token,
+                         "image-create-via-import", "--name", "via-import", "--disk-format", "raw",
+                         "--container-format", "bare", "--file", path], home=workdir, tty_stdin=True)
+        image_id = [l.split("|")[2].strip() for l in out.splitlines() if l.startswith("| id ")][0]
+        img = self.wait_active(server, image_id)
+        assert img["checksum"] == md5 and img["os_hash_value"] == sha
+        tasks = requests.get(server.url + "/v2/images/%s/tasks" % image_id, headers=self.h(server)).json()["tasks"]
+        assert [t["status"] for t in tasks] == ["success"] and tasks[0]["type"] == "api_image_import"
+        assert tasks[0]["input"]["import_req"]["method"]["name"] == "glance-direct"
+        assert tasks[0]["result"] == {"image_id": image_id}
+        r = requests.get(server.url + "/v2/images/%s/file" % image_id, headers=self.h(server))
+        assert hashlib.md5(r.content).hexdigest() == md5
+        assert image_id not in " ".join(self.staged_files(server))  # staged data is gone
+
+    def test_openstackclient_image_create_import(self, server, workdir, payload):
+        path, md5, sha = payload
+        name = "osc-import-" + uuid.uuid4().hex[:8]
+        run([need("openstack"), "--os-auth-type", "admin_token", "--os-endpoint", server.url + "/v2",
+             "--os-token", server.token, "image", "create", "--import", "--disk-format", "raw",
+             "--container-format", "bare", "--file", path, name], home=workdir)
+        images = requests.get(server.url + "/v2/images?name=" + name, headers=self.h(server)).json()["images"]
+        assert len(images) == 1
+        img = self.wait_active(server, images[0]["id"])
+        assert img["checksum"] == md5 and img["os_hash_value"] == sha
+
+    def test_discovery_and_glance_errors(self, server):
+        h = self.h(server)
+        info = requests.get(server.url + "/v2/info/import", headers=h).json()
+        assert info["import-methods"]["value"] == ["glance-direct"]
+        r = requests.post(server.url + "/v2/images", headers=h, json={"disk_format": "raw", "container_format": "bare"})
+        assert r.headers["OpenStack-image-import-methods"] == "glance-direct"
+        image_id = r.json()["id"]
+        imp = lambda body: requests.post(server.url + "/v2/images/%s/import" % image_id, headers=h, json=body)
+        assert imp({}).status_code == 400 and "'method'" in imp({}).json()["error"]["message"]
+        assert imp({"method": {}}).status_code == 400
+        r = imp({"method": {"name": "teleport"}})
+        assert r.status_code == 400 and "Unknown import method name 'teleport'" in r.json()["error"]["message"]
+        assert imp({"method": {"name": "web-download", "uri": "http://x/"}}).status_code == 400  # not enabled
+        r = imp({"method": {"name": "glance-direct"}})
+        assert r.status_code == 409 and "staged" in r.json()["error"]["message"]
+        stage = lambda data, ct="application/octet-stream": requests.put(
+            server.url + "/v2/images/%s/stage" % image_id, data=data, headers=dict(h, **{"Content-Type": ct}))
+        assert stage(b"x", "application/json").status_code == 415
+        assert stage(b"y" * 5000).status_code == 204
+        img = requests.get(server.url + "/v2/images/" + image_id, headers=h).json()
+        assert img["status"] == "uploading" and img["size"] == 5000 and img["checksum"] is None
+        r = stage(b"again")
+        assert r.status_code == 409, r.text  # staged once
+        r = requests.put(server.url + "/v2/images/%s/file" % image_id, data=b"z",
+                         headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+        assert r.status_code == 409  # no direct upload on a staged image
+        assert imp({"method": {"name": "glance-direct"}}).status_code == 202
+        img = self.wait_active(server, image_id)
+        assert img["checksum"] == hashlib.md5(b"y" * 5000).hexdigest()
+        r = imp({"method": {"name": "glance-direct"}})
+        assert r.status_code == 409 and "active" in r.json()["error"]["message"]
+
+    def test_deleting_a_staged_image_removes_its_staged_data(self, server):
+        h = self.h(server)
+        image_id = requests.post(server.url + "/v2/images", headers=h,
+                                 json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        r = requests.put(server.url + "/v2/images/%s/stage" % image_id, data=b"s" * 10000,
+                         headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+        assert r.status_code == 204
+        assert image_id in self.staged_files(server)
+        assert requests.delete(server.url + "/v2/images/" + image_id, headers=h).status_code == 204
+        assert image_id not in self.staged_files(server)
+
+    def test_an_interrupted_stage_leaves_the_image_queued_and_nothing_staged(self, server):
+        import socket
+        h = self.h(server)
+        image_id = requests.post(server.url + "/v2/images", headers=h,
+                                 json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(("PUT /v2/images/%s/stage HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\n"
+                   "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+                   % (image_id, server.token, 8 << 20)).encode() + os.urandom(2 << 20))
+        deadline = time.time() + 10
+        while time.time() < deadline and requests.get(server.url + "/v2/images/" + image_id,
+                                                      headers=h).json()["status"] != "uploading":
+            time.sleep(0.05)
+        s.close()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            img = requests.get(server.url + "/v2/images/" + image_id, headers=h).json()
+            if img["status"] == "queued" and not any(image_id in f for f in self.staged_files(server)):
+                break
+            time.sleep(0.1)
+        assert img["status"] == "queued" and img["size"] is None, img
+        assert not any(image_id in f for f in self.staged_files(server))

@@ -275,3 +275,39 @@ def test_locations_api_and_direct_url(tmp_path):
         assert requests.get(s.url + "/v2/images/%s/file" % b, headers=h).content == data
     finally:
         s.stop()
+
+
+def test_sigkill_during_import_keeps_the_staged_data_for_a_retry(tmp_path):
+    """A node killed while it imports (glance-direct): after the restart the image is
+    `uploading` again with its staged data, the task says it failed, and a new import
+    makes it active with the right hashes."""
+    s = glint_server.GlintServer(str(tmp_path)).start()
+    try:
+        h = {"X-Auth-Token": s.token}
+        image_id = make_image(s)
+        chunk = os.urandom(1 << 20)
+        sha = hashlib.sha512()
+        def body():
+            for _ in range(300):
+                sha.update(chunk)
+                yield chunk
+        r = requests.put(s.url + "/v2/images/%s/stage" % image_id, data=body(),
+                         headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+        assert r.status_code == 204, r.text
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=h,
+                          json={"method": {"name": "glance-direct"}})
+        assert r.status_code == 202, r.text
+        s.kill()  # mid-import: hashing and copying 300 MiB takes far longer than this
+        s.start()
+        img = show(s, image_id)
+        assert img["status"] == "uploading", img
+        tasks = requests.get(s.url + "/v2/images/%s/tasks" % image_id, headers=h).json()["tasks"]
+        assert tasks[0]["status"] == "failure" and "interrupted" in tasks[0]["message"]
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=h,
+                          json={"method": {"name": "glance-direct"}})
+        assert r.status_code == 202, r.text
+        assert wait_for(lambda: show(s, image_id)["status"] == "active", 60)
+        assert show(s, image_id)["os_hash_value"] == sha.hexdigest()
+        assert wait_for(lambda: store_files(s) == [image_id])  # the dead import's partial is swept
+    finally:
+        s.stop()
