@@ -125,7 +125,10 @@ class Catalog {
   virtual Status FinishStage(const UploadLock& lock, int64_t size) = 0;
   virtual Status BeginImport(const UploadLock& lock, int64_t expires_at) = 0;
   virtual Status ReleaseImport(const UploadLock& lock) = 0;
+  // Conflict ("Image has active task") when the task holds a lock and another task on the
+  // image is unfinished.
   virtual Status CreateTask(const TaskRecord& task) = 0;
+  virtual Status RenewTask(const std::string& id, const std::string& token, int64_t expires_at) = 0;
   virtual Status UpdateTask(const std::string& id, const std::string& status,
                             const std::optional<std::string>& result_json, const std::string& message) = 0;
   virtual Result<std::vector<TaskRecord>> ListTasks(const std::string& image_id) = 0;

@@ -87,6 +87,10 @@ struct TaskRecord {
   int64_t created_at = 0;
   int64_t updated_at = 0;
   std::optional<int64_t> expires_at;
+  // A task that writes data itself (copy-image) holds a lock like an upload's: its token
+  // names the store's partial object, and it expires unless renewed.
+  std::optional<std::string> lock_token, lock_node;
+  std::optional<int64_t> lock_expires;
 };
 
 }  // namespace glint::catalog

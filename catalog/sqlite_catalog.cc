@@ -107,7 +107,10 @@ const std::vector<std::vector<std::string>> kMigrations = {
           message TEXT NOT NULL,
           created_at BIGINT NOT NULL,
           updated_at BIGINT NOT NULL,
-          expires_at BIGINT))",
+          expires_at BIGINT,
+          lock_token VARCHAR(64),
+          lock_node VARCHAR(255),
+          lock_expires BIGINT))",
         "CREATE INDEX ix_tasks_image ON tasks (image_id, created_at)",
     },
 };
@@ -634,9 +637,12 @@ class SqliteCatalog final : public Catalog {
 
   Status CreateTask(const TaskRecord& t) override {
     return WithDb([&](Db& db) -> Status {
+      // A task holding a lock (a copy) is exclusive: no other unfinished task on the image.
       auto st = db.Prepare(
           "INSERT INTO tasks (id, image_id, type, status, owner, user_id, request_id, input, result, message, "
-          "created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          "created_at, updated_at, expires_at, lock_token, lock_node, lock_expires) "
+          "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ? IS NULL OR NOT EXISTS "
+          "(SELECT 1 FROM tasks WHERE image_id = ? AND status IN ('pending', 'processing'))");
       if (!st.ok()) return st.status();
       int i = 1;
       st->Bind(i++, t.id);
@@ -652,7 +658,28 @@ class SqliteCatalog final : public Catalog {
       st->Bind(i++, t.created_at);
       st->Bind(i++, t.updated_at);
       st->Bind(i++, t.expires_at);
-      return st->Run();
+      st->Bind(i++, t.lock_token);
+      st->Bind(i++, t.lock_node);
+      st->Bind(i++, t.lock_expires);
+      st->Bind(i++, t.lock_token);
+      st->Bind(i++, t.image_id);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 0) return Status::Conflict("Image has active task");
+      return Status::Ok();
+    });
+  }
+
+  Status RenewTask(const std::string& id, const std::string& token, int64_t expires_at) override {
+    return WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare("UPDATE tasks SET lock_expires = ? WHERE id = ? AND lock_token = ? "
+                           "AND status IN ('pending', 'processing')");
+      if (!st.ok()) return st.status();
+      st->Bind(1, expires_at);
+      st->Bind(2, id);
+      st->Bind(3, token);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 0) return Status::Conflict("task " + id + " lost its lock");
+      return Status::Ok();
     });
   }
 
@@ -663,14 +690,15 @@ class SqliteCatalog final : public Catalog {
       bool final = status == "success" || status == "failure";
       auto st = db.Prepare(
           "UPDATE tasks SET status = ?, result = COALESCE(?, result), message = ?, updated_at = ?, "
-          "expires_at = ? WHERE id = ?");
+          "expires_at = ?, lock_token = CASE WHEN ? THEN NULL ELSE lock_token END WHERE id = ?");
       if (!st.ok()) return st.status();
       st->Bind(1, status);
       st->Bind(2, result);
       st->Bind(3, message);
       st->Bind(4, now);
       st->Bind(5, final ? std::optional<int64_t>(now + int64_t{48} * 3600 * 1000000) : std::nullopt);
-      st->Bind(6, id);
+      st->Bind(6, final);
+      st->Bind(7, id);
       return st->Run();
     });
   }
@@ -854,6 +882,19 @@ class SqliteCatalog final : public Catalog {
         out.push_back({sel->Text(0), sel->OptText(1).value_or(""), sel->OptText(2).value_or("")});
         statuses.push_back(sel->Text(3));
       }
+      {
+        // Copies (task locks) of a restarted node, or whose lock expired, failed.
+        auto t = db.Prepare(
+            "UPDATE tasks SET status = 'failure', message = 'the task was interrupted (node restarted or lost); "
+            "run it again', lock_token = NULL, updated_at = ?, expires_at = ? WHERE status IN "
+            "('pending', 'processing') AND lock_token IS NOT NULL AND (lock_node = ? OR lock_expires < ?)");
+        if (!t.ok()) return t.status();
+        t->Bind(1, now);
+        t->Bind(2, now + int64_t{48} * 3600 * 1000000);
+        t->Bind(3, node_id);
+        t->Bind(4, now);
+        GLINT_RETURN_IF_ERROR(t->Run());
+      }
       for (size_t i = 0; i < out.size(); ++i) {
         const auto& l = out[i];
         // An interrupted import keeps its staged data: back to uploading, to be imported
@@ -892,7 +933,8 @@ class SqliteCatalog final : public Catalog {
     Status s = WithDb([&](Db& db) -> Status {
       auto sel = db.Prepare(
           "SELECT id, upload_token, upload_node FROM images WHERE status IN ('saving', 'uploading', 'importing') "
-          "AND upload_token IS NOT NULL");
+          "AND upload_token IS NOT NULL UNION ALL SELECT image_id, lock_token, lock_node FROM tasks "
+          "WHERE status IN ('pending', 'processing') AND lock_token IS NOT NULL");
       if (!sel.ok()) return sel.status();
       for (;;) {
         auto row = sel->Step();

@@ -826,7 +826,7 @@ struct ApiService::Impl {
         return JsonResponse(200, {{"import-methods",
                                    {{"description", "Import methods available."},
                                     {"type", "array"},
-                                    {"value", json::array({"glance-direct"})}}}});
+                                    {"value", ImportMethods()}}}});
       case Route::kInfoUsage:
         return UsageInfo(*ctx);
       case Route::kInfoStores:
@@ -899,7 +899,9 @@ struct ApiService::Impl {
     if (!s.ok()) return ErrorResponse(s);
     HttpResponse r = ImageResponse(201, img);
     r.Set("Location", BaseUrl(req) + "/v2/images/" + img.id);
-    r.Set("OpenStack-image-import-methods", "glance-direct");
+    std::string methods;
+    for (const auto& m : ImportMethods()) methods += (methods.empty() ? "" : ",") + m.get<std::string>();
+    r.Set("OpenStack-image-import-methods", methods);
     if (stores.multi_store()) {
       std::string ids;
       for (const auto& e : stores.entries()) ids += (ids.empty() ? "" : ",") + e.id;
@@ -1297,6 +1299,13 @@ struct ApiService::Impl {
 
   // ---- interoperable import (glance-direct) ----
 
+  // What this site imports with: glance-direct, and copy-image between several stores.
+  json ImportMethods() const {
+    json m = json::array({"glance-direct"});
+    if (stores.multi_store()) m.push_back("copy-image");
+    return m;
+  }
+
   // Which store an import goes to: `stores` (one), X-Image-Meta-Store, else the default.
   Result<store::Backend*> ImportTarget(const HttpRequest& req, const json& body) {
     std::vector<std::string> wanted;
@@ -1335,6 +1344,12 @@ struct ApiService::Impl {
     std::string method = m["name"].get<std::string>();
     static const std::set<std::string> kKnown = {"glance-direct", "web-download", "copy-image", "glance-download"};
     if (!kKnown.count(method)) return ErrorResponse(400, "Unknown import method name '" + method + "'.");
+    for (const char* k : {"all_stores", "all_stores_must_succeed"}) {
+      if (body.contains(k) && !body[k].is_boolean()) {
+        return ErrorResponse(400, std::string("'") + k + "' must be true or false");
+      }
+    }
+    if (method == "copy-image") return CopyImage(ctx, req, id, body);
     if (method != "glance-direct") {
       return ErrorResponse(400, "Import method '" + method + "' is not enabled at this site (GET /v2/info/import)");
     }
@@ -1384,6 +1399,138 @@ struct ApiService::Impl {
     HttpResponse r;
     r.status = 202;
     return r;
+  }
+
+  // copy-image (multi-store): the data of an active image is copied into more stores; the
+  // image stays active and gains a location per store. Runs as an exclusive task.
+  HttpResponse CopyImage(const auth::RequestContext& ctx, const HttpRequest& req, const std::string& id,
+                         const json& body) {
+    if (!stores.multi_store()) {
+      return ErrorResponse(400, "copy-image copies between stores: it needs enabled_backends");
+    }
+    auto img = Visible(ctx, id);
+    if (!img.ok()) return ErrorResponse(img.status());
+    if (img->status != catalog::kActive) {
+      return ErrorResponse(409, "Only images with status active can be targeted for copying");
+    }
+    if (Status p = PolicyOn("copy_image", ctx, *img); !p.ok()) return ErrorResponse(p);
+    std::set<std::string> holding;
+    for (const auto& l : img->locations) holding.insert(l.store);
+    std::vector<std::string> wanted;
+    bool all = body.value("all_stores", false);
+    std::string header(req.Header("x-image-meta-store"));
+    if (body.contains("stores")) {
+      if (!body["stores"].is_array()) return ErrorResponse(400, "'stores' must be a list of store ids");
+      for (const auto& v : body["stores"]) {
+        if (!v.is_string()) return ErrorResponse(400, "'stores' must be a list of store ids");
+        wanted.push_back(v.get<std::string>());
+      }
+    }
+    if (all && (!wanted.empty() || !header.empty())) {
+      return ErrorResponse(400, "All_stores parameter can't be used with x-image-meta-store header or stores parameter");
+    }
+    if (all) {
+      for (const auto& e : stores.entries()) {
+        if (!holding.count(e.id)) wanted.push_back(e.id);
+      }
+      if (wanted.empty()) return HttpResponse{202};  // already everywhere: nothing to do (as Glance)
+    } else {
+      if (wanted.empty() && !header.empty()) wanted.push_back(header);
+      if (wanted.empty()) return ErrorResponse(400, "Name the stores to copy to: 'stores' or 'all_stores'");
+      for (const auto& w : wanted) {
+        if (!stores.Find(w)) return ErrorResponse(409, "Store for identifier " + w + " not found");
+        if (holding.count(w)) return ErrorResponse(400, "Image is already present at store '" + w + "'");
+      }
+    }
+    catalog::TaskRecord task;
+    task.id = NewUuid();
+    task.image_id = img->id;
+    task.owner = ctx.project_id;
+    task.user_id = ctx.user_id;
+    task.request_id = req.request_id;
+    task.input_json = json({{"image_id", img->id}, {"import_req", body}, {"backend", wanted}}).dump();
+    task.created_at = task.updated_at = NowMicros();
+    task.lock_token = NewUuid();
+    task.lock_node = config.node_id;
+    task.lock_expires = NowMicros() + int64_t{config.upload_lock_ttl} * 1000000;
+    if (Status t = catalog.CreateTask(task); !t.ok()) return ErrorResponse(t);
+    post([this, task, wanted, source = *img] { RunCopy(task, wanted, source); });
+    return HttpResponse{202};
+  }
+
+  void RunCopy(const catalog::TaskRecord& task, const std::vector<std::string>& targets, const ImageRecord& img) {
+    (void)catalog.UpdateTask(task.id, "processing", std::nullopt, "");
+    const int64_t ttl = int64_t{config.upload_lock_ttl} * 1000000;
+    int64_t last_renew = NowMicros(), copied = 0;
+    std::vector<std::string> failures;
+    auto copy_to = [&](const std::string& target_id) -> Status {
+      store::Backend* target = stores.Find(target_id);
+      if (!target) return Status::NotFound("store " + target_id + " is gone");
+      std::unique_ptr<store::Reader> reader;
+      for (const auto& l : img.locations) {  // the first readable copy
+        if (store::Backend* src = stores.Owner(l.url)) {
+          auto r = src->Open(l.url);
+          if (r.ok()) {
+            reader = std::move(r).value();
+            break;
+          }
+        }
+      }
+      if (!reader) return Status::NotFound("no readable location of image " + img.id);
+      auto writer = target->NewWriter(img.id, *task.lock_token);
+      if (!writer.ok()) return writer.status();
+      std::unique_ptr<store::Writer> w = std::move(writer).value();
+      Digest md5(Digest::Algorithm::kMd5);
+      struct Free {
+        void operator()(char* p) const { std::free(p); }
+      };
+      constexpr size_t kChunk = 1 << 20;
+      std::unique_ptr<char[], Free> buf(static_cast<char*>(std::aligned_alloc(4096, kChunk)));
+      int64_t off = 0, size = reader->size();
+      auto abort = [&](Status s) {
+        w->Abort();
+        return s;
+      };
+      while (off < size) {
+        auto n = reader->ReadAt(off, buf.get(), kChunk);
+        if (!n.ok()) return abort(n.status());
+        if (*n == 0) return abort(Status::IOError("source data ended early"));
+        md5.Update(buf.get(), *n);
+        if (Status s = w->Write(buf.get(), *n); !s.ok()) return abort(s);
+        off += static_cast<int64_t>(*n);
+        if (NowMicros() - last_renew > ttl / 3) {
+          if (Status s = catalog.RenewTask(task.id, *task.lock_token, NowMicros() + ttl); !s.ok()) return abort(s);
+          last_renew = NowMicros();
+        }
+      }
+      // The copy is checked against the image's checksum before it becomes a location.
+      if (img.checksum && md5.FinishHex() != *img.checksum) {
+        return abort(Status::Corruption("the copy's md5 does not match the image checksum"));
+      }
+      auto location = w->Commit();
+      if (!location.ok()) return abort(location.status());
+      catalog::ImageLocation loc{*location, json({{"store", target_id}}).dump(), target_id};
+      if (Status s = catalog.AddLocation(img.id, loc, std::nullopt); !s.ok()) {
+        (void)target->Delete(*location);  // the image changed (deleted, deactivated) meanwhile
+        return s;
+      }
+      copied += size;
+      return Status::Ok();
+    };
+    for (const auto& t : targets) {
+      Status s = copy_to(t);
+      if (!s.ok()) {
+        failures.push_back(t + ": " + s.message());
+        spdlog::warn("image {}: copy to store {} failed: {}", img.id, t, s.ToString());
+      }
+    }
+    std::string message = "Copied " + std::to_string(copied >> 20) + " MiB";
+    if (!failures.empty()) {
+      message += "; failed: ";
+      for (size_t i = 0; i < failures.size(); ++i) message += (i ? "; " : "") + failures[i];
+    }
+    (void)catalog.UpdateTask(task.id, failures.empty() ? "success" : "failure",
+                             json({{"image_id", img.id}}).dump(), message);
   }
 
   std::string StoreIdOf(store::Backend& b) {

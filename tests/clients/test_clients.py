@@ -432,3 +432,107 @@ class TestImport:
             time.sleep(0.1)
         assert img["status"] == "queued" and img["size"] is None, img
         assert not any(image_id in f for f in self.staged_files(server))
+
+
+class TestCopyImage:
+    """copy-image between the stores of a multi-store site, and glance-direct into a chosen
+    store."""
+
+    @pytest.fixture(scope="class")
+    def multi(self):
+        d = tempfile.mkdtemp(prefix="glint-copy-")
+        conf = os.path.join(d, "glint.conf")
+        with open(conf, "w") as f:
+            f.write("[DEFAULT]\nenabled_backends = fast:file, slow:file\n[glance_store]\ndefault_backend = fast\n"
+                    "[fast]\nfilesystem_store_datadir = %s/fast\n[slow]\nfilesystem_store_datadir = %s/slow\n" % (d, d))
+        s = glint_server.GlintServer(d, config=conf)
+        s.start()
+        yield s
+        s.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+    def h(self, s):
+        return {"X-Auth-Token": s.token}
+
+    def create(self, s, data, store):
+        image_id = requests.post(s.url + "/v2/images", headers=self.h(s),
+                                 json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        r = requests.put(s.url + "/v2/images/%s/file" % image_id, data=data,
+                         headers=dict(self.h(s), **{"Content-Type": "application/octet-stream",
+                                                    "X-Image-Meta-Store": store}))
+        assert r.status_code == 204, r.text
+        return image_id
+
+    def wait_task(self, s, image_id, n=1):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            tasks = requests.get(s.url + "/v2/images/%s/tasks" % image_id, headers=self.h(s)).json()["tasks"]
+            if len(tasks) >= n and tasks[0]["status"] in ("success", "failure"):
+                return tasks[0]
+            time.sleep(0.1)
+        raise AssertionError("task did not finish")
+
+    def test_copy_image_adds_a_store_and_the_source_can_go(self, multi):
+        s, data = multi, os.urandom(3 << 20)
+        r = requests.post(s.url + "/v2/images", headers=self.h(s), json={"name": "x"})
+        assert r.headers["OpenStack-image-import-methods"] == "glance-direct,copy-image"
+        image_id = self.create(s, data, "slow")
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s),
+                          json={"method": {"name": "copy-image"}, "stores": ["fast"]})
+        assert r.status_code == 202, r.text
+        task = self.wait_task(s, image_id)
+        assert task["status"] == "success" and task["message"].startswith("Copied 3 MiB"), task
+        img = requests.get(s.url + "/v2/images/" + image_id, headers=self.h(s)).json()
+        assert img["status"] == "active" and set(img["stores"].split(",")) == {"fast", "slow"}
+        assert open(os.path.join(s.data_dir, "fast", image_id), "rb").read() == data
+        assert requests.delete(s.url + "/v2/stores/slow/" + image_id, headers=self.h(s)).status_code == 204
+        assert not os.path.exists(os.path.join(s.data_dir, "slow", image_id))
+        r = requests.get(s.url + "/v2/images/%s/file" % image_id, headers=self.h(s))
+        assert r.status_code == 200 and r.content == data
+
+    def test_copy_image_refusals(self, multi):
+        s = multi
+        image_id = self.create(s, b"c" * 4096, "fast")
+        imp = lambda body: requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s), json=body)
+        r = imp({"method": {"name": "copy-image"}, "stores": ["fast"]})
+        assert r.status_code == 400 and "already present at store 'fast'" in r.json()["error"]["message"]
+        r = imp({"method": {"name": "copy-image"}, "stores": ["nowhere"]})
+        assert r.status_code == 409 and "nowhere" in r.json()["error"]["message"]
+        assert imp({"method": {"name": "copy-image"}, "all_stores": True, "stores": ["slow"]}).status_code == 400
+        assert imp({"method": {"name": "copy-image"}, "all_stores": True}).status_code == 202
+        assert self.wait_task(s, image_id)["status"] == "success"
+        assert imp({"method": {"name": "copy-image"}, "all_stores": True}).status_code == 202  # nothing left
+        assert len(requests.get(s.url + "/v2/images/%s/tasks" % image_id, headers=self.h(s)).json()["tasks"]) == 1
+        queued = requests.post(s.url + "/v2/images", headers=self.h(s),
+                               json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        r = requests.post(s.url + "/v2/images/%s/import" % queued, headers=self.h(s),
+                          json={"method": {"name": "copy-image"}, "stores": ["slow"]})
+        assert r.status_code == 409 and "active" in r.json()["error"]["message"]
+        s.manage("project-create", "copy-p")
+        s.manage("user-create", "copy-member", "--password", "pw", "--project", "copy-p")
+        token = s.token_for("copy-member", "pw", "copy-p")
+        mine = requests.post(s.url + "/v2/images", headers={"X-Auth-Token": token},
+                             json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        r = requests.put(s.url + "/v2/images/%s/file" % mine, data=b"m" * 100,
+                         headers={"X-Auth-Token": token, "Content-Type": "application/octet-stream"})
+        assert r.status_code == 204
+        r = requests.post(s.url + "/v2/images/%s/import" % mine, headers={"X-Auth-Token": token},
+                          json={"method": {"name": "copy-image"}, "stores": ["slow"]})
+        assert r.status_code == 403  # copy_image is admin-only, as in Glance
+
+    def test_glance_direct_into_a_chosen_store(self, multi):
+        s = multi
+        image_id = requests.post(s.url + "/v2/images", headers=self.h(s),
+                                 json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        r = requests.put(s.url + "/v2/images/%s/stage" % image_id, data=b"d" * 8192,
+                         headers=dict(self.h(s), **{"Content-Type": "application/octet-stream"}))
+        assert r.status_code == 204
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s),
+                          json={"method": {"name": "glance-direct"}, "stores": ["fast", "slow"]})
+        assert r.status_code == 400  # one store per import in Glint
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s),
+                          json={"method": {"name": "glance-direct"}, "stores": ["slow"]})
+        assert r.status_code == 202, r.text
+        assert self.wait_task(s, image_id)["status"] == "success"
+        img = requests.get(s.url + "/v2/images/" + image_id, headers=self.h(s)).json()
+        assert img["status"] == "active" and img["stores"] == "slow"

@@ -311,3 +311,33 @@ def test_sigkill_during_import_keeps_the_staged_data_for_a_retry(tmp_path):
         assert wait_for(lambda: store_files(s) == [image_id])  # the dead import's partial is swept
     finally:
         s.stop()
+
+
+def test_sigkill_during_copy_image_leaves_the_image_as_it_was(tmp_path):
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[DEFAULT]\nenabled_backends = a:file, b:file\n[glance_store]\ndefault_backend = a\n"
+                    "[a]\nfilesystem_store_datadir = %s/a\n[b]\nfilesystem_store_datadir = %s/b\n" % (tmp_path, tmp_path))
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf)).start()
+    try:
+        h = {"X-Auth-Token": s.token}
+        image_id = make_image(s)
+        chunk = os.urandom(1 << 20)
+        r = requests.put(s.url + "/v2/images/%s/file" % image_id, data=(chunk for _ in range(300)),
+                         headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+        assert r.status_code == 204, r.text
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=h,
+                          json={"method": {"name": "copy-image"}, "stores": ["b"]})
+        assert r.status_code == 202, r.text
+        s.kill()  # mid-copy
+        s.start()
+        img = show(s, image_id)
+        assert img["status"] == "active" and img["stores"] == "a", img
+        tasks = requests.get(s.url + "/v2/images/%s/tasks" % image_id, headers=h).json()["tasks"]
+        assert tasks[0]["status"] == "failure" and "interrupted" in tasks[0]["message"], tasks
+        assert wait_for(lambda: os.listdir(str(tmp_path / "b")) == [])  # the partial copy is swept
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=h,
+                          json={"method": {"name": "copy-image"}, "stores": ["b"]})
+        assert r.status_code == 202, r.text  # and the copy can run again
+        assert wait_for(lambda: set(show(s, image_id)["stores"].split(",")) == {"a", "b"}, 60)
+    finally:
+        s.stop()

@@ -329,6 +329,21 @@ def test_multi_store_rbd_and_file(tmp_path):
             shutil.rmtree(mnt, ignore_errors=True)
         # The only store holding the data cannot be emptied; unknown stores are 404.
         assert requests.delete(s.url + "/v2/stores/local/" + to_local, headers=h).status_code == 403
+        copied = requests.post(s.url + "/v2/images", headers=h,
+                               json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+        assert up(copied, {"X-Image-Meta-Store": "local"}).status_code == 204
+        r = requests.post(s.url + "/v2/images/%s/import" % copied, headers=h,
+                          json={"method": {"name": "copy-image"}, "stores": ["fast"]})
+        assert r.status_code == 202, r.text
+        deadline = time.time() + 30
+        while time.time() < deadline and "fast" not in requests.get(s.url + "/v2/images/" + copied,
+                                                                    headers=h).json()["stores"]:
+            time.sleep(0.1)
+        assert copied in rbd("ls").stdout.split()  # Glance's layout: image + protected snap
+        assert "snap" in rbd("snap", "ls", copied).stdout
+        assert requests.delete(s.url + "/v2/stores/local/" + copied, headers=h).status_code == 204
+        assert requests.get(s.url + "/v2/images/%s/file" % copied, headers=h).content == data
+        assert requests.delete(s.url + "/v2/images/" + copied, headers=h).status_code == 204
         assert requests.delete(s.url + "/v2/stores/fast/" + to_local, headers=h).status_code == 404
         assert requests.delete(s.url + "/v2/stores/nowhere/" + to_local, headers=h).status_code == 404
         for i in (to_default, to_local):
