@@ -637,12 +637,21 @@ class SqliteCatalog final : public Catalog {
 
   Status CreateTask(const TaskRecord& t) override {
     return WithDb([&](Db& db) -> Status {
-      // A task holding a lock (a copy) is exclusive: no other unfinished task on the image.
+      Transaction tx(db);  // a write transaction: the check and the insert are one step
+      GLINT_RETURN_IF_ERROR(tx.status());
+      if (t.lock_token) {
+        // A task holding a lock (a copy) is exclusive: no other unfinished task on the image.
+        auto busy = db.Prepare("SELECT COUNT(*) FROM tasks WHERE image_id = ? AND status IN ('pending', 'processing')");
+        if (!busy.ok()) return busy.status();
+        busy->Bind(1, t.image_id);
+        auto row = busy->Step();
+        if (!row.ok()) return row.status();
+        if (*row && busy->Int(0) > 0) return Status::Conflict("Image has active task");
+      }
       auto st = db.Prepare(
           "INSERT INTO tasks (id, image_id, type, status, owner, user_id, request_id, input, result, message, "
           "created_at, updated_at, expires_at, lock_token, lock_node, lock_expires) "
-          "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ? IS NULL OR NOT EXISTS "
-          "(SELECT 1 FROM tasks WHERE image_id = ? AND status IN ('pending', 'processing'))");
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       if (!st.ok()) return st.status();
       int i = 1;
       st->Bind(i++, t.id);
@@ -661,11 +670,8 @@ class SqliteCatalog final : public Catalog {
       st->Bind(i++, t.lock_token);
       st->Bind(i++, t.lock_node);
       st->Bind(i++, t.lock_expires);
-      st->Bind(i++, t.lock_token);
-      st->Bind(i++, t.image_id);
       GLINT_RETURN_IF_ERROR(st->Run());
-      if (db.Changes() == 0) return Status::Conflict("Image has active task");
-      return Status::Ok();
+      return tx.Commit();
     });
   }
 
@@ -688,18 +694,21 @@ class SqliteCatalog final : public Catalog {
     return WithDb([&](Db& db) -> Status {
       int64_t now = NowMicros();
       bool final = status == "success" || status == "failure";
-      auto st = db.Prepare(
-          "UPDATE tasks SET status = ?, result = COALESCE(?, result), message = ?, updated_at = ?, "
-          "expires_at = ?, lock_token = CASE WHEN ? THEN NULL ELSE lock_token END WHERE id = ?");
+      // Only an unfinished task changes: one that recovery already failed stays failed.
+      auto st = db.Prepare(std::string("UPDATE tasks SET status = ?, result = COALESCE(?, result), message = ?, "
+                                       "updated_at = ?, expires_at = ?") +
+                           (final ? ", lock_token = NULL" : "") +
+                           " WHERE id = ? AND status IN ('pending', 'processing')");
       if (!st.ok()) return st.status();
       st->Bind(1, status);
       st->Bind(2, result);
       st->Bind(3, message);
       st->Bind(4, now);
       st->Bind(5, final ? std::optional<int64_t>(now + int64_t{48} * 3600 * 1000000) : std::nullopt);
-      st->Bind(6, final);
-      st->Bind(7, id);
-      return st->Run();
+      st->Bind(6, id);
+      GLINT_RETURN_IF_ERROR(st->Run());
+      if (db.Changes() == 0) return Status::Conflict("task " + id + " is already finished");
+      return Status::Ok();
     });
   }
 
@@ -881,6 +890,12 @@ class SqliteCatalog final : public Catalog {
         if (!*row) break;
         out.push_back({sel->Text(0), sel->OptText(1).value_or(""), sel->OptText(2).value_or("")});
         statuses.push_back(sel->Text(3));
+      }
+      {
+        auto purge = db.Prepare("DELETE FROM tasks WHERE expires_at < ?");  // Glance hides them too
+        if (!purge.ok()) return purge.status();
+        purge->Bind(1, now);
+        GLINT_RETURN_IF_ERROR(purge->Run());
       }
       {
         // Copies (task locks) of a restarted node, or whose lock expired, failed.

@@ -281,10 +281,12 @@ struct ApiService::Impl {
   IdentityApi* identity = nullptr;
   auth::PolicyEngine* policy = nullptr;
   std::unique_ptr<store::Backend> staging_;  // glance-direct staging area (a file store)
-  std::once_flag staging_once_;
+  std::mutex staging_mu_;
 
+  // Opened on first use, and again after a failure (a directory that was not there yet).
   store::Backend* Staging() {
-    std::call_once(staging_once_, [this] {
+    std::lock_guard<std::mutex> l(staging_mu_);
+    if (!staging_) {
       std::error_code ec;
       std::filesystem::create_directories(config.staging_dir, ec);
       auto b = store::NewFileBackend("os_glance_staging_store", config.staging_dir);
@@ -293,7 +295,7 @@ struct ApiService::Impl {
       } else {
         spdlog::error("staging area {}: {}", config.staging_dir, b.status().ToString());
       }
-    });
+    }
     return staging_.get();
   }
 
@@ -1402,7 +1404,8 @@ struct ApiService::Impl {
   }
 
   // copy-image (multi-store): the data of an active image is copied into more stores; the
-  // image stays active and gains a location per store. Runs as an exclusive task.
+  // image stays active and gains a location per store. Runs as an exclusive task. Jobs
+  // posted to the pool capture `this`: main joins the pool before the service goes away.
   HttpResponse CopyImage(const auth::RequestContext& ctx, const HttpRequest& req, const std::string& id,
                          const json& body) {
     if (!stores.multi_store()) {
@@ -1437,6 +1440,8 @@ struct ApiService::Impl {
     } else {
       if (wanted.empty() && !header.empty()) wanted.push_back(header);
       if (wanted.empty()) return ErrorResponse(400, "Name the stores to copy to: 'stores' or 'all_stores'");
+      std::sort(wanted.begin(), wanted.end());
+      wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
       for (const auto& w : wanted) {
         if (!stores.Find(w)) return ErrorResponse(409, "Store for identifier " + w + " not found");
         if (holding.count(w)) return ErrorResponse(400, "Image is already present at store '" + w + "'");
@@ -1459,8 +1464,13 @@ struct ApiService::Impl {
   }
 
   void RunCopy(const catalog::TaskRecord& task, const std::vector<std::string>& targets, const ImageRecord& img) {
-    (void)catalog.UpdateTask(task.id, "processing", std::nullopt, "");
     const int64_t ttl = int64_t{config.upload_lock_ttl} * 1000000;
+    // The job may have waited in the pool's queue: make sure the task lock is still ours.
+    if (Status s = catalog.RenewTask(task.id, *task.lock_token, NowMicros() + ttl); !s.ok()) {
+      (void)catalog.UpdateTask(task.id, "failure", std::nullopt, "the copy lost its lock: " + s.message());
+      return;
+    }
+    (void)catalog.UpdateTask(task.id, "processing", std::nullopt, "");
     int64_t last_renew = NowMicros(), copied = 0;
     std::vector<std::string> failures;
     auto copy_to = [&](const std::string& target_id) -> Status {
@@ -1477,6 +1487,13 @@ struct ApiService::Impl {
         }
       }
       if (!reader) return Status::NotFound("no readable location of image " + img.id);
+      // Data of an earlier copy that died after its commit is no location of the image
+      // (checked when this task started): remove it, or it would block this copy.
+      std::string where = target->LocationFor(img.id);
+      if (std::none_of(img.locations.begin(), img.locations.end(),
+                       [&](const catalog::ImageLocation& l) { return l.url == where; })) {
+        (void)target->Delete(where);
+      }
       auto writer = target->NewWriter(img.id, *task.lock_token);
       if (!writer.ok()) return writer.status();
       std::unique_ptr<store::Writer> w = std::move(writer).value();
@@ -1545,8 +1562,19 @@ struct ApiService::Impl {
   // again) and the task says why.
   void RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
                  const std::optional<std::string>& disk_format) {
+    const int64_t ttl = int64_t{config.upload_lock_ttl} * 1000000;
+    // The job may have waited in the pool's queue: make sure the lock is still ours.
+    if (Status s = catalog.RenewUpload(lock, NowMicros() + ttl); !s.ok()) {
+      (void)catalog.UpdateTask(task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
+      return;
+    }
     (void)catalog.UpdateTask(task_id, "processing", std::nullopt, "");
     store::Backend* staging = Staging();
+    if (!staging) {
+      (void)catalog.ReleaseImport(lock);
+      (void)catalog.UpdateTask(task_id, "failure", std::nullopt, "the staging area is not available");
+      return;
+    }
     std::string staged = staging->LocationFor(lock.image_id);
     auto fail = [&](const Status& why, std::unique_ptr<store::Writer>* writer) {
       if (writer && *writer) (*writer)->Abort();
@@ -1555,7 +1583,20 @@ struct ApiService::Impl {
       spdlog::warn("image {}: import failed: {}", lock.image_id, why.ToString());
     };
     auto reader = staging->Open(staged);
-    if (!reader.ok()) return fail(reader.status(), nullptr);
+    if (!reader.ok()) {
+      if (reader.status().code() == Status::Code::kNotFound) {
+        // Nothing staged (any more): the image can only start over.
+        (void)catalog.AbortUpload(lock);
+        (void)catalog.UpdateTask(task_id, "failure", std::nullopt,
+                                 "the staged data is gone (is the staging area shared by every API node?); "
+                                 "stage the image again");
+        return;
+      }
+      return fail(reader.status(), nullptr);
+    }
+    // A committed object left by an import that died after its commit belongs to nobody
+    // (the image has no locations while importing): clear the way.
+    (void)target.Delete(target.LocationFor(lock.image_id));
     auto writer = target.NewWriter(lock.image_id, lock.token);
     if (!writer.ok()) return fail(writer.status(), nullptr);
     std::unique_ptr<store::Writer> w = std::move(writer).value();
@@ -1569,7 +1610,6 @@ struct ApiService::Impl {
     constexpr size_t kChunk = 1 << 20;
     std::unique_ptr<char[], Free> buf(static_cast<char*>(std::aligned_alloc(4096, kChunk)));
     int64_t off = 0, size = (*reader)->size(), last_renew = NowMicros();
-    const int64_t ttl = int64_t{config.upload_lock_ttl} * 1000000;
     while (off < size) {
       auto n = (*reader)->ReadAt(off, buf.get(), kChunk);
       if (!n.ok()) return fail(n.status(), &w);
@@ -1929,7 +1969,8 @@ Status ApiService::SweepOne(store::Backend& backend, int* left) {
     std::string where = backend.LocationFor(obj.image_id);
     bool referenced = std::any_of(img->locations.begin(), img->locations.end(),
                                   [&](const catalog::ImageLocation& l) { return l.url == where; });
-    if (!referenced && (img->status == catalog::kQueued || img->status == catalog::kDeleted)) {
+    if (!referenced && (img->status == catalog::kQueued || img->status == catalog::kDeleted ||
+                        img->status == catalog::kUploading)) {
       spdlog::info("removing unreferenced data {} of {} image {}", obj.name, img->status, obj.image_id);
       Status s = backend.DeleteObject(obj);
       if (!s.ok()) failed(obj, s);

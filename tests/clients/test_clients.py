@@ -536,3 +536,29 @@ class TestCopyImage:
         assert self.wait_task(s, image_id)["status"] == "success"
         img = requests.get(s.url + "/v2/images/" + image_id, headers=self.h(s)).json()
         assert img["status"] == "active" and img["stores"] == "slow"
+
+
+def test_import_whose_staged_data_is_gone_starts_over(server):
+    """Staged data that vanished (a staging area not shared by every node, say): the import
+    fails and the image goes back to queued, to be staged again."""
+    h = {"X-Auth-Token": server.token}
+    image_id = requests.post(server.url + "/v2/images", headers=h,
+                             json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+    r = requests.put(server.url + "/v2/images/%s/stage" % image_id, data=b"g" * 4096,
+                     headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+    assert r.status_code == 204
+    os.unlink(os.path.join(server.data_dir, "staging", image_id))
+    r = requests.post(server.url + "/v2/images/%s/import" % image_id, headers=h,
+                      json={"method": {"name": "glance-direct"}})
+    assert r.status_code == 202
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        tasks = requests.get(server.url + "/v2/images/%s/tasks" % image_id, headers=h).json()["tasks"]
+        if tasks and tasks[0]["status"] == "failure":
+            break
+        time.sleep(0.1)
+    assert "staged data is gone" in tasks[0]["message"]
+    assert requests.get(server.url + "/v2/images/" + image_id, headers=h).json()["status"] == "queued"
+    r = requests.put(server.url + "/v2/images/%s/stage" % image_id, data=b"g" * 4096,
+                     headers=dict(h, **{"Content-Type": "application/octet-stream"}))
+    assert r.status_code == 204  # staged again
