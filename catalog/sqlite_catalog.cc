@@ -464,33 +464,8 @@ class SqliteCatalog final : public Catalog {
   }
 
   Status BeginUpload(const UploadLock& lock, int64_t expires_at) override {
-    return WithDb([&](Db& db) -> Status {
-      auto st = db.Prepare(
-          "UPDATE images SET status = 'saving', upload_token = ?, upload_node = ?, "
-          "upload_expires = ?, updated_at = ?, version = version + 1 "
-          "WHERE id = ? AND status = 'queued' AND deleted = 0");
-      if (!st.ok()) return st.status();
-      st->Bind(1, lock.token);
-      st->Bind(2, lock.node_id);
-      st->Bind(3, expires_at);
-      st->Bind(4, NowMicros());
-      st->Bind(5, lock.image_id);
-      GLINT_RETURN_IF_ERROR(st->Run());
-      if (db.Changes() == 1) return Status::Ok();
-      auto cur = db.Prepare("SELECT status FROM images WHERE id = ? AND deleted = 0");
-      if (!cur.ok()) return cur.status();
-      cur->Bind(1, lock.image_id);
-      auto row = cur->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return Status::NotFound("No image found with ID " + lock.image_id);
-      std::string status = cur->Text(0);
-      if (status == kSaving) {
-        return Status::Conflict("Image " + lock.image_id +
-                                " is already receiving data from another upload");
-      }
-      return Status::Conflict("Image status transition from " + status +
-                              " to saving is not allowed");
-    });
+    return LockedTransition(lock, expires_at, kQueued, kSaving, false,
+                            "Image " + lock.image_id + " is already receiving data from another upload");
   }
 
   Status RenewUpload(const UploadLock& lock, int64_t expires_at) override {
@@ -566,8 +541,9 @@ class SqliteCatalog final : public Catalog {
   }
 
   // from -> to under a fresh lock; Glance's wording when the image is elsewhere.
+  // `busy`: the message when the image is already in `to` (another holder got there).
   Status LockedTransition(const UploadLock& lock, int64_t expires_at, const char* from, const char* to,
-                          bool must_be_unlocked) {
+                          bool must_be_unlocked, const std::string& busy = "") {
     return WithDb([&](Db& db) -> Status {
       auto st = db.Prepare(std::string("UPDATE images SET status = ?, upload_token = ?, upload_node = ?, "
                                        "upload_expires = ?, updated_at = ?, version = version + 1 "
@@ -594,6 +570,7 @@ class SqliteCatalog final : public Catalog {
         return Status::Conflict("New operation on image '" + lock.image_id +
                                 "' is not permitted as prior operation is still in progress");
       }
+      if (status == to && !busy.empty()) return Status::Conflict(busy);
       return Status::Conflict("Image status transition from " + status + " to " + to + " is not allowed");
     });
   }

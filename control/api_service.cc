@@ -1301,6 +1301,20 @@ struct ApiService::Impl {
 
   // ---- interoperable import (glance-direct) ----
 
+  // An api_image_import task as Glance records it (input: the request and the stores).
+  static catalog::TaskRecord NewTask(const auth::RequestContext& ctx, const HttpRequest& req, const std::string& image_id,
+                                     const json& body, const json& backends) {
+    catalog::TaskRecord task;
+    task.id = NewUuid();
+    task.image_id = image_id;
+    task.owner = ctx.project_id;
+    task.user_id = ctx.user_id;
+    task.request_id = req.request_id;
+    task.input_json = json({{"image_id", image_id}, {"import_req", body}, {"backend", backends}}).dump();
+    task.created_at = task.updated_at = NowMicros();
+    return task;
+  }
+
   // What this site imports with: glance-direct, and copy-image between several stores.
   json ImportMethods() const {
     json m = json::array({"glance-direct"});
@@ -1380,16 +1394,8 @@ struct ApiService::Impl {
     catalog::UploadLock lock{img->id, NewUuid(), config.node_id};
     Status s = catalog.BeginImport(lock, NowMicros() + int64_t{config.upload_lock_ttl} * 1000000);
     if (!s.ok()) return ErrorResponse(s);
-    catalog::TaskRecord task;
-    task.id = NewUuid();
-    task.image_id = img->id;
-    task.owner = ctx.project_id;
-    task.user_id = ctx.user_id;
-    task.request_id = req.request_id;
-    task.input_json = json({{"image_id", img->id}, {"import_req", body},
-                            {"backend", stores.multi_store() ? json::array({StoreIdOf(**target)}) : json()}})
-                          .dump();
-    task.created_at = task.updated_at = NowMicros();
+    catalog::TaskRecord task = NewTask(ctx, req, img->id, body,
+                                       stores.multi_store() ? json::array({StoreIdOf(**target)}) : json());
     if (Status t = catalog.CreateTask(task); !t.ok()) {
       (void)catalog.ReleaseImport(lock);
       return ErrorResponse(t);
@@ -1447,14 +1453,7 @@ struct ApiService::Impl {
         if (holding.count(w)) return ErrorResponse(400, "Image is already present at store '" + w + "'");
       }
     }
-    catalog::TaskRecord task;
-    task.id = NewUuid();
-    task.image_id = img->id;
-    task.owner = ctx.project_id;
-    task.user_id = ctx.user_id;
-    task.request_id = req.request_id;
-    task.input_json = json({{"image_id", img->id}, {"import_req", body}, {"backend", wanted}}).dump();
-    task.created_at = task.updated_at = NowMicros();
+    catalog::TaskRecord task = NewTask(ctx, req, img->id, body, wanted);
     task.lock_token = NewUuid();
     task.lock_node = config.node_id;
     task.lock_expires = NowMicros() + int64_t{config.upload_lock_ttl} * 1000000;
@@ -1498,11 +1497,8 @@ struct ApiService::Impl {
       if (!writer.ok()) return writer.status();
       std::unique_ptr<store::Writer> w = std::move(writer).value();
       Digest md5(Digest::Algorithm::kMd5);
-      struct Free {
-        void operator()(char* p) const { std::free(p); }
-      };
       constexpr size_t kChunk = 1 << 20;
-      std::unique_ptr<char[], Free> buf(static_cast<char*>(std::aligned_alloc(4096, kChunk)));
+      AlignedBuffer buf = NewAlignedBuffer(kChunk);
       int64_t off = 0, size = reader->size();
       auto abort = [&](Status s) {
         w->Abort();
@@ -1603,12 +1599,8 @@ struct ApiService::Impl {
     Digest md5(Digest::Algorithm::kMd5), sha512(Digest::Algorithm::kSha512);
     FormatInspector inspector;
     inspector.disk_format = disk_format;
-    // 4 KiB-aligned, as stores may write it with O_DIRECT.
-    struct Free {
-      void operator()(char* p) const { std::free(p); }
-    };
     constexpr size_t kChunk = 1 << 20;
-    std::unique_ptr<char[], Free> buf(static_cast<char*>(std::aligned_alloc(4096, kChunk)));
+    AlignedBuffer buf = NewAlignedBuffer(kChunk);
     int64_t off = 0, size = (*reader)->size(), last_renew = NowMicros();
     while (off < size) {
       auto n = (*reader)->ReadAt(off, buf.get(), kChunk);

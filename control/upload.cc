@@ -66,7 +66,7 @@ UploadChunk* UploadSession::TakeBuffer() {
   if (free_.empty()) return nullptr;
   UploadChunk* c = free_.back();
   free_.pop_back();
-  if (!c->data) c->data.reset(static_cast<char*>(std::aligned_alloc(4096, c->capacity)));
+  if (!c->data) c->data = NewAlignedBuffer(c->capacity);
   c->len = 0;
   return c;
 }

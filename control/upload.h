@@ -43,11 +43,17 @@ class SerialQueue {
   bool running_ = false;
 };
 
+// 4 KiB-aligned memory, so stores can write it with O_DIRECT.
+struct AlignedFree {
+  void operator()(char* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<char[], AlignedFree>;
+inline AlignedBuffer NewAlignedBuffer(size_t size) {
+  return AlignedBuffer(static_cast<char*>(std::aligned_alloc(4096, size)));
+}
+
 struct UploadChunk {
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
-  };
-  std::unique_ptr<char[], Free> data;  // 4 KiB-aligned, so stores can write it with O_DIRECT
+  AlignedBuffer data;
   size_t capacity = 0;
   size_t len = 0;
   std::atomic<int> pending{0};
