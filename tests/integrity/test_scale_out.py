@@ -44,6 +44,15 @@ def create(node):
     return r.json()["id"]
 
 
+def wait_status(node, image_id, status, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if requests.get(node.url + "/v2/images/" + image_id, headers=h(node)).json()["status"] == status:
+            return
+        time.sleep(0.05)
+    raise AssertionError("image %s never became %s" % (image_id, status))
+
+
 def start_upload(node, image_id, length, first):
     """An upload that sent `first` bytes of `length` and holds its connection open."""
     s = socket.create_connection(("127.0.0.1", node.port))
@@ -75,10 +84,7 @@ def test_one_upload_per_image_across_nodes(nodes):
     data = os.urandom(4 << 20)
     image_id = create(a)
     s = start_upload(a, image_id, len(data), data[:1 << 20])
-    deadline = time.time() + 10
-    while time.time() < deadline and requests.get(b.url + "/v2/images/" + image_id,
-                                                  headers=h(b)).json()["status"] != "saving":
-        time.sleep(0.05)
+    wait_status(b, image_id, "saving")
     r = requests.put(b.url + "/v2/images/%s/file" % image_id, data=b"x" * 1000,
                      headers=dict(h(b), **{"Content-Type": "application/octet-stream"}))
     assert r.status_code == 409, r.text
@@ -138,10 +144,7 @@ def test_a_node_restarting_leaves_the_other_nodes_uploads_alone(nodes):
     data = os.urandom(3 << 20)
     image_id = create(a)
     s = start_upload(a, image_id, len(data), data[:1 << 20])
-    deadline = time.time() + 10
-    while time.time() < deadline and requests.get(a.url + "/v2/images/" + image_id,
-                                                  headers=h(a)).json()["status"] != "saving":
-        time.sleep(0.05)
+    wait_status(a, image_id, "saving")
     b.stop()
     b.start()
     assert requests.get(b.url + "/v2/images/" + image_id, headers=h(b)).json()["status"] == "saving"
