@@ -1,6 +1,7 @@
 #include "auth/policy.h"
 
 #include <sys/stat.h>
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -50,6 +51,9 @@ const DefaultRule kDefaults[] = {
     {"deactivate", "role:admin or (role:member and project_id:%(project_id)s)", "rule:default"},
     {"reactivate", "role:admin or (role:member and project_id:%(project_id)s)", "rule:default"},
     {"copy_image", "role:admin", nullptr},
+    // Glint's own: pointing an image at data that is not its own (another image's, or
+    // anything else in a store). Glance has no such check; see docs/security.md.
+    {"glint:use_foreign_location", "role:admin or role:service", nullptr},
     {"get_task", "rule:default", "rule:default"},
     {"get_tasks", "rule:default", "rule:default"},
     {"add_task", "rule:default", "rule:default"},
@@ -213,8 +217,8 @@ std::optional<std::string> Substitute(const std::string& s, const PolicyTarget& 
 
 }  // namespace
 
-PolicyEngine::PolicyEngine(bool secure_rbac, std::string policy_file)
-    : secure_rbac_(secure_rbac), file_(std::move(policy_file)) {
+PolicyEngine::PolicyEngine(bool secure_rbac, std::string policy_file, const Clock& clock)
+    : secure_rbac_(secure_rbac), file_(std::move(policy_file)), clock_(clock) {
   std::lock_guard<std::mutex> l(mu_);
   file_mtime_ = -2;  // force the first load
   MaybeReload();
@@ -229,7 +233,7 @@ Status PolicyEngine::load_status() {
 }
 
 void PolicyEngine::MaybeReload() {
-  int64_t now = NowMicros();
+  int64_t now = clock_.NowMicros();
   if (file_mtime_ != -2 && now - last_check_ < 1000000) return;  // stat at most once a second
   last_check_ = now;
   int64_t mtime = -1;
@@ -248,32 +252,46 @@ void PolicyEngine::MaybeReload() {
     }
     text[d.name] = rule;
   }
-  load_status_ = Status::Ok();
+  Status status;
   if (mtime >= 0) {
     try {
       YAML::Node doc = YAML::LoadFile(file_);  // YAML is a superset of JSON
       if (doc.IsMap()) {
         for (const auto& kv : doc) text[kv.first.as<std::string>()] = kv.second.as<std::string>();
       } else if (!doc.IsNull()) {
-        load_status_ = Status::InvalidArgument("policy file " + file_ + " is not a map of rules");
+        status = Status::InvalidArgument("policy file " + file_ + " is not a map of rules");
       }
     } catch (const std::exception& e) {
-      load_status_ = Status::InvalidArgument("cannot read policy file " + file_ + ": " + e.what());
+      status = Status::InvalidArgument("cannot read policy file " + file_ + ": " + e.what());
     }
   }
   std::map<std::string, std::shared_ptr<Node>> parsed;
   for (const auto& [name, rule] : text) {
+    if (!status.ok()) break;
     auto n = Parser(rule).Parse();
     if (!n.ok()) {
-      load_status_ = Status::InvalidArgument("policy rule " + name + ": " + n.status().message());
-      auto never = std::make_shared<Node>();
-      never->kind = Node::kFalse;  // a broken rule denies rather than allows
-      parsed[name] = never;
-      continue;
+      status = Status::InvalidArgument("policy rule " + name + ": " + n.status().message());
+      break;
     }
     parsed[name] = *n;
   }
-  rules_ = std::move(parsed);
+  load_status_ = status;
+  if (status.ok()) {
+    rules_ = std::move(parsed);
+    have_good_ = true;
+    return;
+  }
+  // A file that does not parse (mid-edit, a typo) never replaces a policy in force: the
+  // last good one stays. With none yet (a broken file at startup) everything is denied.
+  if (have_good_) {
+    spdlog::error("{}; keeping the policy loaded before", status.message());
+  } else {
+    spdlog::error("{}; denying every policy-checked action until the file is fixed", status.message());
+    auto never = std::make_shared<Node>();
+    never->kind = Node::kFalse;
+    rules_.clear();
+    rules_["default"] = never;
+  }
 }
 
 bool PolicyEngine::Eval(const Node& n, const RequestContext& ctx, const PolicyTarget& t, int depth) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace glint::auth {
@@ -25,7 +26,8 @@ using PolicyTarget = std::map<std::string, std::string>;
 
 class PolicyEngine {
  public:
-  PolicyEngine(bool secure_rbac, std::string policy_file);
+  // `clock` paces the file checks (at most one stat a second).
+  PolicyEngine(bool secure_rbac, std::string policy_file, const Clock& clock = SystemClock());
   ~PolicyEngine();
   // Whether `ctx` may do `action` on `target`. Unknown actions fall back to rule:default.
   bool Allowed(const std::string& action, const RequestContext& ctx, const PolicyTarget& target);
@@ -43,10 +45,12 @@ class PolicyEngine {
 
   bool secure_rbac_;
   std::string file_;
+  const Clock& clock_;
   std::mutex mu_;
   int64_t file_mtime_ = -1;
   int64_t last_check_ = 0;
   Status load_status_;
+  bool have_good_ = false;  // a policy that parsed is in force
   std::map<std::string, std::shared_ptr<Node>> rules_;
 };
 

@@ -21,6 +21,7 @@ class [[nodiscard]] Status {
     kNotFound,            // 404
     kConflict,            // state does not allow the call, or id taken: 409
     kPermissionDenied,    // 403
+    kMethodNotAllowed,    // 405
     kUnauthenticated,     // 401
     kTooLarge,            // quota, size cap or a full store: 413
     kUnsupportedMedia,    // 415
@@ -38,6 +39,7 @@ class [[nodiscard]] Status {
   static Status Conflict(std::string m) { return {Code::kConflict, std::move(m)}; }
   static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
   static Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
+  static Status MethodNotAllowed(std::string m) { return {Code::kMethodNotAllowed, std::move(m)}; }
   static Status TooLarge(std::string m) { return {Code::kTooLarge, std::move(m)}; }
   static Status UnsupportedMedia(std::string m) { return {Code::kUnsupportedMedia, std::move(m)}; }
   static Status RangeNotSatisfiable(std::string m) {

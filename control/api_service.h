@@ -1,4 +1,7 @@
-// ApiService: the Glance Image API v2 as plain functions from request to response.
+// ApiService: the Glance Image API v2 as plain functions from request to response. It
+// wires the pieces together: the route table (router.h), the resource handlers
+// (*_handler.h), the one Status-to-HTTP mapping (http_errors.h) and the recovery sweeps
+// (data_sweeper.h); an exception escaping a handler becomes a 500 here.
 //
 // The network layer (http_server.cc) parses a request's head, asks IsUpload() whether
 // its body must stream, then either reads the (small) body and calls Handle(), or calls
@@ -16,7 +19,9 @@
 #include "catalog/catalog.h"
 #include "control/config.h"
 #include "control/http_types.h"
-#include "control/upload.h"
+#include "common/clock.h"
+#include "control/post.h"
+#include "control/upload_session.h"
 #include "store/backend.h"
 #include "store/store_set.h"
 
@@ -28,7 +33,8 @@ class ApiService {
   // `policy` (optional) is consulted for every image, member, tag, action and data call.
   ApiService(const Config& config, catalog::Catalog& catalog, store::StoreSet& stores,
              auth::Authenticator& authenticator, Post post, class IdentityApi* identity = nullptr,
-             auth::PolicyEngine* policy = nullptr);
+             auth::PolicyEngine* policy = nullptr, const Clock& clock = SystemClock());
+  ~ApiService();
 
   // True for PUT /v2/images/{id}/file: its body streams into an UploadSession.
   bool IsUpload(const HttpRequest& head) const;
@@ -54,8 +60,6 @@ class ApiService {
   Result<int> SweepStore();
 
  private:
-  Status SweepOne(store::Backend& backend, int* left);
-  Status SweepStaging();
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/property_tree/ini_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <optional>
 #include <sstream>
 
 namespace glint::control {
@@ -15,6 +17,160 @@ std::string Trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+std::vector<std::string> SplitList(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!Trim(item).empty()) out.push_back(Trim(item));
+  }
+  return out;
+}
+
+// oslo.config's boolean spellings, case-insensitive.
+std::optional<bool> ParseFlag(std::string t) {
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
+  if (t == "false" || t == "0" || t == "no" || t == "off") return false;
+  return std::nullopt;
+}
+
+// Typed access to the parsed INI tree; the first malformed value is remembered.
+class IniReader {
+ public:
+  explicit IniReader(const boost::property_tree::ptree& pt) : pt_(pt) {}
+
+  std::optional<std::string> Raw(const std::string& key) const {
+    if (auto v = pt_.get_optional<std::string>(key)) return Trim(*v);
+    return std::nullopt;
+  }
+  void Str(const std::string& key, std::string* out) const {
+    if (auto v = Raw(key)) *out = *v;
+  }
+  template <typename T>
+  void Num(const std::string& key, T* out) {
+    auto v = Raw(key);
+    if (!v) return;
+    try {
+      size_t pos = 0;
+      long long n = std::stoll(*v, &pos);
+      if (pos != v->size()) throw std::invalid_argument(*v);
+      *out = static_cast<T>(n);
+    } catch (const std::exception&) {
+      Fail(key, "'" + *v + "' is not an integer");
+    }
+  }
+  void Flag(const std::string& key, bool* out) {
+    auto v = Raw(key);
+    if (!v) return;
+    if (auto b = ParseFlag(*v)) {
+      *out = *b;
+    } else {
+      Fail(key, "'" + *v + "' is not a boolean (true/false)");
+    }
+  }
+  void List(const std::string& key, std::vector<std::string>* out) const {
+    if (auto v = Raw(key)) *out = SplitList(*v);
+  }
+  void Fail(const std::string& key, const std::string& why) {
+    if (error_.ok()) error_ = Status::InvalidArgument("option " + key + ": " + why);
+  }
+  const Status& error() const { return error_; }
+
+ private:
+  const boost::property_tree::ptree& pt_;
+  Status error_;
+};
+
+void ReadDefaults(IniReader& r, Config* c) {
+  r.Str("DEFAULT.bind_host", &c->bind_host);
+  r.Num("DEFAULT.bind_port", &c->bind_port);
+  r.Num("DEFAULT.workers", &c->workers);
+  r.Num("DEFAULT.image_size_cap", &c->image_size_cap);
+  r.Str("DEFAULT.public_endpoint", &c->public_endpoint);
+  r.Str("DEFAULT.admin_token", &c->admin_token);
+  r.Str("DEFAULT.data_dir", &c->data_dir);
+  r.Str("DEFAULT.node_id", &c->node_id);
+  r.Num("DEFAULT.image_property_quota", &c->image_property_quota);
+  r.Num("DEFAULT.image_tag_quota", &c->image_tag_quota);
+  r.Num("DEFAULT.image_member_quota", &c->image_member_quota);
+  r.Num("DEFAULT.image_location_quota", &c->image_location_quota);
+  r.Flag("DEFAULT.show_image_direct_url", &c->show_image_direct_url);
+  r.Flag("DEFAULT.show_multiple_locations", &c->show_multiple_locations);
+  r.Flag("DEFAULT.enforce_secure_rbac", &c->enforce_secure_rbac);
+  r.Flag("DEFAULT.use_keystone_limits", &c->use_keystone_limits);
+  r.Num("DEFAULT.limit_param_default", &c->limit_param_default);
+  r.Num("DEFAULT.api_limit_max", &c->api_limit_max);
+  r.Num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
+  r.Num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
+  r.Str("DEFAULT.log_file", &c->log_file);
+  r.Flag("DEFAULT.debug", &c->debug);
+  r.Str("oslo_policy.policy_file", &c->policy_file);
+  r.Str("paste_deploy.flavor", &c->paste_flavor);
+  r.Num("token.expiration", &c->token_expiration);
+  r.Str("database.connection", &c->connection);
+}
+
+void ReadKeystone(IniReader& r, Config* c) {
+  r.Str("keystone_authtoken.auth_url", &c->ks_auth_url);
+  r.Str("keystone_authtoken.www_authenticate_uri", &c->ks_www_authenticate_uri);
+  r.Str("keystone_authtoken.username", &c->ks_username);
+  r.Str("keystone_authtoken.password", &c->ks_password);
+  r.Str("keystone_authtoken.project_name", &c->ks_project_name);
+  r.Str("keystone_authtoken.user_domain_name", &c->ks_user_domain_name);
+  r.Str("keystone_authtoken.project_domain_name", &c->ks_project_domain_name);
+  r.Num("keystone_authtoken.token_cache_time", &c->ks_token_cache_time);
+  r.Str("keystone_authtoken.cafile", &c->ks_cafile);
+  r.Flag("keystone_authtoken.insecure", &c->ks_insecure);
+  r.Num("keystone_authtoken.http_connect_timeout", &c->ks_http_connect_timeout);
+  r.List("keystone_authtoken.service_token_roles", &c->ks_service_token_roles);
+  r.Flag("keystone_authtoken.service_token_roles_required", &c->ks_service_token_roles_required);
+}
+
+void ReadSingleStore(IniReader& r, Config* c) {
+  r.List("glance_store.stores", &c->stores);
+  r.Str("glance_store.default_store", &c->default_store);
+  r.Str("glance_store.filesystem_store_datadir", &c->filesystem_store_datadir);
+  r.Str("os_glance_staging_store.filesystem_store_datadir", &c->staging_dir);
+  r.Str("glance_store.default_backend", &c->default_backend);
+  r.Str("glance_store.rbd_store_pool", &c->rbd_store_pool);
+  r.Str("glance_store.rbd_store_user", &c->rbd_store_user);
+  r.Str("glance_store.rbd_store_ceph_conf", &c->rbd_store_ceph_conf);
+  r.Num("glance_store.rbd_store_chunk_size", &c->rbd_store_chunk_size);
+  r.Num("glance_store.rados_op_timeout", &c->rados_op_timeout);
+  r.Flag("glance_store.rbd_thin_provisioning", &c->rbd_thin_provisioning);
+}
+
+// `enabled_backends = id:type, ...`, each configured in its own section [id].
+void ReadBackends(IniReader& r, Config* c) {
+  auto v = r.Raw("DEFAULT.enabled_backends");
+  if (!v) return;
+  c->backends.clear();
+  for (const auto& item : SplitList(*v)) {
+    size_t colon = item.find(':');
+    if (colon == std::string::npos) return r.Fail("DEFAULT.enabled_backends", "entry '" + item + "' must be id:type");
+    BackendConfig b;
+    b.id = Trim(item.substr(0, colon));
+    b.type = Trim(item.substr(colon + 1));
+    if (b.type != "file" && b.type != "rbd") {
+      return r.Fail("DEFAULT.enabled_backends", "backend " + b.id + ": type " + b.type + " is not file or rbd");
+    }
+    std::string sec = b.id + ".";
+    r.Str(sec + "filesystem_store_datadir", &b.filesystem_store_datadir);
+    r.Str(sec + "rbd_store_pool", &b.rbd_store_pool);
+    r.Str(sec + "rbd_store_user", &b.rbd_store_user);
+    r.Str(sec + "rbd_store_ceph_conf", &b.rbd_store_ceph_conf);
+    r.Num(sec + "rbd_store_chunk_size", &b.rbd_store_chunk_size);
+    r.Str(sec + "store_description", &b.description);
+    r.Flag(sec + "rbd_thin_provisioning", &b.rbd_thin_provisioning);
+    c->backends.push_back(b);
+  }
+}
+
+void TrimTrailingSlashes(std::string* s) {
+  while (s->size() > 1 && s->back() == '/') s->pop_back();
+}
+
 }  // namespace
 
 Status LoadConfigFile(const std::string& path, Config* c) {
@@ -24,140 +180,29 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   } catch (const std::exception& e) {
     return Status::InvalidArgument("cannot read config file " + path + ": " + e.what());
   }
-  try {
-    auto str = [&](const char* key, std::string* out) {
-      if (auto v = pt.get_optional<std::string>(key)) *out = Trim(*v);
-    };
-    auto num = [&](const char* key, auto* out) {
-      if (auto v = pt.get_optional<std::string>(key)) {
-        *out = static_cast<std::remove_pointer_t<decltype(out)>>(std::stoll(Trim(*v)));
-      }
-    };
-    str("DEFAULT.bind_host", &c->bind_host);
-    num("DEFAULT.bind_port", &c->bind_port);
-    num("DEFAULT.workers", &c->workers);
-    num("DEFAULT.image_size_cap", &c->image_size_cap);
-    str("DEFAULT.public_endpoint", &c->public_endpoint);
-    str("DEFAULT.admin_token", &c->admin_token);
-    str("DEFAULT.data_dir", &c->data_dir);
-    str("DEFAULT.node_id", &c->node_id);
-    num("DEFAULT.image_property_quota", &c->image_property_quota);
-    num("DEFAULT.image_tag_quota", &c->image_tag_quota);
-    num("DEFAULT.image_member_quota", &c->image_member_quota);
-    num("DEFAULT.image_location_quota", &c->image_location_quota);
-    auto flag = [&](const char* key, bool* out) {
-      if (auto v = pt.get_optional<std::string>(key)) {
-        std::string t = Trim(*v);
-        *out = (t == "true" || t == "True" || t == "1" || t == "yes");
-      }
-    };
-    flag("DEFAULT.show_image_direct_url", &c->show_image_direct_url);
-    flag("DEFAULT.show_multiple_locations", &c->show_multiple_locations);
-    if (auto v = pt.get_optional<std::string>("DEFAULT.enforce_secure_rbac")) {
-      std::string t = Trim(*v);
-      c->enforce_secure_rbac = (t == "true" || t == "True" || t == "1" || t == "yes");
-    }
-    str("oslo_policy.policy_file", &c->policy_file);
-    str("paste_deploy.flavor", &c->paste_flavor);
-    str("keystone_authtoken.auth_url", &c->ks_auth_url);
-    str("keystone_authtoken.www_authenticate_uri", &c->ks_www_authenticate_uri);
-    str("keystone_authtoken.username", &c->ks_username);
-    str("keystone_authtoken.password", &c->ks_password);
-    str("keystone_authtoken.project_name", &c->ks_project_name);
-    str("keystone_authtoken.user_domain_name", &c->ks_user_domain_name);
-    str("keystone_authtoken.project_domain_name", &c->ks_project_domain_name);
-    num("keystone_authtoken.token_cache_time", &c->ks_token_cache_time);
-    if (auto v = pt.get_optional<std::string>("DEFAULT.use_keystone_limits")) {
-      std::string t = Trim(*v);
-      c->use_keystone_limits = (t == "true" || t == "True" || t == "1" || t == "yes");
-    }
-    num("token.expiration", &c->token_expiration);
-    num("DEFAULT.limit_param_default", &c->limit_param_default);
-    num("DEFAULT.api_limit_max", &c->api_limit_max);
-    num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
-    num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
-    str("DEFAULT.log_file", &c->log_file);
-    if (auto v = pt.get_optional<std::string>("DEFAULT.debug")) {  // NOLINT
-      std::string s = Trim(*v);
-      c->debug = (s == "true" || s == "True" || s == "1" || s == "yes");
-    }
-    str("database.connection", &c->connection);
-    if (auto v = pt.get_optional<std::string>("glance_store.stores")) {
-      c->stores.clear();
-      std::stringstream ss(*v);
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        if (!Trim(item).empty()) c->stores.push_back(Trim(item));
-      }
-    }
-    str("glance_store.default_store", &c->default_store);
-    str("glance_store.filesystem_store_datadir", &c->filesystem_store_datadir);
-    str("os_glance_staging_store.filesystem_store_datadir", &c->staging_dir);
-    str("glance_store.default_backend", &c->default_backend);
-    if (auto v = pt.get_optional<std::string>("DEFAULT.enabled_backends")) {
-      c->backends.clear();
-      std::stringstream ss(*v);
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        item = Trim(item);
-        size_t colon = item.find(':');
-        if (item.empty()) continue;
-        if (colon == std::string::npos) {
-          return Status::InvalidArgument("enabled_backends entry '" + item + "' must be id:type");
-        }
-        BackendConfig b;
-        b.id = Trim(item.substr(0, colon));
-        b.type = Trim(item.substr(colon + 1));
-        if (b.type != "file" && b.type != "rbd") {
-          return Status::InvalidArgument("backend " + b.id + ": type " + b.type + " is not file or rbd");
-        }
-        std::string sec = b.id + ".";
-        str((sec + "filesystem_store_datadir").c_str(), &b.filesystem_store_datadir);
-        str((sec + "rbd_store_pool").c_str(), &b.rbd_store_pool);
-        str((sec + "rbd_store_user").c_str(), &b.rbd_store_user);
-        str((sec + "rbd_store_ceph_conf").c_str(), &b.rbd_store_ceph_conf);
-        num((sec + "rbd_store_chunk_size").c_str(), &b.rbd_store_chunk_size);
-        str((sec + "store_description").c_str(), &b.description);
-        if (auto t = pt.get_optional<std::string>(sec + "rbd_thin_provisioning")) {
-          std::string x = Trim(*t);
-          b.rbd_thin_provisioning = (x == "true" || x == "True" || x == "1" || x == "yes");
-        }
-        c->backends.push_back(b);
-      }
-    }
-    str("glance_store.rbd_store_pool", &c->rbd_store_pool);
-    str("glance_store.rbd_store_user", &c->rbd_store_user);
-    str("glance_store.rbd_store_ceph_conf", &c->rbd_store_ceph_conf);
-    num("glance_store.rbd_store_chunk_size", &c->rbd_store_chunk_size);
-    num("glance_store.rados_op_timeout", &c->rados_op_timeout);
-    if (auto v = pt.get_optional<std::string>("glance_store.rbd_thin_provisioning")) {
-      std::string t = Trim(*v);
-      c->rbd_thin_provisioning = (t == "true" || t == "True" || t == "1" || t == "yes");
-    }
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument("bad value in config file " + path + ": " + e.what());
-  }
+  IniReader reader(pt);
+  ReadDefaults(reader, c);
+  ReadKeystone(reader, c);
+  ReadSingleStore(reader, c);
+  ReadBackends(reader, c);
+  if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");
   return Status::Ok();
 }
 
 void FinalizeConfig(Config* c) {
-  while (c->data_dir.size() > 1 && c->data_dir.back() == '/') c->data_dir.pop_back();
+  TrimTrailingSlashes(&c->data_dir);
   if (c->connection.empty()) c->connection = "sqlite:///" + c->data_dir + "/glint.db";
   if (c->filesystem_store_datadir.empty()) c->filesystem_store_datadir = c->data_dir + "/store";
-  while (c->filesystem_store_datadir.size() > 1 && c->filesystem_store_datadir.back() == '/') {
-    c->filesystem_store_datadir.pop_back();
-  }
+  TrimTrailingSlashes(&c->filesystem_store_datadir);
   if (c->policy_file.empty()) c->policy_file = c->data_dir + "/policy.yaml";
   if (c->staging_dir.empty()) c->staging_dir = c->data_dir + "/staging";
-  while (c->staging_dir.size() > 1 && c->staging_dir.back() == '/') c->staging_dir.pop_back();
+  TrimTrailingSlashes(&c->staging_dir);
   if (c->node_id.empty()) {
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);
     c->node_id = std::string(host) + ":" + std::to_string(c->bind_port);
   }
-  while (!c->public_endpoint.empty() && c->public_endpoint.back() == '/') {
-    c->public_endpoint.pop_back();
-  }
+  while (!c->public_endpoint.empty() && c->public_endpoint.back() == '/') c->public_endpoint.pop_back();
 }
 
 }  // namespace glint::control

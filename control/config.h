@@ -47,6 +47,11 @@ struct Config {
   std::string ks_auth_url, ks_www_authenticate_uri, ks_username, ks_password, ks_project_name;
   std::string ks_user_domain_name = "Default", ks_project_domain_name = "Default";
   int ks_token_cache_time = 300;
+  std::string ks_cafile;                       // CA bundle for an https Keystone
+  bool ks_insecure = false;                    // skip TLS verification (tests only)
+  int ks_http_connect_timeout = 5;             // seconds
+  std::vector<std::string> ks_service_token_roles = {"service"};
+  bool ks_service_token_roles_required = false;
   int token_expiration = 3600;                 // seconds a built-in identity token lives
   int limit_param_default = 25;
   int api_limit_max = 1000;
@@ -74,7 +79,9 @@ struct Config {
   std::string AdminTokenFile() const { return data_dir + "/admin-token"; }
 };
 
-// Reads `path` into `config` (only the options present change).
+// Reads `path` into `config` (only the options present change). A malformed value (a
+// number that is not one, a boolean other than true/false/yes/no/on/off/1/0) is an error
+// naming the option, never a silent default.
 Status LoadConfigFile(const std::string& path, Config* config);
 // Fills derived defaults (connection, datadir, node id) after file and flags are applied.
 void FinalizeConfig(Config* config);

@@ -11,6 +11,7 @@ int HttpStatusFor(const Status& s) {
     case C::kInvalidArgument: return 400;
     case C::kUnauthenticated: return 401;
     case C::kPermissionDenied: return 403;
+    case C::kMethodNotAllowed: return 405;
     case C::kNotFound: return 404;
     case C::kConflict: return 409;
     case C::kTooLarge: return 413;
@@ -50,15 +51,19 @@ const char* ReasonPhrase(int code) {
   }
 }
 
-HttpResponse ErrorResponse(int code, const std::string& message) {
+HttpResponse ErrorResponse(const Status& s) {
   HttpResponse r;
-  r.status = code;
-  nlohmann::json body = {{"error", {{"code", code}, {"title", ReasonPhrase(code)}, {"message", message}}}};
-  r.body = body.dump();
+  r.status = HttpStatusFor(s);
+  std::string message = s.message();
+  if (message.size() > kMaxErrorMessage) {
+    message.resize(kMaxErrorMessage);
+    message += "...";
+  }
+  nlohmann::json body = {{"error", {{"code", r.status}, {"title", ReasonPhrase(r.status)}, {"message", message}}}};
+  // replace: a cut multi-byte character or any invalid UTF-8 becomes U+FFFD, never a throw.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.Set("Content-Type", "application/json");
   return r;
 }
-
-HttpResponse ErrorResponse(const Status& s) { return ErrorResponse(HttpStatusFor(s), s.message()); }
 
 }  // namespace glint::control

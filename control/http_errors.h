@@ -1,6 +1,9 @@
-// The one place a Status becomes an HTTP status code and a JSON error body:
+// The one place a Status becomes an HTTP status code and Glance's JSON error body:
 //   {"error": {"code": 404, "title": "Not Found", "message": "..."}}
 // (python-glanceclient reads `<key>.message`; a flat {"message": ...} breaks it).
+// Messages often echo request input: any byte sequence is rendered safely (invalid UTF-8
+// replaced, control characters escaped) and bounded in length, so an error body can
+// always be built and never grows with the input.
 #pragma once
 
 #include "common/status.h"
@@ -11,6 +14,8 @@ namespace glint::control {
 int HttpStatusFor(const Status& status);
 const char* ReasonPhrase(int code);
 HttpResponse ErrorResponse(const Status& status);
-HttpResponse ErrorResponse(int code, const std::string& message);
+
+// Longest message an error body carries; longer ones are cut with "...".
+inline constexpr size_t kMaxErrorMessage = 1024;
 
 }  // namespace glint::control

@@ -105,7 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
           ec != net::error::connection_reset && ec != net::error::operation_aborted) {
         // Malformed request line or headers: say so before closing.
-        HttpResponse r = ErrorResponse(400, "Malformed HTTP request: " + ec.message());
+        HttpResponse r = ErrorResponse(Status::InvalidArgument("Malformed HTTP request: " + ec.message()));
         r.close_connection = true;
         req_.request_id = "req-" + NewUuid();
         server_->api.Decorate(req_, r);
@@ -133,9 +133,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (head_->is_done()) return Dispatch();
     auto length = head_->content_length();
     if (length && *length > kMaxSmallBody) {
-      HttpResponse r = ErrorResponse(413, "Request body of " + std::to_string(*length) +
+      HttpResponse r = ErrorResponse(Status::TooLarge("Request body of " + std::to_string(*length) +
                                               " bytes is too large (limit " +
-                                              std::to_string(kMaxSmallBody) + ")");
+                                              std::to_string(kMaxSmallBody) + ")"));
       r.close_connection = true;
       server_->api.Decorate(req_, r);
       return Send(std::move(r));
@@ -165,7 +165,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnBody(beast::error_code ec) {
     if (ec) {
       if (ec == http::error::body_limit) {
-        HttpResponse r = ErrorResponse(413, "Request body is too large");
+        HttpResponse r = ErrorResponse(Status::TooLarge("Request body is too large"));
         r.close_connection = true;
         server_->api.Decorate(req_, r);
         return Send(std::move(r));

@@ -50,6 +50,13 @@ struct HttpResponse {
   }
 };
 
+// A response with a status and no body (204, 202, 304...).
+inline HttpResponse EmptyResponse(int status) {
+  HttpResponse r;
+  r.status = status;
+  return r;
+}
+
 // Splits a request target into its decoded path and query parameters.
 void ParseTarget(std::string_view target, std::string* path,
                  std::vector<std::pair<std::string, std::string>>* query);

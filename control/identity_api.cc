@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "control/http_errors.h"
+#include "control/json_body.h"
 
 namespace glint::control {
 
@@ -28,13 +29,7 @@ json VersionJson(const std::string& base) {
           {"media-types", {{{"base", "application/json"}, {"type", "application/vnd.openstack.identity-v3+json"}}}}};
 }
 
-HttpResponse Json(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump();
-  r.Set("Content-Type", "application/json");
-  return r;
-}
+HttpResponse Json(int status, const json& body) { return JsonResponse(status, body); }
 
 json ProjectJson(const auth::Project& p, const std::string& base) {
   return {{"id", p.id}, {"name", p.name}, {"domain_id", p.domain_id}, {"enabled", p.enabled},
@@ -61,7 +56,7 @@ bool DefaultDomain(const json& j) {
 
 HttpResponse IdentityApi::TokenBody(const auth::TokenInfo& info, const std::string& base, int status) {
   auto user = store_.GetUser(info.user_id);
-  if (!user.ok()) return ErrorResponse(404, "Could not find token");
+  if (!user.ok()) return ErrorResponse(Status::NotFound("Could not find token"));
   json token = {{"methods", info.methods},
                 {"user", {{"id", user->id}, {"name", user->name}, {"domain", Domain()}, {"password_expires_at", nullptr}}},
                 {"audit_ids", {info.audit_id}},
@@ -70,7 +65,7 @@ HttpResponse IdentityApi::TokenBody(const auth::TokenInfo& info, const std::stri
   if (info.project_id) {
     auto project = store_.GetProject(*info.project_id);
     auto roles = store_.RolesOf(info.user_id, *info.project_id);
-    if (!project.ok() || !roles.ok()) return ErrorResponse(404, "Could not find token");
+    if (!project.ok() || !roles.ok()) return ErrorResponse(Status::NotFound("Could not find token"));
     token["project"] = {{"id", project->id}, {"name", project->name}, {"domain", Domain()}};
     token["is_domain"] = false;
     json rl = json::array();
@@ -93,13 +88,15 @@ HttpResponse IdentityApi::TokenBody(const auth::TokenInfo& info, const std::stri
 }
 
 HttpResponse IdentityApi::IssueToken(const HttpRequest& req, const std::string& base) {
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("auth") || !body["auth"].is_object()) {
-    return ErrorResponse(400, "Expecting to find auth in request body.");
+  auto parsed = ParseJsonBody(req.body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  const json& body = *parsed;
+  if (!body.is_object() || !body.contains("auth") || !body["auth"].is_object()) {
+    return ErrorResponse(Status::InvalidArgument("Expecting to find auth in request body."));
   }
   const json& a = body["auth"];
   if (!a.contains("identity") || !a["identity"].contains("methods") || !a["identity"]["methods"].is_array()) {
-    return ErrorResponse(400, "Expecting to find identity.methods in auth.");
+    return ErrorResponse(Status::InvalidArgument("Expecting to find identity.methods in auth."));
   }
   const json& id = a["identity"];
   auth::TokenInfo info;
@@ -111,10 +108,10 @@ HttpResponse IdentityApi::IssueToken(const HttpRequest& req, const std::string& 
   if (std::find(methods.begin(), methods.end(), "password") != methods.end()) {
     const json& u = id.value("password", json::object()).value("user", json::object());
     if (!u.contains("password") || !u["password"].is_string()) {
-      return ErrorResponse(400, "Expecting to find password in user.");
+      return ErrorResponse(Status::InvalidArgument("Expecting to find password in user."));
     }
     if (!DefaultDomain(u.value("domain", json::object()))) {
-      return ErrorResponse(401, "The request you have made requires authentication.");
+      return ErrorResponse(Status::Unauthenticated("The request you have made requires authentication."));
     }
     bool by_id = u.contains("id");
     std::string key = by_id ? u["id"].get<std::string>() : u.value("name", "");
@@ -131,17 +128,17 @@ HttpResponse IdentityApi::IssueToken(const HttpRequest& req, const std::string& 
     info.expires_at = prior->expires_at;  // a rescoped token never outlives its source
     info.methods = {"token"};
   } else {
-    return ErrorResponse(401, "Unsupported authentication method: use password or token.");
+    return ErrorResponse(Status::Unauthenticated("Unsupported authentication method: use password or token."));
   }
   std::optional<std::string> project_id;
   if (a.contains("scope") && a["scope"].is_object()) {
     const json& sc = a["scope"];
-    if (!sc.contains("project")) return ErrorResponse(400, "Only project scope is supported.");
+    if (!sc.contains("project")) return ErrorResponse(Status::InvalidArgument("Only project scope is supported."));
     const json& p = sc["project"];
     Result<auth::Project> project = p.contains("id") ? store_.GetProject(p["id"].get<std::string>())
                                                      : store_.FindProject(p.value("name", ""));
     if (!project.ok() || !DefaultDomain(p.value("domain", json::object()))) {
-      return ErrorResponse(401, "The request you have made requires authentication.");
+      return ErrorResponse(Status::Unauthenticated("The request you have made requires authentication."));
     }
     project_id = project->id;
   } else if (default_project) {
@@ -154,7 +151,7 @@ HttpResponse IdentityApi::IssueToken(const HttpRequest& req, const std::string& 
       if (!(a.contains("scope"))) {
         project_id.reset();  // default project without a role: unscoped, as Keystone does
       } else {
-        return ErrorResponse(401, "User has no access to project " + *project_id);
+        return ErrorResponse(Status::Unauthenticated("User has no access to project " + *project_id));
       }
     }
   }
@@ -183,18 +180,18 @@ HttpResponse IdentityApi::Handle(const HttpRequest& req, const std::string& base
     auto info = tokens_.Validate(subject);
     if (req.method == "DELETE") {
       Status s = tokens_.Revoke(subject);
-      if (!s.ok()) return ErrorResponse(404, "Could not find token");
+      if (!s.ok()) return ErrorResponse(Status::NotFound("Could not find token"));
       HttpResponse r;
       r.status = 204;
       return r;
     }
-    if (!info.ok()) return ErrorResponse(404, "Could not find token: " + info.status().message());
-    if (req.method != "GET" && req.method != "HEAD") return ErrorResponse(405, "Method not allowed");
+    if (!info.ok()) return ErrorResponse(Status::NotFound("Could not find token: " + info.status().message()));
+    if (req.method != "GET" && req.method != "HEAD") return ErrorResponse(Status::MethodNotAllowed("Method not allowed"));
     HttpResponse r = TokenBody(*info, base, 200);
     r.Set("X-Subject-Token", subject);
     return r;
   }
-  if (req.method != "GET") return ErrorResponse(405, "Method not allowed");
+  if (req.method != "GET") return ErrorResponse(Status::MethodNotAllowed("Method not allowed"));
   auto query = [&](const char* k) -> std::optional<std::string> {
     for (const auto& [qk, qv] : req.query) {
       if (qk == k) return qv;
@@ -212,7 +209,7 @@ HttpResponse IdentityApi::Handle(const HttpRequest& req, const std::string& base
   if (path == "/identity/v3/projects" || path == "/identity/v3/users") {
     bool projects = path == "/identity/v3/projects";
     // As Keystone's default policy: listing projects or users is for admins.
-    if (!caller->is_admin) return ErrorResponse(403, "You are not authorized to perform the requested action.");
+    if (!caller->is_admin) return ErrorResponse(Status::PermissionDenied("You are not authorized to perform the requested action."));
     json list = json::array();
     auto name = query("name");
     if (projects) {
@@ -234,19 +231,19 @@ HttpResponse IdentityApi::Handle(const HttpRequest& req, const std::string& base
   }
   if (path.rfind("/identity/v3/projects/", 0) == 0) {
     std::string pid = path.substr(std::string("/identity/v3/projects/").size());
-    if (!caller->is_admin && caller->project_id != pid) return ErrorResponse(403, "You are not authorized to perform the requested action.");
+    if (!caller->is_admin && caller->project_id != pid) return ErrorResponse(Status::PermissionDenied("You are not authorized to perform the requested action."));
     auto p = store_.GetProject(pid);
     if (!p.ok()) return ErrorResponse(p.status());
     return Json(200, {{"project", ProjectJson(*p, base)}});
   }
   if (path.rfind("/identity/v3/users/", 0) == 0) {
     std::string uid = path.substr(std::string("/identity/v3/users/").size());
-    if (!caller->is_admin && caller->user_id != uid) return ErrorResponse(403, "You are not authorized to perform the requested action.");
+    if (!caller->is_admin && caller->user_id != uid) return ErrorResponse(Status::PermissionDenied("You are not authorized to perform the requested action."));
     auto u = store_.GetUser(uid);
     if (!u.ok()) return ErrorResponse(u.status());
     return Json(200, {{"user", UserJson(*u, base)}});
   }
-  return ErrorResponse(404, "The resource could not be found: " + req.path);
+  return ErrorResponse(Status::NotFound("The resource could not be found: " + req.path));
 }
 
 }  // namespace glint::control

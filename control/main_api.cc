@@ -15,7 +15,7 @@
 #include "auth/identity.h"
 #include "auth/policy.h"
 #include "control/identity_api.h"
-#include "control/keystone_authenticator.h"
+#include "auth/keystone_authenticator.h"
 #include "catalog/catalog.h"
 #include "control/api_service.h"
 #include "control/config.h"
@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<auth::Authenticator> authenticator;
   bool external_keystone = config.paste_flavor.find("keystone") != std::string::npos;
   if (external_keystone) {
-    control::KeystoneOptions ks;
+    auth::KeystoneOptions ks;
     ks.auth_url = config.ks_auth_url;
     ks.www_authenticate_uri = config.ks_www_authenticate_uri;
     ks.username = config.ks_username;
@@ -157,12 +157,17 @@ int main(int argc, char** argv) {
     ks.user_domain_name = config.ks_user_domain_name;
     ks.project_domain_name = config.ks_project_domain_name;
     ks.token_cache_time = config.ks_token_cache_time;
+    ks.service_token_roles = config.ks_service_token_roles;
+    ks.service_token_roles_required = config.ks_service_token_roles_required;
+    ks.http.ca_file = config.ks_cafile;
+    ks.http.verify_tls = !config.ks_insecure;
+    ks.http.connect_timeout_ms = config.ks_http_connect_timeout * 1000;
     ks.admin_token = token;
     if (ks.auth_url.empty()) {
       spdlog::critical("[paste_deploy] flavor = keystone needs [keystone_authtoken] auth_url");
       return 1;
     }
-    authenticator = control::NewKeystoneAuthenticator(ks);
+    authenticator = auth::NewKeystoneAuthenticator(ks);
     spdlog::info("validating tokens against Keystone at {}", ks.auth_url);
   } else {
     authenticator = auth::NewIdentityAuthenticator(*identity, tokens, token);

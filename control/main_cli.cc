@@ -11,11 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/digest.h"
-#include "control/http_client.h"
+#include "common/ids.h"
+#include "client/http_client.h"
 
 using nlohmann::json;
 using namespace glint;
-using namespace glint::control;
+using namespace glint::client;
 
 namespace {
 
@@ -331,11 +332,11 @@ int main(int argc, char** argv) {
     std::string query = "limit=" + std::to_string(page_size);
     for (const auto& kv : list_props) {
       auto [k, v] = SplitKv(kv);
-      query += "&" + UrlEncode(k) + "=" + UrlEncode(v);
+      query += "&" + PercentEncode(k) + "=" + PercentEncode(v);
     }
-    for (const auto& t : list_tags) query += "&tag=" + UrlEncode(t);
-    if (list_visibility) query += "&visibility=" + UrlEncode(*list_visibility);
-    if (list_sort) query += "&sort=" + UrlEncode(*list_sort);
+    for (const auto& t : list_tags) query += "&tag=" + PercentEncode(t);
+    if (list_visibility) query += "&visibility=" + PercentEncode(*list_visibility);
+    if (list_sort) query += "&sort=" + PercentEncode(*list_sort);
     std::vector<std::vector<std::string>> rows;
     std::string next = "/v2/images?" + query;
     while (!next.empty()) {
@@ -390,11 +391,11 @@ int main(int argc, char** argv) {
   auto* tag_update = app.add_subcommand("image-tag-update", "add a tag to an image");
   tag_update->add_option("id", tag_id, "image id")->required();
   tag_update->add_option("tag", tag_value, "tag")->required();
-  tag_update->callback([&] { Api(g).Call("PUT", "/v2/images/" + tag_id + "/tags/" + UrlEncode(tag_value)); });
+  tag_update->callback([&] { Api(g).Call("PUT", "/v2/images/" + tag_id + "/tags/" + PercentEncode(tag_value)); });
   auto* tag_delete = app.add_subcommand("image-tag-delete", "remove a tag from an image");
   tag_delete->add_option("id", tag_id, "image id")->required();
   tag_delete->add_option("tag", tag_value, "tag")->required();
-  tag_delete->callback([&] { Api(g).Call("DELETE", "/v2/images/" + tag_id + "/tags/" + UrlEncode(tag_value)); });
+  tag_delete->callback([&] { Api(g).Call("DELETE", "/v2/images/" + tag_id + "/tags/" + PercentEncode(tag_value)); });
 
   std::string act_id;
   auto* deact = app.add_subcommand("image-deactivate", "deactivate an image");
@@ -428,12 +429,12 @@ int main(int argc, char** argv) {
   mem_update->callback([&] {
     json body = {{"status", mem_status}};
     members_table(json::array(
-        {Api(g).Call("PUT", "/v2/images/" + mem_image + "/members/" + UrlEncode(mem_member), &body)}));
+        {Api(g).Call("PUT", "/v2/images/" + mem_image + "/members/" + PercentEncode(mem_member), &body)}));
   });
   auto* mem_delete = app.add_subcommand("member-delete", "stop sharing an image with a project");
   mem_delete->add_option("image_id", mem_image, "image id")->required();
   mem_delete->add_option("member_id", mem_member, "project id")->required();
-  mem_delete->callback([&] { Api(g).Call("DELETE", "/v2/images/" + mem_image + "/members/" + UrlEncode(mem_member)); });
+  mem_delete->callback([&] { Api(g).Call("DELETE", "/v2/images/" + mem_image + "/members/" + PercentEncode(mem_member)); });
 
   // ---- stores (multi-store) ----
   bool stores_detail = false;
@@ -456,7 +457,7 @@ int main(int argc, char** argv) {
   auto* stores_delete = app.add_subcommand("stores-delete", "remove an image's data from one store");
   stores_delete->add_option("--store", sd_store, "store id")->required();
   stores_delete->add_option("id", sd_id, "image id")->required();
-  stores_delete->callback([&] { Api(g).Call("DELETE", "/v2/stores/" + UrlEncode(sd_store) + "/" + sd_id); });
+  stores_delete->callback([&] { Api(g).Call("DELETE", "/v2/stores/" + PercentEncode(sd_store) + "/" + sd_id); });
 
   // ---- locations (show_multiple_locations) ----
   std::string loc_id, loc_url, loc_meta = "{}", loc_validation;

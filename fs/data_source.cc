@@ -7,7 +7,7 @@
 
 #include <sys/stat.h>
 
-#include "control/http_client.h"
+#include "client/http_client.h"
 
 namespace glint::fs {
 namespace {
@@ -39,34 +39,25 @@ class FileStoreSource final : public DataSource {
 // Reads by Range requests on one kept-alive connection per open file.
 class HttpReader final : public store::Reader {
  public:
-  HttpReader(std::unique_ptr<control::HttpClient> c, std::string path, TokenSource& tokens, int64_t size)
+  HttpReader(std::unique_ptr<client::HttpClient> c, std::string path, TokenSource& tokens, int64_t size)
       : client_(std::move(c)), path_(std::move(path)), tokens_(tokens), size_(size) {}
   int64_t size() const override { return size_; }
   Result<size_t> ReadAt(int64_t offset, char* buf, size_t len) override {
     if (offset >= size_ || len == 0) return size_t{0};
     len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(len), size_ - offset));
     std::lock_guard<std::mutex> l(mu_);
-    size_t got = 0;
-    std::string range = "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + static_cast<int64_t>(len) - 1);
     auto token = tokens_.Token(false);
     if (!token.ok()) return token.status();
-    auto r = client_->Download(path_, {{"X-Auth-Token", *token}, {"Range", range}},
-                               [&](const char* data, size_t n) -> Status {
-                                 size_t take = std::min(n, len - got);
-                                 std::memcpy(buf + got, data, take);
-                                 got += take;
-                                 return Status::Ok();
-                               });
-    if (!r.ok()) return r.status();
-    if (r->status != 206 && r->status != 200) {
-      return Status::IOError("range read answered HTTP " + std::to_string(r->status));
-    }
-    return got;
+    int status = 0;
+    auto got = client::ReadRange(*client_, path_, {{"X-Auth-Token", *token}}, offset, buf, len, &status);
+    if (!got.ok()) return got.status();
+    if (status != 206) return Status::IOError("range read answered HTTP " + std::to_string(status));
+    return *got;
   }
 
  private:
   std::mutex mu_;
-  std::unique_ptr<control::HttpClient> client_;
+  std::unique_ptr<client::HttpClient> client_;
   std::string path_;
   TokenSource& tokens_;
   int64_t size_;
@@ -76,7 +67,7 @@ class HttpSource final : public DataSource {
  public:
   HttpSource(std::string url, TokenSource& tokens) : url_(std::move(url)), tokens_(tokens) {}
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
-    auto c = control::HttpClient::Create(url_);
+    auto c = client::HttpClient::Create(url_);
     if (!c.ok()) return c.status();
     return std::unique_ptr<store::Reader>(
         new HttpReader(std::move(c).value(), "/v2/images/" + image.id + "/file", tokens_, image.size));

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
-#include "control/http_client.h"
+#include "client/keystone_client.h"
 
 namespace glint::fs {
 
@@ -60,25 +60,15 @@ class PasswordToken final : public TokenSource {
     std::lock_guard<std::mutex> l(mu_);
     // Renew ahead of expiry so a long-lived mount never presents an expired token.
     if (!renew && !token_.empty() && NowMicros() < renew_at_) return token_;
-    auto c = control::HttpClient::Create(url_);
-    if (!c.ok()) return c.status();
-    json body = {{"auth",
-                  {{"identity",
-                    {{"methods", {"password"}},
-                     {"password", {{"user", {{"name", user_}, {"domain", {{"id", "default"}}}, {"password", password_}}}}}}},
-                   {"scope", {{"project", {{"name", project_}, {"domain", {{"id", "default"}}}}}}}}}};
-    auto r = (*c)->Request("POST", "/identity/v3/auth/tokens", {{"Content-Type", "application/json"}}, body.dump());
-    if (!r.ok()) return r.status();
-    if (r->status != 201) {
-      return Status::Unauthenticated("identity refused " + user_ + ": HTTP " + std::to_string(r->status));
-    }
-    token_ = r->Header("x-subject-token");
-    json t = json::parse(r->body, nullptr, false);
-    int64_t expires = NowMicros() + 600 * 1000000LL;
-    if (!t.is_discarded() && t.contains("token") && t["token"].contains("expires_at")) {
-      expires = ParseIso(t["token"]["expires_at"].get<std::string>()).value_or(expires);
-    }
+    client::PasswordCredentials cred;
+    cred.username = user_;
+    cred.password = password_;
+    cred.project_name = project_;
+    auto issued = client::KeystoneClient(url_ + "/identity/v3").IssueToken(cred);
+    if (!issued.ok()) return issued.status();
+    token_ = issued->token;
     int64_t now = NowMicros();
+    int64_t expires = issued->expires_at.value_or(now + 600 * 1000000LL);
     renew_at_ = now + (expires - now) * 3 / 4;
     return token_;
   }
@@ -105,13 +95,13 @@ ImageView::ImageView(std::string api_url, TokenSource& tokens, bool all_visibili
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
 }
 
-Result<control::ClientResponse> ImageView::Get(const std::string& target, control::HeaderList headers) {
+Result<client::ClientResponse> ImageView::Get(const std::string& target, client::HeaderList headers) {
   auto& client = Client();
   if (!client) return Status::InvalidArgument("bad API URL " + url_);
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto token = tokens_.Token(attempt > 0);
     if (!token.ok()) return token.status();
-    control::HeaderList h = headers;
+    client::HeaderList h = headers;
     h.emplace_back("X-Auth-Token", *token);
     auto r = client->Request("GET", target, h, "");
     if (!r.ok()) {
@@ -124,9 +114,9 @@ Result<control::ClientResponse> ImageView::Get(const std::string& target, contro
 }
 ImageView::~ImageView() = default;
 
-std::unique_ptr<control::HttpClient>& ImageView::Client() {
+std::unique_ptr<client::HttpClient>& ImageView::Client() {
   if (!client_) {
-    auto c = control::HttpClient::Create(url_);
+    auto c = client::HttpClient::Create(url_);
     if (c.ok()) client_ = std::move(c).value();
   }
   return client_;
@@ -140,7 +130,7 @@ Result<std::optional<std::vector<ImageEntry>>> ImageView::Refresh() {
   std::string first_etag;
   bool first = true;
   while (!target.empty()) {
-    control::HeaderList h;
+    client::HeaderList h;
     if (first && !etag_.empty()) h.emplace_back("If-None-Match", etag_);
     auto r = Get(target, h);
     if (!r.ok()) return r.status();

@@ -17,11 +17,7 @@
 
 #include "common/status.h"
 
-namespace glint::control {
-class HttpClient;
-struct ClientResponse;
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
-}
+#include "client/http_client.h"
 
 namespace glint::fs {
 
@@ -62,14 +58,14 @@ class ImageView {
   const std::string& api_url() const { return url_; }
 
  private:
-  std::unique_ptr<control::HttpClient>& Client();
+  std::unique_ptr<client::HttpClient>& Client();
   // GET with the current token; on 401 renews the token once and retries.
-  Result<control::ClientResponse> Get(const std::string& target, control::HeaderList headers);
+  Result<client::ClientResponse> Get(const std::string& target, client::HeaderList headers);
   std::string url_, etag_;
   TokenSource& tokens_;
   bool all_ = false;
   std::mutex mu_;
-  std::unique_ptr<control::HttpClient> client_;
+  std::unique_ptr<client::HttpClient> client_;
 };
 
 }  // namespace glint::fs

@@ -7,8 +7,9 @@ BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libfuse3-dev librados-dev librbd-dev libyaml-cpp-dev libmariadb-dev
+  libcurl4-openssl-dev
 )
-RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3)
+RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3 libcurl4)
 TEST_PKGS=(
   python3 python3-pytest python3-requests
   python3-glanceclient python3-openstackclient qemu-utils qemu-block-extra attr

@@ -76,16 +76,37 @@ TEST(Policy, LegacyModeAllowsWhatTheDeprecatedRuleAllows) {
 
 TEST(Policy, FileOverridesAndReloadsWithoutRestart) {
   PolicyFile f("get_images: \"role:admin\"\nmy_rule: \"role:reader\"\nadd_image: \"rule:my_rule\"\n");
-  PolicyEngine p(/*secure_rbac=*/false, f.path());
+  ManualClock clock;
+  PolicyEngine p(/*secure_rbac=*/false, f.path(), clock);
   EXPECT_OK(p.load_status());
   PolicyTarget t = {{"project_id", "p1"}, {"owner", "p1"}};
   EXPECT_FALSE(p.Allowed("get_images", Ctx({"member"}, "p1"), t));
   EXPECT_TRUE(p.Allowed("add_image", Ctx({"reader"}, "p1"), t));
   EXPECT_FALSE(p.Allowed("add_image", Ctx({"member"}, "p1"), t));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   f.Write("{\"get_images\": \"\", \"add_image\": \"!\"}");  // JSON works too
+  EXPECT_FALSE(p.Allowed("get_images", Ctx({"member"}, "p1"), t)) << "the file is checked at most once a second";
+  clock.AdvanceSeconds(1.1);
   EXPECT_TRUE(p.Allowed("get_images", Ctx({"member"}, "p1"), t));
   EXPECT_FALSE(p.Allowed("add_image", Ctx({"admin"}, "p1"), t));
+}
+
+TEST(Policy, AFileThatDoesNotParseKeepsTheLastGoodPolicy) {
+  PolicyFile f("get_images: \"role:admin\"\n");
+  ManualClock clock;
+  PolicyEngine p(/*secure_rbac=*/false, f.path(), clock);
+  PolicyTarget t = {{"project_id", "p1"}, {"owner", "p1"}};
+  EXPECT_FALSE(p.Allowed("get_images", Ctx({"member"}, "p1"), t));
+  for (const char* broken : {"get_images: [unclosed\n", "get_images: \"role:admin or\"\n", "- a list\n"}) {
+    f.Write(broken);
+    clock.AdvanceSeconds(1.1);
+    EXPECT_FALSE(p.Allowed("get_images", Ctx({"member"}, "p1"), t)) << broken;
+    EXPECT_TRUE(p.Allowed("get_images", Ctx({"admin"}, "p1"), t)) << "not reverted to deny-all either: " << broken;
+    EXPECT_FALSE(p.load_status().ok()) << broken;
+  }
+  f.Write("get_images: \"\"\n");
+  clock.AdvanceSeconds(1.1);
+  EXPECT_TRUE(p.Allowed("get_images", Ctx({"member"}, "p1"), t));
+  EXPECT_OK(p.load_status());
 }
 
 TEST(Policy, BrokenRuleDeniesAndIsReported) {

@@ -1,47 +1,9 @@
-#include "control/upload.h"
+#include "control/upload_session.h"
 
 #include "common/ids.h"
 #include "control/http_errors.h"
 
 namespace glint::control {
-
-void SerialQueue::Push(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    tasks_.push_back(std::move(task));
-    if (running_) return;
-    running_ = true;
-  }
-  post_([this] { Drain(); });
-}
-
-void SerialQueue::Drain() {
-  for (;;) {
-    std::function<void()> task;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (tasks_.empty()) {
-        running_ = false;
-        return;
-      }
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
-    task();
-  }
-}
-
-std::optional<int64_t> FormatInspector::VirtualSize(int64_t data_size) const {
-  if (!disk_format) return std::nullopt;
-  if (*disk_format == "raw") return data_size;
-  if (*disk_format == "qcow2") {
-    if (head.size() < 32 || head.compare(0, 4, "QFI\xfb") != 0) return std::nullopt;
-    uint64_t v = 0;
-    for (int i = 24; i < 32; ++i) v = (v << 8) | static_cast<unsigned char>(head[i]);
-    return static_cast<int64_t>(v);
-  }
-  return std::nullopt;
-}
 
 UploadSession::UploadSession(Post post, catalog::Catalog& catalog,
                              std::unique_ptr<store::Writer> writer, store::Backend& backend,
@@ -105,8 +67,8 @@ Status UploadSession::Submit(UploadChunk* c) {
                                 std::to_string(size_cap_) + " bytes)");
       return error_;
     }
-    if (inspector_.head.size() < 512) {
-      inspector_.head.append(c->data.get(), std::min(c->len, 512 - inspector_.head.size()));
+    if (inspector_.head.size() < FormatInspector::kHeadBytes) {
+      inspector_.Feed(c->data.get(), c->len);
     }
     total_ += static_cast<int64_t>(c->len);
     ++in_flight_;

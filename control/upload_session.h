@@ -11,8 +11,6 @@
 #pragma once
 
 #include <atomic>
-#include <cstdlib>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -21,50 +19,21 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "common/aligned_buffer.h"
 #include "common/digest.h"
 #include "control/http_types.h"
+#include "control/format_inspector.h"
+#include "control/post.h"
+#include "control/serial_queue.h"
 #include "store/backend.h"
 
 namespace glint::control {
-
-using Post = std::function<void(std::function<void()>)>;
-
-// Runs tasks one at a time, in order, on a pool.
-class SerialQueue {
- public:
-  explicit SerialQueue(Post post) : post_(std::move(post)) {}
-  void Push(std::function<void()> task);
-
- private:
-  void Drain();
-  Post post_;
-  std::mutex mu_;
-  std::deque<std::function<void()>> tasks_;
-  bool running_ = false;
-};
-
-// 4 KiB-aligned memory, so stores can write it with O_DIRECT.
-struct AlignedFree {
-  void operator()(char* p) const { std::free(p); }
-};
-using AlignedBuffer = std::unique_ptr<char[], AlignedFree>;
-inline AlignedBuffer NewAlignedBuffer(size_t size) {
-  return AlignedBuffer(static_cast<char*>(std::aligned_alloc(4096, size)));
-}
 
 struct UploadChunk {
   AlignedBuffer data;
   size_t capacity = 0;
   size_t len = 0;
   std::atomic<int> pending{0};
-};
-
-// What virtual_size the data's first bytes imply, Glance-style: qcow2 reads its header,
-// raw is the data size; nullopt when the data does not look like its disk_format.
-struct FormatInspector {
-  std::optional<std::string> disk_format;
-  std::string head;  // first bytes of the data
-  std::optional<int64_t> VirtualSize(int64_t data_size) const;
 };
 
 class UploadSession : public std::enable_shared_from_this<UploadSession> {

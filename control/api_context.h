@@ -1,0 +1,53 @@
+// ApiContext: what every handler of the image API shares: the configuration, the catalog,
+// the stores, identity and policy, the worker pool, the clock and the staging area. Built
+// once by ApiService; handlers hold a reference. Thread-safe as its parts are.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "auth/authenticator.h"
+#include "auth/policy.h"
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "control/config.h"
+#include "control/http_types.h"
+#include "control/image_json.h"
+#include "control/post.h"
+#include "control/staging_area.h"
+#include "store/store_set.h"
+
+namespace glint::control {
+
+class IdentityApi;
+
+struct ApiContext {
+  const Config& config;
+  catalog::Catalog& catalog;
+  store::StoreSet& stores;
+  auth::Authenticator& authenticator;
+  Post post;
+  IdentityApi* identity = nullptr;    // the built-in Keystone v3 API, when served
+  auth::PolicyEngine* policy = nullptr;
+  const Clock& clock;
+  StagingArea staging;
+
+  int64_t Now() const { return clock.NowMicros(); }
+  // Microseconds an upload, import or copy lock lives unrenewed.
+  int64_t LockTtl() const { return int64_t{config.upload_lock_ttl} * 1000000; }
+  ImageJsonOptions ImageJson() const {
+    return {config.show_image_direct_url, config.show_multiple_locations, stores.multi_store()};
+  }
+  // The URL clients reach this service at: public_endpoint, else from the request.
+  std::string BaseUrl(const HttpRequest& req) const;
+};
+
+// One request being handled: the request, who makes it, and the path's parameters.
+struct Call {
+  HttpRequest& req;
+  const auth::RequestContext& ctx;
+  std::string id;   // {id}: the image
+  std::string arg;  // the second parameter: member, tag, action, store or schema name
+};
+
+}  // namespace glint::control

@@ -1,0 +1,159 @@
+#include "control/image_data_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/ids.h"
+#include "control/byte_range.h"
+#include "control/http_errors.h"
+
+namespace glint::control {
+
+using catalog::ImageRecord;
+
+namespace {
+
+Status TooLargeForCap(uint64_t length, int64_t cap) {
+  return Status::TooLarge("The incoming image is too large: " + std::to_string(length) +
+                          " bytes exceeds image_size_cap (" + std::to_string(cap) + ")");
+}
+
+}  // namespace
+
+Result<HttpResponse> ImageDataHandler::Download(const Call& call) {
+  auto img = access_.Visible(call.ctx, call.id);
+  if (!img.ok()) return img.status();
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("download_image", call.ctx, *img));
+  if (img->status == catalog::kDeactivated && !call.ctx.is_admin) {
+    return Status::PermissionDenied("The requested image has been deactivated. Image data download is forbidden.");
+  }
+  if ((img->status != catalog::kActive && img->status != catalog::kDeactivated) || img->locations.empty()) {
+    return EmptyResponse(204);
+  }
+  std::unique_ptr<store::Reader> reader;
+  Status last = Status::NotFound("image data is not in any configured store");
+  for (const auto& loc : img->locations) {
+    store::Backend* owner = api_.stores.Owner(loc.url);
+    if (!owner) continue;
+    auto opened = owner->Open(loc.url);
+    if (opened.ok()) {
+      reader = std::move(opened).value();
+      break;
+    }
+    last = opened.status();
+  }
+  if (!reader) {
+    spdlog::error("image {}: data unavailable: {}", img->id, last.ToString());
+    if (last.code() == Status::Code::kNotFound) return Status::NotFound("Image data for " + img->id + " is not available");
+    return last;
+  }
+  const int64_t size = reader->size();
+  auto range = ParseByteRange(call.req.Header("range"), size);
+  if (!range.ok()) {
+    HttpResponse e = ErrorResponse(range.status());
+    if (e.status == 416) e.Set("Content-Range", "bytes */" + std::to_string(size));
+    return e;
+  }
+  HttpResponse r;
+  r.status = 200;
+  r.offset = 0;
+  r.length = size;
+  if (*range) {
+    r.status = 206;
+    r.offset = (*range)->first;
+    r.length = (*range)->length();
+    r.Set("Content-Range", "bytes " + std::to_string((*range)->first) + "-" + std::to_string((*range)->last) + "/" +
+                               std::to_string(size));
+  }
+  r.Set("Content-Type", "application/octet-stream");
+  if (img->checksum && r.status == 200) r.Set("Content-MD5", *img->checksum);
+  r.data = std::move(reader);
+  return r;
+}
+
+// glance-direct, step one: the data goes to the staging area; the image becomes
+// `uploading` (Glance: no formats needed yet, policy modify_image).
+Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginStage(const Call& call, const ImageRecord& img,
+                                                                    std::optional<uint64_t> content_length) {
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("modify_image", call.ctx, img));
+  if (content_length && *content_length > static_cast<uint64_t>(api_.config.image_size_cap)) {
+    return TooLargeForCap(*content_length, api_.config.image_size_cap);
+  }
+  store::Backend* staging = api_.staging.Get();
+  if (!staging) return Status::Unavailable("The staging area is not available");
+  catalog::UploadLock lock{img.id, NewUuid(), api_.config.node_id};
+  GLINT_RETURN_IF_ERROR(api_.catalog.BeginStage(lock, api_.Now() + api_.LockTtl()));
+  auto writer = staging->NewWriter(img.id, lock.token);
+  if (!writer.ok()) {
+    (void)api_.catalog.AbortUpload(lock);
+    return writer.status();
+  }
+  return std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), *staging, lock,
+                                         img.disk_format, api_.config.image_size_cap, api_.config.upload_lock_ttl,
+                                         UploadSession::Mode::kStage);
+}
+
+Result<int64_t> ImageDataHandler::UploadSizeCap(const Call& call, std::optional<uint64_t> content_length) {
+  if (content_length && *content_length > static_cast<uint64_t>(api_.config.image_size_cap)) {
+    return TooLargeForCap(*content_length, api_.config.image_size_cap);
+  }
+  int64_t headroom = -1;
+  GLINT_RETURN_IF_ERROR(quotas_.Check(call.ctx, "image_count_uploading", 1));
+  GLINT_RETURN_IF_ERROR(quotas_.Check(call.ctx, "image_size_total", 0, &headroom));
+  if (content_length && headroom >= 0 && *content_length > static_cast<uint64_t>(headroom)) {
+    return Status::TooLarge("Resource image_size_total is over limit: this upload of " +
+                            std::to_string(*content_length) + " bytes exceeds the project's remaining " +
+                            std::to_string(headroom) + " bytes");
+  }
+  return headroom >= 0 ? std::min(api_.config.image_size_cap, headroom) : api_.config.image_size_cap;
+}
+
+// Which store receives the data: X-Image-Meta-Store (multi-store), else the default.
+Result<store::Backend*> ImageDataHandler::UploadTarget(const HttpRequest& req) {
+  store::Backend* target = api_.stores.Default();
+  std::string wanted(req.Header("x-image-meta-store"));
+  if (!wanted.empty()) {
+    target = api_.stores.multi_store() ? api_.stores.Find(wanted) : nullptr;
+    if (!target) return Status::InvalidArgument("Store for identifier " + wanted + " not found");
+  }
+  if (!target) return Status::Unavailable("No store is configured");
+  return target;
+}
+
+Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginUpload(const Call& call, bool stage,
+                                                                     std::optional<uint64_t> content_length) {
+  std::string_view ct = call.req.Header("content-type");
+  ct = ct.substr(0, ct.find(';'));
+  if (ct != "application/octet-stream") {
+    return Status::UnsupportedMedia("Content-Type '" + std::string(ct.substr(0, 200)) +
+                                    "' is not supported for image data: use application/octet-stream");
+  }
+  auto img = access_.Visible(call.ctx, call.id);
+  if (!img.ok()) return img.status();
+  GLINT_RETURN_IF_ERROR(ImageAccess::MayModify(call.ctx, *img));
+  if (stage) return BeginStage(call, *img, content_length);
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("upload_image", call.ctx, *img));
+  if (content_length && *content_length > static_cast<uint64_t>(api_.config.image_size_cap)) {
+    return TooLargeForCap(*content_length, api_.config.image_size_cap);
+  }
+  if (img->status == catalog::kQueued && (!img->disk_format || !img->container_format)) {
+    return Status::InvalidArgument("Properties disk_format, container_format must be set prior to saving data.");
+  }
+  if (img->status != catalog::kQueued) {
+    return Status::Conflict("Image status transition from " + img->status + " to saving is not allowed");
+  }
+  auto size_cap = UploadSizeCap(call, content_length);
+  if (!size_cap.ok()) return size_cap.status();
+  auto target = UploadTarget(call.req);
+  if (!target.ok()) return target.status();
+  catalog::UploadLock lock{img->id, NewUuid(), api_.config.node_id};
+  GLINT_RETURN_IF_ERROR(api_.catalog.BeginUpload(lock, api_.Now() + api_.LockTtl()));
+  auto writer = (*target)->NewWriter(img->id, lock.token);
+  if (!writer.ok()) {
+    (void)api_.catalog.AbortUpload(lock);
+    return writer.status();
+  }
+  return std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), **target, lock,
+                                         img->disk_format, *size_cap, api_.config.upload_lock_ttl);
+}
+
+}  // namespace glint::control

@@ -1,0 +1,173 @@
+#include "control/import_handler.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/ids.h"
+#include "control/image_json.h"
+#include "control/import_jobs.h"
+#include "control/json_body.h"
+
+namespace glint::control {
+
+using nlohmann::json;
+
+// Which store an import goes to: `stores` (one), X-Image-Meta-Store, else the default.
+Result<store::Backend*> ImportHandler::Target(const HttpRequest& req, const json& body) {
+  std::vector<std::string> wanted;
+  if (body.contains("stores")) {
+    if (!body["stores"].is_array()) return Status::InvalidArgument("'stores' must be a list of store ids");
+    for (const auto& v : body["stores"]) {
+      if (!v.is_string()) return Status::InvalidArgument("'stores' must be a list of store ids");
+      wanted.push_back(v.get<std::string>());
+    }
+  }
+  bool all = body.value("all_stores", false);
+  std::string header(req.Header("x-image-meta-store"));
+  if (all && (!wanted.empty() || !header.empty())) {
+    return Status::InvalidArgument("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
+  }
+  if (all && api_.stores.entries().size() == 1) return api_.stores.Default();
+  if (all || wanted.size() > 1) {
+    return Status::InvalidArgument("Glint imports into one store per request; name one in 'stores' "
+                                   "and copy to others by adding locations");
+  }
+  if (wanted.empty() && !header.empty()) wanted.push_back(header);
+  if (wanted.empty()) return api_.stores.Default();
+  store::Backend* b = api_.stores.multi_store() ? api_.stores.Find(wanted[0]) : nullptr;
+  if (!b) return Status::Conflict("Store for identifier " + wanted[0] + " not found");
+  return b;
+}
+
+Result<HttpResponse> ImportHandler::Import(const Call& call) {
+  const auth::RequestContext& ctx = call.ctx;
+  const HttpRequest& req = call.req;
+  const std::string& id = call.id;
+  auto parsed = ParseJsonBody(req.body);
+  if (!parsed.ok()) return parsed.status();
+  const json& body = *parsed;
+  if (!body.is_object()) return Status::InvalidArgument("Malformed JSON in request body.");
+  if (!body.contains("method") || !body["method"].is_object()) {
+    return Status::InvalidArgument("Import request requires a 'method' field.");
+  }
+  const json& m = body["method"];
+  if (!m.contains("name") || !m["name"].is_string()) return Status::InvalidArgument("Import request requires a 'name' field.");
+  std::string method = m["name"].get<std::string>();
+  static const std::set<std::string> kKnown = {"glance-direct", "web-download", "copy-image", "glance-download"};
+  if (!kKnown.count(method)) return Status::InvalidArgument("Unknown import method name '" + method + "'.");
+  for (const char* k : {"all_stores", "all_stores_must_succeed"}) {
+    if (body.contains(k) && !body[k].is_boolean()) {
+      return Status::InvalidArgument(std::string("'") + k + "' must be true or false");
+    }
+  }
+  if (method == "copy-image") return CopyImage(call, body);
+  if (method != "glance-direct") {
+    return Status::InvalidArgument("Import method '" + method + "' is not enabled at this site (GET /v2/info/import)");
+  }
+  for (const char* k : {"all_stores", "all_stores_must_succeed"}) {
+    if (body.contains(k) && !body[k].is_boolean()) {
+      return Status::InvalidArgument(std::string("'") + k + "' must be true or false");
+    }
+  }
+  auto img = access_.Visible(ctx, id);
+  if (!img.ok()) return img.status();
+  if (img->status == catalog::kActive) {
+    return Status::Conflict("Image with status active cannot be target for import");
+  }
+  if (img->status != catalog::kUploading) {
+    return Status::Conflict("Image needs to be staged before 'glance-direct' method can be used");
+  }
+  if (!img->container_format) return Status::Conflict("'container_format' needs to be set before import");
+  if (!img->disk_format) return Status::Conflict("'disk_format' needs to be set before import");
+  if (Status may = ImageAccess::MayModify(ctx, *img); !may.ok()) return may;
+  if (Status p = access_.PolicyOn("modify_image", ctx, *img); !p.ok()) return p;
+  auto target = Target(req, body);
+  if (!target.ok()) return target.status();
+  if (!*target) return Status::Unavailable("No store is configured");
+  store::Backend* staging = api_.staging.Get();
+  if (!staging) return Status::Unavailable("The staging area is not available");
+  catalog::UploadLock lock{img->id, NewUuid(), api_.config.node_id};
+  Status s = api_.catalog.BeginImport(lock, api_.Now() + int64_t{api_.config.upload_lock_ttl} * 1000000);
+  if (!s.ok()) return s;
+  catalog::TaskRecord task =
+      NewImportTask(api_, ctx, req, img->id, DumpJson(body),
+                    DumpJson(api_.stores.multi_store() ? json::array({StoreIdOf(api_, **target)}) : json()));
+  if (Status t = api_.catalog.CreateTask(task); !t.ok()) {
+    (void)api_.catalog.ReleaseImport(lock);
+    return t;
+  }
+  // The copy into the store runs on the pool; the client polls the image (or its tasks).
+  api_.post([this, lock, task_id = task.id, target = *target, disk_format = img->disk_format] {
+    ImportJobs(api_).RunImport(lock, task_id, *target, disk_format);
+  });
+  return EmptyResponse(202);
+}
+
+// copy-image (multi-store): the data of an active image is copied into more stores; the
+// image stays active and gains a location per store. Runs as an exclusive task. Jobs
+// posted to the pool capture `this`: main joins the pool before the service goes away.
+Result<HttpResponse> ImportHandler::CopyImage(const Call& call, const json& body) {
+  const auth::RequestContext& ctx = call.ctx;
+  const HttpRequest& req = call.req;
+  const std::string& id = call.id;
+  if (!api_.stores.multi_store()) {
+    return Status::InvalidArgument("copy-image copies between stores: it needs enabled_backends");
+  }
+  auto img = access_.Visible(ctx, id);
+  if (!img.ok()) return img.status();
+  if (img->status != catalog::kActive) {
+    return Status::Conflict("Only images with status active can be targeted for copying");
+  }
+  if (Status p = access_.PolicyOn("copy_image", ctx, *img); !p.ok()) return p;
+  std::set<std::string> holding;
+  for (const auto& l : img->locations) holding.insert(l.store);
+  std::vector<std::string> wanted;
+  bool all = body.value("all_stores", false);
+  std::string header(req.Header("x-image-meta-store"));
+  if (body.contains("stores")) {
+    if (!body["stores"].is_array()) return Status::InvalidArgument("'stores' must be a list of store ids");
+    for (const auto& v : body["stores"]) {
+      if (!v.is_string()) return Status::InvalidArgument("'stores' must be a list of store ids");
+      wanted.push_back(v.get<std::string>());
+    }
+  }
+  if (all && (!wanted.empty() || !header.empty())) {
+    return Status::InvalidArgument("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
+  }
+  if (all) {
+    for (const auto& e : api_.stores.entries()) {
+      if (!holding.count(e.id)) wanted.push_back(e.id);
+    }
+    if (wanted.empty()) return EmptyResponse(202);  // already everywhere: nothing to do (as Glance)
+  } else {
+    if (wanted.empty() && !header.empty()) wanted.push_back(header);
+    if (wanted.empty()) return Status::InvalidArgument("Name the stores to copy to: 'stores' or 'all_stores'");
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    for (const auto& w : wanted) {
+      if (!api_.stores.Find(w)) return Status::Conflict("Store for identifier " + w + " not found");
+      if (holding.count(w)) return Status::InvalidArgument("Image is already present at store '" + w + "'");
+    }
+  }
+  catalog::TaskRecord task = NewImportTask(api_, ctx, req, img->id, DumpJson(body), DumpJson(wanted));
+  task.lock_token = NewUuid();
+  task.lock_node = api_.config.node_id;
+  task.lock_expires = api_.Now() + int64_t{api_.config.upload_lock_ttl} * 1000000;
+  if (Status t = api_.catalog.CreateTask(task); !t.ok()) return t;
+  api_.post([this, task, wanted, source = *img] { ImportJobs(api_).RunCopy(task, wanted, source); });
+  return EmptyResponse(202);
+}
+
+Result<HttpResponse> ImportHandler::Tasks(const Call& call) {
+  const auth::RequestContext& ctx = call.ctx;
+  const std::string& id = call.id;
+  auto img = access_.Visible(ctx, id);
+  if (!img.ok()) return img.status();
+  auto tasks = api_.catalog.ListTasks(id);
+  if (!tasks.ok()) return tasks.status();
+  json out = json::array();
+  for (const auto& t : *tasks) out.push_back(TaskJson(t));
+  return JsonResponse(200, {{"tasks", out}});
+}
+
+}  // namespace glint::control

@@ -1,0 +1,45 @@
+// The background half of interoperable import: the jobs that run on the worker pool after
+// POST /v2/images/{id}/import answered 202. An import streams the staged data into its
+// store (hashing it) and activates the image; a copy streams an active image's data into
+// more stores and adds a location per store. Both hold a catalog lock (renewed while they
+// copy) so any node can see, and after a crash recover, what they were doing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "catalog/catalog.h"
+#include "control/api_context.h"
+
+namespace glint::control {
+
+// What this site imports with: glance-direct, and copy-image between several stores.
+std::vector<std::string> ImportMethods(const ApiContext& api);
+// The store id under which `backend` is configured.
+std::string StoreIdOf(const ApiContext& api, store::Backend& backend);
+// An api_image_import task as Glance records it (input: the request and the stores).
+catalog::TaskRecord NewImportTask(const ApiContext& api, const auth::RequestContext& ctx, const HttpRequest& req,
+                                  const std::string& image_id, const std::string& body_json,
+                                  const std::string& backends_json);
+
+class ImportJobs {
+ public:
+  explicit ImportJobs(ApiContext& api) : api_(api) {}
+  // Staged data -> `target`, then the image becomes active. On failure the image goes
+  // back to `uploading` (the staged data stays, to be imported again) and the task says why.
+  void RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
+                 const std::optional<std::string>& disk_format);
+  // An active image's data -> each of `targets`; md5-checked copies become locations.
+  void RunCopy(const catalog::TaskRecord& task, const std::vector<std::string>& targets,
+               const catalog::ImageRecord& img);
+
+ private:
+  Status CopyTo(const catalog::TaskRecord& task, const std::string& target_id, const catalog::ImageRecord& img,
+                int64_t* copied);
+  void FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why);
+  ApiContext& api_;
+};
+
+}  // namespace glint::control

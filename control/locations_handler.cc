@@ -1,0 +1,130 @@
+#include "control/locations_handler.h"
+
+#include <algorithm>
+
+#include "control/image_json.h"
+#include "control/json_body.h"
+
+namespace glint::control {
+
+using catalog::ImageRecord;
+using nlohmann::json;
+
+Status LocationsHandler::CheckLocation(const Call& call, const ImageRecord& img, const json& v,
+                                       catalog::ImageLocation* out) {
+  if (!v.is_object() || !v.contains("url") || !v["url"].is_string() ||
+      (v.contains("metadata") && !v["metadata"].is_object())) {
+    return Status::InvalidArgument("A location is {\"url\": ..., \"metadata\": {...}}");
+  }
+  out->url = v["url"].get<std::string>();
+  out->metadata_json = DumpJson(v.value("metadata", json::object()));
+  store::Backend* owner = api_.stores.Owner(out->url);
+  if (!owner) return Status::InvalidArgument("Invalid location: " + out->url);
+  out->store = owner->id();
+  if (out->url != owner->LocationFor(img.id)) {
+    // Without a policy engine the default rule applies: admin or service.
+    bool service = std::find(call.ctx.roles.begin(), call.ctx.roles.end(), "service") != call.ctx.roles.end();
+    Status may = api_.policy ? access_.Policy("glint:use_foreign_location", call.ctx, access_.Target(call.ctx, img))
+                 : (call.ctx.is_admin || service) ? Status::Ok()
+                                                  : Status::PermissionDenied("");
+    if (!may.ok()) {
+      return Status::PermissionDenied("Location " + out->url + " holds data that is not image " + img.id +
+                                      "'s own: only the admin and service roles may use it");
+    }
+  }
+  return Status::Ok();
+}
+
+Status LocationsHandler::Add(const Call& call, const ImageRecord& img, const json& op) {
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("set_image_location", call.ctx, img));
+  catalog::ImageLocation loc;
+  GLINT_RETURN_IF_ERROR(CheckLocation(call, img, op.value("value", json()), &loc));
+  for (const auto& l : img.locations) {
+    if (l.url == loc.url) return Status::InvalidArgument("Duplicate location: " + loc.url);
+  }
+  if (static_cast<int>(img.locations.size()) >= api_.config.image_location_quota) {
+    return Status::TooLarge("Maximum number of locations exceeded (" + std::to_string(api_.config.image_location_quota) + ")");
+  }
+  std::optional<ImageRecord> activate;
+  if (img.status == catalog::kQueued) {
+    // The data exists already: the image becomes active with its facts.
+    auto reader = api_.stores.Owner(loc.url)->Open(loc.url);
+    if (!reader.ok()) return Status::InvalidArgument("Cannot read location " + loc.url + ": " + reader.status().message());
+    ImageRecord facts;
+    facts.size = (*reader)->size();
+    const json& vd = op["value"].value("validation_data", json::object());
+    auto text = [&](const char* key) -> std::optional<std::string> {
+      if (!vd.is_object() || !vd.contains(key)) return std::nullopt;
+      if (!vd[key].is_string()) return std::string();
+      return vd[key].get<std::string>();
+    };
+    facts.checksum = text("checksum");
+    facts.os_hash_algo = text("os_hash_algo");
+    facts.os_hash_value = text("os_hash_value");
+    for (const auto* v : {&facts.checksum, &facts.os_hash_algo, &facts.os_hash_value}) {
+      if (*v && v->value().empty()) return Status::InvalidArgument("validation_data values must be non-empty strings");
+    }
+    if (img.disk_format == std::optional<std::string>("raw")) facts.virtual_size = facts.size;
+    activate = facts;
+  }
+  return api_.catalog.AddLocation(img.id, loc, activate);
+}
+
+Status LocationsHandler::Remove(const Call& call, const ImageRecord& img, const std::string& path) {
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("delete_image_location", call.ctx, img));
+  std::string index_text = path.substr(std::string("/locations/").size());
+  if (index_text.empty() || index_text.size() > 9 || index_text.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument("Invalid location index in " + path);
+  }
+  size_t index = std::stoul(index_text);
+  if (index >= img.locations.size()) return Status::InvalidArgument("Invalid location index " + std::to_string(index));
+  if (img.locations.size() == 1) return Status::PermissionDenied("Cannot remove last location in the image.");
+  return api_.catalog.RemoveLocation(img.id, img.locations[index].url);
+}
+
+Status LocationsHandler::Replace(const Call& call, const ImageRecord& img, const json& v) {
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("set_image_location", call.ctx, img));
+  if (!v.is_array()) return Status::InvalidArgument("Locations must be a list.");
+  if (v.empty()) return Status::PermissionDenied("Cannot set locations to empty list.");
+  if (static_cast<int>(v.size()) > api_.config.image_location_quota) {
+    return Status::TooLarge("Maximum number of locations exceeded");
+  }
+  if (img.status != catalog::kActive) return Status::Conflict("Locations of a queued image are added, not replaced.");
+  std::vector<catalog::ImageLocation> locs;
+  for (const auto& item : v) {
+    catalog::ImageLocation loc;
+    GLINT_RETURN_IF_ERROR(CheckLocation(call, img, item, &loc));
+    locs.push_back(loc);
+  }
+  return api_.catalog.ReplaceLocations(img.id, locs);
+}
+
+Result<HttpResponse> LocationsHandler::Patch(const Call& call, const json& ops) {
+  if (!api_.config.show_multiple_locations) {
+    return Status::PermissionDenied("It's not allowed to update locations if locations are invisible.");
+  }
+  for (const auto& op : ops) {
+    auto img = access_.Visible(call.ctx, call.id);
+    if (!img.ok()) return img.status();
+    GLINT_RETURN_IF_ERROR(ImageAccess::MayModify(call.ctx, *img));
+    std::string kind = op.contains("op") && op["op"].is_string() ? op["op"].get<std::string>() : "";
+    std::string path = op["path"].get<std::string>();
+    if (img->status != catalog::kQueued && img->status != catalog::kActive) {
+      return Status::Conflict("It's not allowed to change locations if image status is " + img->status + ".");
+    }
+    if (kind == "add" && path.rfind("/locations/", 0) == 0) {
+      GLINT_RETURN_IF_ERROR(Add(call, *img, op));
+    } else if (kind == "remove" && path.rfind("/locations/", 0) == 0) {
+      GLINT_RETURN_IF_ERROR(Remove(call, *img, path));
+    } else if (kind == "replace" && path == "/locations") {
+      GLINT_RETURN_IF_ERROR(Replace(call, *img, op.value("value", json())));
+    } else {
+      return Status::InvalidArgument("Invalid JSON pointer for this resource: '" + path + "'");
+    }
+  }
+  auto img = access_.Visible(call.ctx, call.id);
+  if (!img.ok()) return img.status();
+  return ImageResponse(200, *img, api_.ImageJson());
+}
+
+}  // namespace glint::control

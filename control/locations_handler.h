@@ -1,0 +1,33 @@
+// LocationsHandler: the locations API of show_multiple_locations sites, through JSON
+// patch (add /locations/-|N, remove /locations/N, replace /locations). A location must lie
+// in a configured store. Only the admin and service roles (policy
+// "glint:use_foreign_location") may point an image at data that is not its own: anyone
+// else may add only the location of the image's own id (Nova's direct snapshot), so a
+// tenant cannot adopt another image's data. Removing a location never deletes data.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "control/api_context.h"
+#include "control/image_access.h"
+
+namespace glint::control {
+
+class LocationsHandler {
+ public:
+  explicit LocationsHandler(ApiContext& api) : api_(api), access_(api) {}
+  // `ops` are v2.1 operations whose paths all start with /locations.
+  Result<HttpResponse> Patch(const Call& call, const nlohmann::json& ops);
+
+ private:
+  Status Add(const Call& call, const catalog::ImageRecord& img, const nlohmann::json& op);
+  Status Remove(const Call& call, const catalog::ImageRecord& img, const std::string& path);
+  Status Replace(const Call& call, const catalog::ImageRecord& img, const nlohmann::json& value);
+  // Validates one {"url", "metadata"} and finds its store; refuses foreign data.
+  Status CheckLocation(const Call& call, const catalog::ImageRecord& img, const nlohmann::json& v,
+                       catalog::ImageLocation* out);
+  ApiContext& api_;
+  ImageAccess access_;
+};
+
+}  // namespace glint::control
