@@ -1,6 +1,7 @@
 // Thin RAII wrappers over the SQLite C API for the catalog's SQLite backend:
-// Db (one connection, with a cache of prepared statements), Stmt (a borrowed cached
-// statement that resets itself), Transaction (rolls back unless committed).
+// Db (one connection, with a bounded cache of prepared statements), Stmt (a statement
+// borrowed from that cache, or owned when the cache cannot hold it, that resets itself),
+// Transaction (rolls back unless committed).
 // A Db is used by one thread at a time; the catalog hands them out from a pool.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 
 #include "common/status.h"
@@ -19,17 +21,41 @@ namespace glint::catalog {
 
 using SqlValue = std::variant<std::monostate, int64_t, std::string>;
 
+// The free functions live in the types, so no SQLite handle is ever held raw.
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+// A prepared statement in the connection's cache. `borrowed` is set while a Stmt uses it,
+// so the cache never finalizes a statement under a live Stmt.
+struct CachedStmt {
+  StmtPtr stmt;
+  bool borrowed = false;
+};
+
+// One use of a prepared statement: bind, step, read columns. On destruction the
+// statement is reset and, if it came from the cache, given back to it.
 class Stmt {
  public:
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    if (s_) {
-      sqlite3_reset(s_);
-      sqlite3_clear_bindings(s_);
-    }
+  // Borrows `cached` (marks it borrowed until this Stmt dies).
+  explicit Stmt(CachedStmt* cached) : s_(cached->stmt.get()), cached_(cached) {
+    cached_->borrowed = true;
   }
-  Stmt(Stmt&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  // Owns a statement the cache does not hold; finalized when this Stmt dies.
+  explicit Stmt(StmtPtr owned) : s_(owned.get()), owned_(std::move(owned)) {}
+  ~Stmt();
+  Stmt(Stmt&& o) noexcept
+      : s_(std::exchange(o.s_, nullptr)),
+        cached_(std::exchange(o.cached_, nullptr)),
+        owned_(std::move(o.owned_)) {}
   Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& operator=(Stmt&&) = delete;
 
   void Bind(int i, const SqlValue& v);
   void Bind(int i, const std::optional<std::string>& v) {
@@ -64,27 +90,40 @@ class Stmt {
   }
 
  private:
-  sqlite3_stmt* s_;
+  sqlite3_stmt* s_;               // what this Stmt steps: cached_'s or owned_'s
+  CachedStmt* cached_ = nullptr;  // set when borrowed from the cache
+  StmtPtr owned_;                 // set when the cache could not hold the statement
 };
 
 class Db {
  public:
+  // Distinct SQL texts kept prepared per connection. Listing queries vary with their
+  // filters and page sizes, so the cache is bounded rather than grown forever.
+  static constexpr size_t kStatementCacheLimit = 512;
+
   static Result<std::unique_ptr<Db>> Open(const std::string& path);
   // Someone else's database (adoption): no creation, no pragmas, nothing written.
   static Result<std::unique_ptr<Db>> OpenReadOnly(const std::string& path);
-  ~Db();
   Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
 
-  // Prepared once per connection and cached by SQL text.
+  // Prepared once per connection and cached by SQL text. Statements must not outlive
+  // their Db.
   Result<Stmt> Prepare(const std::string& sql);
   Status Exec(const std::string& sql);
-  int64_t Changes() const { return sqlite3_changes64(db_); }
+  int64_t Changes() const { return sqlite3_changes64(db_.get()); }
   Status Error(const std::string& what) const;
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  // Drops every cached statement that no Stmt is using.
+  void EvictIdleStatements();
+
+  // Declared first so it is destroyed last: statements are finalized before the close.
+  DbPtr db_;
+  // Node-based, so a CachedStmt's address stays valid while a Stmt borrows it, whatever
+  // else is inserted or erased.
+  std::unordered_map<std::string, CachedStmt> cache_;
 };
 
 // BEGIN IMMEDIATE on construction (take the write lock up front, so concurrent writers
