@@ -1,17 +1,22 @@
 // The embedded catalog backend: SQLite in WAL mode, a pool of connections (one per
 // concurrently running worker), versioned migrations, prepared statements only.
-// SQL is kept to what PostgreSQL and MySQL also accept, except the PRAGMAs in sqlite_db.cc.
+// SQL is kept to what PostgreSQL and MySQL also accept, except the PRAGMAs in sql/sqlite_db.cc.
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <set>
 
 #include "catalog/catalog.h"
-#include "catalog/sqlite_db.h"
 #include "common/ids.h"
+#include "sql/sqlite_db.h"
 
 namespace glint::catalog {
 namespace {
+
+using sql::Db;
+using sql::SqlValue;
+using sql::Stmt;
+using sql::Transaction;
 
 // Each migration moves the schema from version index to index + 1.
 const std::vector<std::vector<std::string>> kMigrations = {

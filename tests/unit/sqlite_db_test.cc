@@ -3,10 +3,10 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite_db.h"
+#include "sql/sqlite_db.h"
 #include "tests/support/test_support.h"
 
-namespace glint::catalog {
+namespace glint::sql {
 namespace {
 
 class SqliteDbTest : public ::testing::Test {
@@ -107,4 +107,4 @@ TEST_F(SqliteDbTest, CachedStatementIsResetAndReusedAfterItsStmtDies) {
 }
 
 }  // namespace
-}  // namespace glint::catalog
+}  // namespace glint::sql

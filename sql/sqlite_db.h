@@ -1,8 +1,10 @@
-// Thin RAII wrappers over the SQLite C API for the catalog's SQLite backend:
-// Db (one connection, with a bounded cache of prepared statements), Stmt (a statement
-// borrowed from that cache, or owned when the cache cannot hold it, that resets itself),
-// Transaction (rolls back unless committed).
-// A Db is used by one thread at a time; the catalog hands them out from a pool.
+// The SQLite wrapper every SQL-backed module uses: Db (one connection, with a bounded
+// cache of prepared statements), Stmt (a statement borrowed from that cache, or owned when
+// the cache cannot hold it, that resets itself), Transaction (BEGIN IMMEDIATE, rolled back
+// unless committed), SqlValue (a bound or read value). Called by the catalog
+// (catalog/sqlite_*.cc), the identity store (auth/sqlite_identity.cc) and Glance adoption
+// (catalog/glance_import.cc). A Db and its Stmts are used by one thread at a time; callers
+// that serve many threads keep a pool of Dbs (the catalog does).
 #pragma once
 
 #include <sqlite3.h>
@@ -17,7 +19,7 @@
 
 #include "common/status.h"
 
-namespace glint::catalog {
+namespace glint::sql {
 
 using SqlValue = std::variant<std::monostate, int64_t, std::string>;
 
@@ -141,4 +143,4 @@ class Transaction {
   bool done_ = false;
 };
 
-}  // namespace glint::catalog
+}  // namespace glint::sql

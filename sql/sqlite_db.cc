@@ -1,6 +1,6 @@
-#include "catalog/sqlite_db.h"
+#include "sql/sqlite_db.h"
 
-namespace glint::catalog {
+namespace glint::sql {
 
 Stmt::~Stmt() {
   if (!s_) return;  // moved from
@@ -123,4 +123,4 @@ Status Transaction::Commit() {
   return db_.Exec("COMMIT");
 }
 
-}  // namespace glint::catalog
+}  // namespace glint::sql
