@@ -9,15 +9,15 @@
 #include <sstream>
 
 #include "auth/identity.h"
-#include "catalog/sqlite_db.h"
 #include "common/digest.h"
 #include "common/ids.h"
+#include "sql/sqlite_db.h"
 
 namespace glint::auth {
 namespace {
 
-using catalog::Db;
-using catalog::Stmt;
+using sql::Db;
+using sql::Stmt;
 
 const std::vector<std::string> kSchema = {
     "CREATE TABLE IF NOT EXISTS identity_projects (id VARCHAR(64) NOT NULL PRIMARY KEY, "

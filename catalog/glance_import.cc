@@ -5,11 +5,13 @@
 #include <charconv>
 
 #include "catalog/catalog.h"
-#include "catalog/sqlite_db.h"
 #include "common/ids.h"
+#include "sql/sqlite_db.h"
 
 namespace glint::catalog {
 namespace {
+
+using sql::Db;
 
 class SqliteGlanceSource : public GlanceSource {
  public:

@@ -257,6 +257,47 @@ TEST_F(CatalogTest, ListFilters) {
   EXPECT_EQ(names(p), (V{"gamma"}));
 }
 
+// Each page size gives new child-loading SQL (one IN placeholder per image on the page)
+// and each filter combination a new page query: far more distinct statements than one
+// connection caches, many of them prepared while the page query is still in use.
+TEST_F(CatalogTest, ManyDistinctListQueriesKeepAnsweringCorrectly) {
+  constexpr int kImages = 200;
+  for (int i = 0; i < kImages; ++i) {
+    ImageRecord r = Make("img" + std::to_string(i), 1000 + i);
+    r.tags = {"t" + std::to_string(i % 3)};
+    r.properties = {{"n", std::to_string(i)}};
+    ASSERT_OK(catalog_->CreateImage(r));
+  }
+  for (int limit = 1; limit <= kImages; ++limit) {
+    ListQuery q = Admin();
+    q.limit = limit;
+    auto page = catalog_->ListImages(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    ASSERT_EQ(static_cast<int>(page->size()), limit);
+    for (const auto& r : *page) {
+      int n = std::stoi(r.properties.at("n"));
+      EXPECT_EQ(r.name, "img" + std::to_string(n));
+      EXPECT_EQ(r.tags, (std::vector<std::string>{"t" + std::to_string(n % 3)}));
+    }
+  }
+  for (int k = 1; k <= 100; ++k) {
+    Filter names{"name", Filter::Op::kIn, {}};
+    for (int i = 0; i < k; ++i) names.values.push_back("img" + std::to_string(i));
+    for (int variant = 0; variant < 3; ++variant) {
+      ListQuery q = Admin();
+      q.filters = {names};
+      q.limit = k;
+      if (variant == 1) q.tags = {"t0"};
+      if (variant == 2) q.sort = {{"name", true}};
+      auto page = catalog_->ListImages(q);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      size_t expected = variant == 1 ? static_cast<size_t>((k + 2) / 3) : static_cast<size_t>(k);
+      ASSERT_EQ(page->size(), expected) << "k=" << k << " variant=" << variant;
+      for (const auto& r : *page) EXPECT_EQ(r.tags.size(), 1u);
+    }
+  }
+}
+
 TEST(Ids, IsoFormattingAgreesWithGmtime) {
   std::mt19937_64 rng(11);
   std::vector<int64_t> secs = {0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 4107542400 /* 2100-03-01 */,

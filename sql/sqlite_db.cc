@@ -1,6 +1,13 @@
-#include "catalog/sqlite_db.h"
+#include "sql/sqlite_db.h"
 
-namespace glint::catalog {
+namespace glint::sql {
+
+Stmt::~Stmt() {
+  if (!s_) return;  // moved from
+  sqlite3_reset(s_);
+  sqlite3_clear_bindings(s_);
+  if (cached_) cached_->borrowed = false;
+}
 
 void Stmt::Bind(int i, const SqlValue& v) {
   if (std::holds_alternative<std::monostate>(v)) {
@@ -63,31 +70,37 @@ Result<std::unique_ptr<Db>> Db::OpenReadOnly(const std::string& path) {
   return db;
 }
 
-Db::~Db() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
-  sqlite3_close_v2(db_);
-}
-
+// A statement in use is never finalized: a full cache evicts only the statements no
+// Stmt borrows, and when that frees no room (or the same SQL is already borrowed, as by
+// a nested use) the caller gets a statement of its own, finalized when its Stmt dies.
+// Evicting everything instead once freed statements that a caller was still stepping:
+// a listing holds its page query while preparing the child queries, whose SQL text
+// varies with the page size, so ordinary list traffic overflowed the cache mid-query.
 Result<Stmt> Db::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
-  if (it != cache_.end()) return Stmt(it->second);
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
-                         SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
-    return Error("prepare");
+  if (it != cache_.end() && !it->second.borrowed) return Stmt(&it->second);
+  bool cacheable = it == cache_.end();
+  if (cacheable && cache_.size() >= kStatementCacheLimit) {
+    EvictIdleStatements();
+    cacheable = cache_.size() < kStatementCacheLimit;
   }
-  // Listing queries vary with their filters; bound the cache so it cannot grow forever.
-  if (cache_.size() > 512) {
-    for (auto& [k, v] : cache_) sqlite3_finalize(v);
-    cache_.clear();
-  }
-  cache_.emplace(sql, s);
-  return Stmt(s);
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                              cacheable ? SQLITE_PREPARE_PERSISTENT : 0, &raw, nullptr);
+  StmtPtr prepared(raw);
+  if (rc != SQLITE_OK) return Error("prepare");
+  if (!cacheable) return Stmt(std::move(prepared));
+  auto inserted = cache_.emplace(sql, CachedStmt{std::move(prepared)}).first;
+  return Stmt(&inserted->second);
+}
+
+void Db::EvictIdleStatements() {
+  std::erase_if(cache_, [](const auto& entry) { return !entry.second.borrowed; });
 }
 
 Status Db::Exec(const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
     return Status::IOError("catalog: " + msg);
@@ -96,7 +109,7 @@ Status Db::Exec(const std::string& sql) {
 }
 
 Status Db::Error(const std::string& what) const {
-  return Status::IOError("catalog " + what + ": " + sqlite3_errmsg(db_));
+  return Status::IOError("catalog " + what + ": " + sqlite3_errmsg(db_.get()));
 }
 
 Transaction::Transaction(Db& db) : db_(db) { begin_ = db_.Exec("BEGIN IMMEDIATE"); }
@@ -110,4 +123,4 @@ Status Transaction::Commit() {
   return db_.Exec("COMMIT");
 }
 
-}  // namespace glint::catalog
+}  // namespace glint::sql

@@ -1,0 +1,139 @@
+#include "catalog/sqlite_image_rows.h"
+
+#include <unordered_map>
+
+namespace glint::catalog {
+
+using sql::Db;
+using sql::Stmt;
+
+const char* const kImageColumns =
+    "id, name, status, visibility, owner, disk_format, container_format, size, "
+    "virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, "
+    "os_hidden, created_at, updated_at, activated_at, version";
+
+ImageRecord ReadImage(const Stmt& s) {
+  ImageRecord r;
+  r.id = s.Text(0);
+  r.name = s.OptText(1);
+  r.status = s.Text(2);
+  r.visibility = s.Text(3);
+  r.owner = s.OptText(4);
+  r.disk_format = s.OptText(5);
+  r.container_format = s.OptText(6);
+  r.size = s.OptInt(7);
+  r.virtual_size = s.OptInt(8);
+  r.checksum = s.OptText(9);
+  r.os_hash_algo = s.OptText(10);
+  r.os_hash_value = s.OptText(11);
+  r.min_disk = s.Int(12);
+  r.min_ram = s.Int(13);
+  r.is_protected = s.Int(14) != 0;
+  r.os_hidden = s.Int(15) != 0;
+  r.created_at = s.Int(16);
+  r.updated_at = s.Int(17);
+  r.activated_at = s.OptInt(18);
+  r.version = s.Int(19);
+  return r;
+}
+
+Status InsertImageRow(Db& db, const ImageRecord& image, bool deleted) {
+  auto st = db.Prepare(
+      "INSERT INTO images (id, name, status, visibility, owner, disk_format, container_format, size, "
+      "virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, protected, os_hidden, "
+      "created_at, updated_at, activated_at, deleted_at, deleted, version) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
+  if (!st.ok()) return st.status();
+  int i = 1;
+  st->Bind(i++, image.id);
+  st->Bind(i++, image.name);
+  st->Bind(i++, deleted ? std::string(kDeleted) : image.status);
+  st->Bind(i++, image.visibility);
+  st->Bind(i++, image.owner);
+  st->Bind(i++, image.disk_format);
+  st->Bind(i++, image.container_format);
+  st->Bind(i++, image.size);
+  st->Bind(i++, image.virtual_size);
+  st->Bind(i++, image.checksum);
+  st->Bind(i++, image.os_hash_algo);
+  st->Bind(i++, image.os_hash_value);
+  st->Bind(i++, image.min_disk);
+  st->Bind(i++, image.min_ram);
+  st->Bind(i++, image.is_protected);
+  st->Bind(i++, image.os_hidden);
+  st->Bind(i++, image.created_at);
+  st->Bind(i++, image.updated_at);
+  st->Bind(i++, image.activated_at);
+  st->Bind(i++, deleted ? std::optional<int64_t>(image.updated_at) : std::nullopt);
+  st->Bind(i++, deleted);
+  return st->Run();
+}
+
+Status InsertLocation(Db& db, const std::string& id, const ImageLocation& location) {
+  auto loc = db.Prepare(
+      "INSERT INTO image_locations (image_id, position, url, metadata, store, status) "
+      "VALUES (?, (SELECT COALESCE(MAX(position), -1) + 1 FROM image_locations "
+      "WHERE image_id = ?), ?, ?, ?, 'active')");
+  if (!loc.ok()) return loc.status();
+  loc->Bind(1, id);
+  loc->Bind(2, id);
+  loc->Bind(3, location.url);
+  loc->Bind(4, location.metadata_json.empty() ? std::string("{}") : location.metadata_json);
+  loc->Bind(5, location.store);
+  return loc->Run();
+}
+
+Status WriteChildren(Db& db, const ImageRecord& image) {
+  for (const auto& [k, v] : image.properties) {
+    auto st = db.Prepare("INSERT INTO image_properties (image_id, name, value) VALUES (?,?,?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, image.id);
+    st->Bind(2, k);
+    st->Bind(3, v);
+    GLINT_RETURN_IF_ERROR(st->Run());
+  }
+  for (const auto& t : image.tags) {
+    auto st = db.Prepare("INSERT INTO image_tags (image_id, value) VALUES (?,?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, image.id);
+    st->Bind(2, t);
+    GLINT_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
+Status LoadChildren(Db& db, std::vector<ImageRecord>& images,
+                    bool include_pending_delete) {
+  if (images.empty()) return Status::Ok();
+  std::unordered_map<std::string, ImageRecord*> by_id;
+  std::string in = "(";
+  for (size_t i = 0; i < images.size(); ++i) {
+    by_id[images[i].id] = &images[i];
+    in += i ? ",?" : "?";
+  }
+  in += ")";
+  auto run = [&](const std::string& query, auto&& on_row) -> Status {
+    auto st = db.Prepare(query);
+    if (!st.ok()) return st.status();
+    for (size_t i = 0; i < images.size(); ++i) st->Bind(static_cast<int>(i + 1), images[i].id);
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::Ok();
+      on_row(*st, by_id[st->Text(0)]);
+    }
+  };
+  GLINT_RETURN_IF_ERROR(run("SELECT image_id, name, value FROM image_properties WHERE image_id IN " + in,
+                            [](const Stmt& s, ImageRecord* r) { r->properties[s.Text(1)] = s.Text(2); }));
+  GLINT_RETURN_IF_ERROR(run("SELECT image_id, value FROM image_tags WHERE image_id IN " + in +
+                                " ORDER BY image_id, value",
+                            [](const Stmt& s, ImageRecord* r) { r->tags.push_back(s.Text(1)); }));
+  std::string loc_sql = "SELECT image_id, url, metadata, store FROM image_locations WHERE image_id IN " +
+                        in + (include_pending_delete ? "" : " AND status = 'active'") +
+                        " ORDER BY image_id, position";
+  return run(loc_sql, [](const Stmt& s, ImageRecord* r) {
+    r->locations.push_back({s.Text(1), s.Text(2), s.Text(3)});
+  });
+}
+
+}  // namespace glint::catalog

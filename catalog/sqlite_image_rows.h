@@ -1,0 +1,31 @@
+// Image rows and their child rows (properties, tags, locations) as SQL reads and writes,
+// shared by the SqliteCatalog files. Internal to catalog/; every function runs on the
+// connection its caller holds, inside the caller's transaction if it has one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "catalog/image_record.h"
+#include "common/status.h"
+#include "sql/sqlite_db.h"
+
+namespace glint::catalog {
+
+// The images columns ReadImage expects, in its order.
+extern const char* const kImageColumns;
+
+// One row selected as kImageColumns, without its child rows.
+ImageRecord ReadImage(const sql::Stmt& s);
+
+// The one INSERT of an image row (new images and adopted ones).
+Status InsertImageRow(sql::Db& db, const ImageRecord& image, bool deleted);
+// Appends an active location after the image's existing ones.
+Status InsertLocation(sql::Db& db, const std::string& id, const ImageLocation& location);
+// Inserts the image's properties and tags (the caller removed any old ones).
+Status WriteChildren(sql::Db& db, const ImageRecord& image);
+// Fills properties, tags and locations of `images` with one query per child table.
+Status LoadChildren(sql::Db& db, std::vector<ImageRecord>& images,
+                    bool include_pending_delete = false);
+
+}  // namespace glint::catalog

@@ -1,0 +1,281 @@
+// ListImages: the images a viewer may see, filtered, in a total sort order, one page
+// after a marker (keyset pagination on the marker row's sort-key values), with the
+// page's properties, tags and locations loaded in one query per child table.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catalog/sqlite_catalog.h"
+#include "catalog/sqlite_image_rows.h"
+#include "common/ids.h"
+
+namespace glint::catalog {
+namespace {
+
+using sql::Db;
+using sql::SqlValue;
+
+// Columns a listing may filter or sort on; anything else never reaches SQL text.
+const std::set<std::string> kFilterColumns = {
+    "id",          "name",     "status",        "visibility",   "owner",
+    "disk_format", "container_format", "size", "virtual_size", "checksum",
+    "os_hash_value", "min_disk", "min_ram",     "protected",    "created_at",
+    "updated_at"};
+const std::set<std::string> kIntColumns = {"size",     "virtual_size", "min_disk", "min_ram",
+                                           "protected", "created_at",  "updated_at"};
+
+// Conditions joined by AND, and their arguments in placeholder order: every Add* below
+// appends SQL text and the values for its placeholders together, so they cannot drift.
+struct WhereClause {
+  std::string sql = "deleted = 0";
+  std::vector<SqlValue> args;
+};
+
+// Which images the viewer may see at all (Glance's _select_images_query).
+void AddViewerScope(const ListQuery& q, WhereClause& where) {
+  const Viewer& v = q.viewer;
+  if (v.is_admin) return;
+  where.sql += " AND (visibility IN ('public', 'community')";
+  if (v.project_id) {
+    where.sql += " OR owner = ? OR (visibility = 'shared' AND id IN (SELECT image_id FROM "
+                 "image_members WHERE member = ?";
+    where.args.emplace_back(*v.project_id);
+    where.args.emplace_back(*v.project_id);
+    if (q.member_status != "all") {
+      where.sql += " AND status = ?";
+      where.args.emplace_back(q.member_status);
+    }
+    where.sql += "))";
+  }
+  where.sql += ")";
+}
+
+// An explicit visibility ("all": any); by default others' community images are left out.
+void AddVisibility(const ListQuery& q, WhereClause& where) {
+  const Viewer& v = q.viewer;
+  if (q.visibility) {
+    if (*q.visibility != "all") {
+      where.sql += " AND visibility = ?";
+      where.args.emplace_back(*q.visibility);
+    }
+  } else if (!v.project_id) {
+    where.sql += " AND visibility <> 'community'";
+  } else {
+    where.sql += " AND (visibility <> 'community' OR owner = ?)";
+    where.args.emplace_back(*v.project_id);
+  }
+}
+
+void AddHiddenAndSize(const ListQuery& q, WhereClause& where) {
+  where.sql += " AND os_hidden = ?";
+  where.args.emplace_back(int64_t{q.os_hidden ? 1 : 0});
+  if (q.size_min) {
+    where.sql += " AND size >= ?";
+    where.args.emplace_back(*q.size_min);
+  }
+  if (q.size_max) {
+    where.sql += " AND size <= ?";
+    where.args.emplace_back(*q.size_max);
+  }
+}
+
+// A filter value typed as its column: timestamps from ISO 8601, other integer columns
+// from decimal text, everything else as text.
+Result<SqlValue> FilterValue(const std::string& field, const std::string& s) {
+  if (!kIntColumns.count(field)) return SqlValue(s);
+  if (field == "created_at" || field == "updated_at") {
+    auto t = ParseIso(s);
+    if (!t) return Status::InvalidArgument("Invalid time format: " + s);
+    return SqlValue(*t);
+  }
+  try {
+    size_t pos = 0;
+    int64_t n = std::stoll(s, &pos);
+    if (pos != s.size()) throw std::invalid_argument(s);
+    return SqlValue(n);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("Invalid value for " + field + ": " + s);
+  }
+}
+
+// One filter on a whitelisted base column.
+Status AddFilter(const Filter& f, WhereClause& where) {
+  if (!kFilterColumns.count(f.field)) {
+    return Status::InvalidArgument("cannot filter on " + f.field);
+  }
+  if (f.op == Filter::Op::kIn) {
+    where.sql += " AND " + f.field + " IN (";
+    for (size_t i = 0; i < f.values.size(); ++i) {
+      auto val = FilterValue(f.field, f.values[i]);
+      if (!val.ok()) return val.status();
+      where.sql += i ? ",?" : "?";
+      where.args.push_back(*val);
+    }
+    where.sql += ")";
+    return Status::Ok();
+  }
+  static const std::map<Filter::Op, const char*> kOps = {
+      {Filter::Op::kEq, "="}, {Filter::Op::kNeq, "<>"}, {Filter::Op::kGt, ">"},
+      {Filter::Op::kGte, ">="}, {Filter::Op::kLt, "<"}, {Filter::Op::kLte, "<="}};
+  if (f.values.empty()) return Status::InvalidArgument("empty filter on " + f.field);
+  auto val = FilterValue(f.field, f.values[0]);
+  if (!val.ok()) return val.status();
+  where.sql += " AND " + f.field + " " + kOps.at(f.op) + " ?";
+  where.args.push_back(*val);
+  return Status::Ok();
+}
+
+// Every tag must be present and every custom property equal.
+void AddTagsAndProperties(const ListQuery& q, WhereClause& where) {
+  for (const auto& t : q.tags) {
+    where.sql += " AND id IN (SELECT image_id FROM image_tags WHERE value = ?)";
+    where.args.emplace_back(t);
+  }
+  for (const auto& [k, val] : q.properties) {
+    where.sql += " AND id IN (SELECT image_id FROM image_properties WHERE name = ? AND value = ?)";
+    where.args.emplace_back(k);
+    where.args.emplace_back(val);
+  }
+}
+
+// The requested sort keys, always ending with created_at and id so the order is total
+// (added in the direction of the first key, descending by default).
+Result<std::vector<SortKey>> TotalSortOrder(const std::vector<SortKey>& requested) {
+  std::vector<SortKey> sort = requested;
+  bool default_asc = sort.empty() ? false : sort.front().ascending;
+  if (sort.empty()) sort.push_back({"created_at", false});
+  for (const char* k : {"created_at", "id"}) {
+    if (std::none_of(sort.begin(), sort.end(), [&](const SortKey& s) { return s.key == k; })) {
+      sort.push_back({k, default_asc});
+    }
+  }
+  for (const auto& s : sort) {
+    if (!kFilterColumns.count(s.key)) return Status::InvalidArgument("Invalid sort key: " + s.key);
+  }
+  return sort;
+}
+
+// The marker image's value of a sort key; NULL where the column is.
+SqlValue MarkerValue(const ImageRecord& m, const std::string& key) {
+  if (key == "id") return m.id;
+  if (key == "name") return m.name ? SqlValue(*m.name) : SqlValue();
+  if (key == "status") return m.status;
+  if (key == "visibility") return m.visibility;
+  if (key == "owner") return m.owner ? SqlValue(*m.owner) : SqlValue();
+  if (key == "disk_format") return m.disk_format ? SqlValue(*m.disk_format) : SqlValue();
+  if (key == "container_format") return m.container_format ? SqlValue(*m.container_format) : SqlValue();
+  if (key == "size") return m.size ? SqlValue(*m.size) : SqlValue();
+  if (key == "virtual_size") return m.virtual_size ? SqlValue(*m.virtual_size) : SqlValue();
+  if (key == "checksum") return m.checksum ? SqlValue(*m.checksum) : SqlValue();
+  if (key == "os_hash_value") return m.os_hash_value ? SqlValue(*m.os_hash_value) : SqlValue();
+  if (key == "min_disk") return m.min_disk;
+  if (key == "min_ram") return m.min_ram;
+  if (key == "protected") return int64_t{m.is_protected};
+  if (key == "created_at") return m.created_at;
+  if (key == "updated_at") return m.updated_at;
+  return SqlValue();
+}
+
+// The marker must be a live image; InvalidArgument otherwise (Glance's wording).
+Result<ImageRecord> ReadMarker(Db& db, const std::string& marker) {
+  auto st = db.Prepare("SELECT " + std::string(kImageColumns) +
+                       " FROM images WHERE id = ? AND deleted = 0");
+  if (!st.ok()) return st.status();
+  st->Bind(1, marker);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::InvalidArgument("Invalid marker. Image could not be found.");
+  return ReadImage(*st);
+}
+
+// Keyset pagination: rows strictly after the marker row in the sort order, i.e. for some
+// key i, equal on keys 0..i-1 and after it on key i. SQLite orders NULL before any value.
+void AddAfterMarker(const ImageRecord& m, const std::vector<SortKey>& sort, WhereClause& where) {
+  std::string keyset = "(";
+  for (size_t i = 0; i < sort.size(); ++i) {
+    if (i) keyset += " OR ";
+    keyset += "(";
+    for (size_t j = 0; j < i; ++j) {
+      SqlValue mv = MarkerValue(m, sort[j].key);
+      if (std::holds_alternative<std::monostate>(mv)) {
+        keyset += sort[j].key + " IS NULL AND ";
+      } else {
+        keyset += sort[j].key + " = ? AND ";
+        where.args.push_back(mv);
+      }
+    }
+    SqlValue mv = MarkerValue(m, sort[i].key);
+    const std::string& k = sort[i].key;
+    if (std::holds_alternative<std::monostate>(mv)) {
+      // After NULL ascending: any non-null; descending: nothing is below NULL.
+      keyset += sort[i].ascending ? k + " IS NOT NULL" : "1 = 0";
+    } else if (sort[i].ascending) {
+      keyset += k + " > ?";
+      where.args.push_back(mv);
+    } else {
+      keyset += "(" + k + " < ? OR " + k + " IS NULL)";
+      where.args.push_back(mv);
+    }
+    keyset += ")";
+  }
+  keyset += ")";
+  where.sql += " AND " + keyset;
+}
+
+std::string OrderBy(const std::vector<SortKey>& sort) {
+  std::string order;
+  for (size_t i = 0; i < sort.size(); ++i) {
+    if (i) order += ", ";
+    order += sort[i].key + (sort[i].ascending ? " ASC" : " DESC");
+  }
+  return order;
+}
+
+// Runs the page query, then loads the page's child rows.
+Status ReadPage(Db& db, const std::string& query, const std::vector<SqlValue>& args,
+                std::vector<ImageRecord>* out) {
+  auto st = db.Prepare(query);
+  if (!st.ok()) return st.status();
+  for (size_t i = 0; i < args.size(); ++i) st->Bind(static_cast<int>(i + 1), args[i]);
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out->push_back(ReadImage(*st));
+  }
+  return LoadChildren(db, *out);
+}
+
+Status ListPage(Db& db, const ListQuery& q, std::vector<ImageRecord>* out) {
+  WhereClause where;
+  AddViewerScope(q, where);
+  AddVisibility(q, where);
+  AddHiddenAndSize(q, where);
+  for (const auto& f : q.filters) GLINT_RETURN_IF_ERROR(AddFilter(f, where));
+  AddTagsAndProperties(q, where);
+  auto sort = TotalSortOrder(q.sort);
+  if (!sort.ok()) return sort.status();
+  if (q.marker) {
+    auto marker = ReadMarker(db, *q.marker);
+    if (!marker.ok()) return marker.status();
+    AddAfterMarker(*marker, *sort, where);
+  }
+  std::string query = std::string("SELECT ") + kImageColumns + " FROM images WHERE " + where.sql +
+                      " ORDER BY " + OrderBy(*sort) + " LIMIT ?";
+  where.args.emplace_back(int64_t{q.limit});
+  return ReadPage(db, query, where.args, out);
+}
+
+}  // namespace
+
+Result<std::vector<ImageRecord>> SqliteCatalog::ListImages(const ListQuery& q) {
+  std::vector<ImageRecord> out;
+  Status s = pool_.WithDb([&](Db& db) -> Status { return ListPage(db, q, &out); });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace glint::catalog
