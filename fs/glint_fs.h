@@ -4,10 +4,11 @@
 //   by-name/<name>            symlink to ../by-id/<uuid> (duplicates: see docs/glint-fs.md)
 //   by-project/<owner>/<uuid> symlink to ../../by-id/<uuid>
 //
-// Metadata comes from the API (ImageView, polled conditionally by a refresh thread); data
+// Metadata comes from the API (ImageView, polled conditionally by a TreeRefresher); data
 // comes straight from the store (DataSource), never through the REST server when the
-// store is reachable. Kernel requests arrive on libfuse's worker threads; state is reached
-// through fuse_req_userdata, guarded by one shared mutex for the tree and inode table.
+// store is reachable. glint_fs.cc holds the FUSE low-level ops and the session lifecycle;
+// kernel requests arrive on libfuse's worker threads and reach the MountState (ImageTree,
+// InodeTable, OpenFiles behind one shared mutex) through fuse_req_userdata.
 #pragma once
 
 #include <memory>
