@@ -31,7 +31,8 @@ class Fs {
       : view_(view),
         source_(source),
         opt_(opt),
-        state_(source, AttrTimeouts{static_cast<double>(opt.refresh_seconds), opt.file_timeout}),
+        state_(source, NodeAttrs{static_cast<double>(opt.refresh_seconds), opt.file_timeout, opt.uid, opt.gid,
+                                 opt.file_mode, DirModeFor(opt.file_mode)}),
         refresher_(view, state_, opt.refresh_seconds) {}
   const FsOptions& options() const { return opt_; }
   void SetMountpoint(std::string path) { mountpoint_ = std::move(path); }
@@ -57,7 +58,7 @@ class Fs {
         return (void)fuse_reply_err(req, EIO);
       }
     }
-    if (!found) return (void)fuse_reply_err(req, ENOENT);
+    if (!found) return ReplyNegative(req);
     fuse_entry_param ep = {};
     double timeout = 0;
     if (int err = state_.Stat(*found, &ep.attr, &timeout, /*count_lookup=*/true)) {
@@ -65,6 +66,15 @@ class Fs {
     }
     ep.ino = *found;
     ep.attr_timeout = ep.entry_timeout = timeout;
+    fuse_reply_entry(req, &ep);
+  }
+
+  // "No such name", cached by the kernel for a moment (an entry with inode 0), so a
+  // program probing by-id/ for an unknown image does not cost an API call per try.
+  void ReplyNegative(fuse_req_t req) {
+    fuse_entry_param ep = {};
+    ep.ino = 0;
+    ep.entry_timeout = opt_.negative_timeout;
     fuse_reply_entry(req, &ep);
   }
 
@@ -342,10 +352,14 @@ class FuseSession {
 
 }  // namespace
 
+mode_t DirModeFor(mode_t file_mode) { return (file_mode & 0444) | ((file_mode & 0444) >> 2); }
+
 int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& source,
                const FsOptions& options) {
   Fs fs(view, source, options);
-  std::string opts = "ro,fsname=glint,subtype=glint,default_permissions,allow_other,max_read=1048576";
+  // default_permissions: the kernel checks the owner, group and modes MountState reports.
+  std::string opts = "ro,fsname=glint,subtype=glint,default_permissions,max_read=1048576";
+  if (options.allow_other) opts += ",allow_other";
   for (const auto& o : options.mount_options) opts += "," + o;
   FuseSession session({"glint-fs", "-o", opts}, &fs);
   if (!session.get()) {

@@ -54,6 +54,19 @@ TreeChanges DiffImageTrees(const ImageTree& old_tree, const ImageTree& fresh) {
       if (it == fresh.projects.end() || !it->second.count(id)) c.stale_links.emplace_back(project, id);
     }
   }
+  for (const auto& [id, e] : fresh.images) {
+    if (!old_tree.images.count(id)) c.added_ids.push_back(id);
+  }
+  for (const auto& [name, id] : fresh.names) {
+    if (!old_tree.names.count(name)) c.added_names.push_back(name);
+  }
+  for (const auto& [project, ids] : fresh.projects) {
+    auto it = old_tree.projects.find(project);
+    if (it == old_tree.projects.end()) c.added_projects.push_back(project);
+    for (const auto& id : ids) {
+      if (it == old_tree.projects.end() || !it->second.count(id)) c.added_links.emplace_back(project, id);
+    }
+  }
   return c;
 }
 

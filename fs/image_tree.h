@@ -30,11 +30,16 @@ std::string ProjectDirName(const ImageEntry& entry);
 // get "<name>~<first 8 hex of id>", so a name stays put as long as its oldest image exists.
 ImageTree BuildImageTree(std::vector<ImageEntry> entries);
 
-// What a refresh removes from the tree, for dropping state and invalidating kernel caches.
+// What a refresh changes in the tree, for dropping state and invalidating kernel caches
+// (removed names, and new names the kernel may remember as missing).
 struct TreeChanges {
-  std::vector<std::string> dropped_ids;                            // left by-id/
-  std::vector<std::string> stale_names;                            // left by-name/ or moved
-  std::vector<std::pair<std::string, std::string>> stale_links;    // (project, id) left
+  std::vector<std::string> dropped_ids;                          // left by-id/
+  std::vector<std::string> stale_names;                          // left by-name/ or moved
+  std::vector<std::pair<std::string, std::string>> stale_links;  // (project, id) left
+  std::vector<std::string> added_ids;                            // new in by-id/
+  std::vector<std::string> added_names;                          // new in by-name/
+  std::vector<std::string> added_projects;                       // new in by-project/
+  std::vector<std::pair<std::string, std::string>> added_links;  // (project, id) new
 };
 TreeChanges DiffImageTrees(const ImageTree& old_tree, const ImageTree& fresh);
 

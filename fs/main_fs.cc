@@ -1,9 +1,12 @@
 // glint-fs: mounts the images a credential may read as read-only files.
+#include <grp.h>
+#include <pwd.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 
 #include "fs/data_source.h"
 #include "fs/glint_fs.h"
@@ -22,6 +25,7 @@ struct Args {
   fs::ReadAheadOptions readahead;
   size_t window_mb = fs::ReadAheadOptions{}.window >> 20;
   size_t budget_mb = fs::ReadAheadOptions{}.budget >> 20;
+  std::string uid, gid, file_mode;  // names or numbers; octal
   fs::FsOptions fs_opt;
 };
 
@@ -46,6 +50,14 @@ void AddDataOptions(CLI::App& app, Args& a) {
   app.add_option("--rbd-readahead-budget-mb", a.budget_mb, "rbd: memory for read-ahead across open files");
 }
 
+void AddAccessOptions(CLI::App& app, Args& a) {
+  app.add_flag("--allow-other", a.fs_opt.allow_other,
+               "let accounts other than the mounting one in (still subject to --uid/--gid/--file-mode)");
+  app.add_option("--uid,--user", a.uid, "owner of the files, a name or a number (default: the mounting user)");
+  app.add_option("--gid,--group", a.gid, "group of the files, a name or a number (default: the mounting group)");
+  app.add_option("--file-mode", a.file_mode, "mode of the image files, octal, read bits only (default 0440)");
+}
+
 void AddMountOptions(CLI::App& app, Args& a) {
   app.add_option("mountpoint", a.mountpoint, "where to mount")->required();
   app.add_option("--refresh", a.fs_opt.refresh_seconds, "seconds between (conditional) API polls");
@@ -55,6 +67,42 @@ void AddMountOptions(CLI::App& app, Args& a) {
   app.add_option("-o", a.fs_opt.mount_options, "extra mount options");
   app.add_flag("--all", a.all, "list every image the credential may read (visibility=all; for admins)");
   app.add_flag("--debug", a.debug, "verbose logging");
+}
+
+std::optional<uint32_t> Number(const std::string& s, int base) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  unsigned long v = std::strtoul(s.c_str(), &end, base);
+  if (*end != '\0' || v > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+bool Refuse(const char* why, const std::string& value) {
+  std::fprintf(stderr, "glint-fs: %s: %s\n", why, value.c_str());
+  return false;
+}
+
+// --uid/--gid/--file-mode into FsOptions; false after printing what is wrong.
+bool ResolveAccess(Args& a) {
+  if (!a.uid.empty()) {
+    auto n = Number(a.uid, 10);
+    const passwd* pw = n ? nullptr : ::getpwnam(a.uid.c_str());
+    if (!n && !pw) return Refuse("no such user", a.uid);
+    a.fs_opt.uid = n ? *n : pw->pw_uid;
+  }
+  if (!a.gid.empty()) {
+    auto n = Number(a.gid, 10);
+    const group* gr = n ? nullptr : ::getgrnam(a.gid.c_str());
+    if (!n && !gr) return Refuse("no such group", a.gid);
+    a.fs_opt.gid = n ? *n : gr->gr_gid;
+  }
+  if (!a.file_mode.empty()) {
+    // Read bits only: the mount is read-only, and x on an image invites executing it.
+    auto mode = Number(a.file_mode, 8);
+    if (!mode || (*mode & ~0444u)) return Refuse("--file-mode takes read bits only (0440, 0400, 0444)", a.file_mode);
+    a.fs_opt.file_mode = *mode;
+  }
+  return true;
 }
 
 std::string FirstLine(const std::string& path) {
@@ -138,11 +186,13 @@ int main(int argc, char** argv) {
   CLI::App app{"glint-fs: Glint images as read-only files"};
   Args a;
   AddMountOptions(app, a);
+  AddAccessOptions(app, a);
   AddCredentialOptions(app, a);
   AddDataOptions(app, a);
   CLI11_PARSE(app, argc, argv);
   if (a.debug) spdlog::set_level(spdlog::level::debug);
   spdlog::flush_on(spdlog::level::info);
+  if (!ResolveAccess(a)) return 2;
   FillFromEnvironment(a);
   auto tokens = MakeTokens(a);
   if (!tokens) return 2;

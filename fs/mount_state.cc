@@ -12,8 +12,8 @@ const std::string kByIdFromProject = "../../by-id/";
 constexpr size_t kUuidLength = 36;
 }  // namespace
 
-MountState::MountState(DataSource& source, AttrTimeouts timeouts)
-    : source_(source), timeouts_(timeouts), started_(NowMicros() / 1000000) {}
+MountState::MountState(DataSource& source, NodeAttrs attrs)
+    : source_(source), attrs_(attrs), started_(NowMicros() / 1000000) {}
 
 std::optional<Ino> MountState::Resolve(Ino parent, const std::string& name) {
   std::unique_lock<std::shared_mutex> l(mu_);
@@ -69,7 +69,9 @@ const ImageEntry* MountState::ImageAt(Ino ino) const {
 struct stat MountState::DirStat(Ino ino) const {
   struct stat st = {};
   st.st_ino = ino;
-  st.st_mode = S_IFDIR | 0555;
+  st.st_mode = S_IFDIR | attrs_.dir_mode;
+  st.st_uid = attrs_.uid;
+  st.st_gid = attrs_.gid;
   st.st_nlink = 2;
   st.st_mtim.tv_sec = static_cast<time_t>(started_);
   return st;
@@ -78,7 +80,9 @@ struct stat MountState::DirStat(Ino ino) const {
 struct stat MountState::FileStat(Ino ino, const ImageEntry& e) const {
   struct stat st = {};
   st.st_ino = ino;
-  st.st_mode = S_IFREG | 0444;
+  st.st_mode = S_IFREG | attrs_.file_mode;
+  st.st_uid = attrs_.uid;
+  st.st_gid = attrs_.gid;
   st.st_nlink = 1;
   st.st_size = e.size;
   st.st_blocks = (e.size + 511) / 512;
@@ -91,7 +95,9 @@ struct stat MountState::FileStat(Ino ino, const ImageEntry& e) const {
 struct stat MountState::LinkStat(Ino ino, size_t target_len) const {
   struct stat st = {};
   st.st_ino = ino;
-  st.st_mode = S_IFLNK | 0777;
+  st.st_mode = S_IFLNK | 0777;  // a link's own mode is never checked: its target's is
+  st.st_uid = attrs_.uid;
+  st.st_gid = attrs_.gid;
   st.st_nlink = 1;
   st.st_size = static_cast<off_t>(target_len);
   st.st_mtim.tv_sec = static_cast<time_t>(started_);
@@ -116,7 +122,7 @@ int MountState::Stat(Ino ino, struct stat* st, double* timeout, bool count_looku
   } else {
     shared.lock();
   }
-  *timeout = timeouts_.dirs;
+  *timeout = attrs_.dir_timeout;
   int err = 0;
   const Node* n = InodeTable::IsFixedDir(ino) ? nullptr : inodes_.NodeFor(ino);
   if (InodeTable::IsFixedDir(ino) || (n && n->kind == NodeKind::kProjectDir)) {
@@ -127,7 +133,7 @@ int MountState::Stat(Ino ino, struct stat* st, double* timeout, bool count_looku
     const ImageEntry* e = Image(n->key);
     if (e) {
       *st = FileStat(ino, *e);
-      *timeout = timeouts_.files;
+      *timeout = attrs_.file_timeout;
     } else {
       err = ENOENT;
     }
@@ -261,6 +267,13 @@ Invalidations MountState::ApplyRefresh(ImageTree fresh, const TreeChanges& chang
   for (const auto& id : unreadable) drop_image(id);
   for (const auto& name : changes.stale_names) inval.entries.emplace_back(kByNameIno, name);
   for (const auto& [project, id] : changes.stale_links) {
+    if (Ino dir = inodes_.Find(NodeKind::kProjectDir, project)) inval.entries.emplace_back(dir, id);
+  }
+  // New names the kernel may still hold a negative entry for.
+  for (const auto& id : changes.added_ids) inval.entries.emplace_back(kByIdIno, id);
+  for (const auto& name : changes.added_names) inval.entries.emplace_back(kByNameIno, name);
+  for (const auto& project : changes.added_projects) inval.entries.emplace_back(kByProjectIno, project);
+  for (const auto& [project, id] : changes.added_links) {
     if (Ino dir = inodes_.Find(NodeKind::kProjectDir, project)) inval.entries.emplace_back(dir, id);
   }
   return inval;

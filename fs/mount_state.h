@@ -29,10 +29,14 @@
 
 namespace glint::fs {
 
-// How long the kernel may cache attributes and entries.
-struct AttrTimeouts {
-  double dirs = 2;     // directories and links: they change with every refresh
-  double files = 3600;  // by-id files: image data never changes
+// What stat shows of every node, and how long the kernel may cache it.
+struct NodeAttrs {
+  double dir_timeout = 2;     // directories and links: they change with every refresh
+  double file_timeout = 3600;  // by-id files: image data never changes
+  uid_t uid = 0;
+  gid_t gid = 0;
+  mode_t file_mode = 0440;
+  mode_t dir_mode = 0550;
 };
 
 struct DirEntry {
@@ -49,7 +53,7 @@ struct Invalidations {
 
 class MountState {
  public:
-  MountState(DataSource& source, AttrTimeouts timeouts);
+  MountState(DataSource& source, NodeAttrs attrs);
 
   // ---- for the FUSE ops ----
   // The child `name` of `parent` in the current tree (allocating its inode), or nullopt.
@@ -90,7 +94,7 @@ class MountState {
   int64_t DataTime(const ImageEntry& e) const;
 
   DataSource& source_;
-  const AttrTimeouts timeouts_;
+  const NodeAttrs attrs_;
   const int64_t started_;
 
   std::shared_mutex mu_;

@@ -12,8 +12,10 @@ TreeRefresher::TreeRefresher(ImageView& view, MountState& state, int refresh_sec
 TreeRefresher::~TreeRefresher() { Stop(); }
 
 void TreeRefresher::Start(Invalidate invalidate) {
-  invalidate_ = std::move(invalidate);
+  // The first tree goes in before the session answers anything, so the kernel has nothing
+  // cached to invalidate yet (and no loop would serve requests a notification waits on).
   RefreshOnce();
+  invalidate_ = std::move(invalidate);
   thread_ = std::thread([this] { Loop(); });
 }
 

@@ -5,7 +5,8 @@
 // and has the kernel drop the entries and inodes that went away. While the API is
 // unreachable the last tree stays.
 //
-// Start() runs the first refresh on the caller's thread, then starts the refresh thread;
+// Start() runs the first refresh on the caller's thread (before the session loop runs, so
+// without notifying the kernel), then starts the refresh thread;
 // Stop() joins it. The kernel is told through `invalidate`, outside MountState's lock
 // (the kernel may call back into the mount while it handles a notification).
 #pragma once

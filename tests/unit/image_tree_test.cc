@@ -64,8 +64,17 @@ TEST(ImageTreeTest, DiffNamesWhatLeftAndWhatMoved) {
   EXPECT_EQ(c.stale_names, (std::vector<std::string>{"x", "x~bbbbbbbb"}));
   ASSERT_EQ(c.stale_links.size(), 1u);
   EXPECT_EQ(c.stale_links[0], std::make_pair(std::string("p1"), std::string(kA)));
+  EXPECT_EQ(c.added_names, std::vector<std::string>{}) << "\"x\" moved, it did not appear";
+  EXPECT_TRUE(c.added_ids.empty() && c.added_projects.empty() && c.added_links.empty());
+  TreeChanges back = DiffImageTrees(after, before);
+  EXPECT_EQ(back.added_ids, std::vector<std::string>{kA});
+  EXPECT_EQ(back.added_names, std::vector<std::string>{"x~bbbbbbbb"});
+  EXPECT_EQ(back.added_projects, std::vector<std::string>{"p1"});
+  ASSERT_EQ(back.added_links.size(), 1u);
+  EXPECT_EQ(back.added_links[0], std::make_pair(std::string("p1"), std::string(kA)));
   TreeChanges none = DiffImageTrees(after, after);
   EXPECT_TRUE(none.dropped_ids.empty() && none.stale_names.empty() && none.stale_links.empty());
+  EXPECT_TRUE(none.added_ids.empty() && none.added_names.empty() && none.added_links.empty());
 }
 
 TEST(ImageXattrsTest, FieldsAreUserGlintAttributes) {

@@ -46,7 +46,7 @@ class MountStateTest : public ::testing::Test {
   }
 
   NoData source_;
-  MountState state_{source_, AttrTimeouts{2, 3600}};
+  MountState state_{source_, NodeAttrs{2, 3600, 107, 64055, 0440, 0550}};
 };
 
 TEST_F(MountStateTest, ResolvesAndListsTheTree) {
@@ -62,12 +62,17 @@ TEST_F(MountStateTest, ResolvesAndListsTheTree) {
   struct stat st;
   double timeout = 0;
   ASSERT_EQ(state_.Stat(*file, &st, &timeout), 0);
-  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode, S_IFREG | 0440);
+  EXPECT_EQ(st.st_uid, 107u);
+  EXPECT_EQ(st.st_gid, 64055u);
   EXPECT_EQ(st.st_size, 1000);
   EXPECT_EQ(st.st_mtim.tv_sec, 1700000000);
   EXPECT_EQ(timeout, 3600);
   EXPECT_EQ(state_.Xattr(*file, "user.glint.checksum"), "c-a");
 
+  ASSERT_EQ(state_.Stat(kByIdIno, &st, &timeout), 0);
+  EXPECT_EQ(st.st_mode, S_IFDIR | 0550);
+  EXPECT_EQ(st.st_gid, 64055u);
   auto link = state_.Resolve(kByNameIno, "alpine");
   ASSERT_TRUE(link);
   EXPECT_EQ(state_.LinkTarget(*link), std::string("../by-id/") + kA);
@@ -99,6 +104,12 @@ TEST_F(MountStateTest, RefreshInvalidatesWhatLeft) {
   struct stat st;
   double timeout;
   EXPECT_EQ(state_.Stat(a, &st, &timeout), ENOENT);
+  // When it comes back, the kernel's "no such name" for it is dropped at once.
+  inval = Refresh({Image(kA, "alpine", "p1"), Image(kB, "debian")});
+  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByIdIno, std::string(kA))),
+            inval.entries.end());
+  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByProjectIno, std::string("p1"))),
+            inval.entries.end());
 }
 
 TEST_F(MountStateTest, OpenFilesOutliveTheTreeUntilDeleted) {
