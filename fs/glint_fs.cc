@@ -1,6 +1,7 @@
 #define FUSE_USE_VERSION 312
 #include "fs/glint_fs.h"
 
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -8,392 +9,107 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
-#include <condition_variable>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <mutex>
-#include <set>
-#include <shared_mutex>
-#include <sstream>
-#include <thread>
-#include <unordered_map>
 
 #include "common/ids.h"
+#include "fs/kernel_readahead.h"
+#include "fs/mount_state.h"
+#include "fs/open_files.h"
+#include "fs/tree_refresher.h"
 
 namespace glint::fs {
 namespace {
 
-constexpr fuse_ino_t kRootIno = FUSE_ROOT_ID;  // 1
-constexpr fuse_ino_t kByIdIno = 2;
-constexpr fuse_ino_t kByNameIno = 3;
-constexpr fuse_ino_t kByProjectIno = 4;
-constexpr const char* kXattrPrefix = "user.glint.";
+static_assert(sizeof(fuse_ino_t) == sizeof(Ino) && kRootIno == FUSE_ROOT_ID);
 
-enum class Kind { kDir, kProjectDir, kImage, kNameLink, kProjectLink };
-
-struct Node {
-  Kind kind;
-  std::string key;       // image id, by-name entry, project, or "project/id"
-  uint64_t nlookup = 0;  // kernel references (lookup replies minus forgets)
-};
-
-// The names a listing produces, computed once per refresh.
-struct Tree {
-  std::map<std::string, ImageEntry> images;                 // id -> entry (listed)
-  std::map<std::string, std::string> names;                 // by-name entry -> id
-  std::map<std::string, std::set<std::string>> projects;    // project dir -> ids
-};
-
-std::string SafeName(const std::string& raw) {
-  std::string s;
-  for (char c : raw) s.push_back(c == '/' ? '_' : c);
-  if (s == "." || s == "..") s = "_" + s;
-  if (s.size() > 200) s.resize(200);
-  return s;
-}
-
-std::string ProjectDirName(const ImageEntry& e) { return e.owner ? SafeName(*e.owner) : "_none"; }
-
-Tree BuildTree(std::vector<ImageEntry> entries) {
-  Tree t;
-  // Duplicate names: the oldest image (created_at, then id) keeps the plain name, the
-  // others get "<name>~<first 8 hex of id>". Stable as long as the oldest exists.
-  std::sort(entries.begin(), entries.end(), [](const ImageEntry& a, const ImageEntry& b) {
-    auto ca = a.fields.count("created_at") ? a.fields.at("created_at") : "";
-    auto cb = b.fields.count("created_at") ? b.fields.at("created_at") : "";
-    return std::tie(ca, a.id) < std::tie(cb, b.id);
-  });
-  for (auto& e : entries) {
-    if (e.name && !e.name->empty()) {
-      std::string n = SafeName(*e.name);
-      if (t.names.count(n)) n += "~" + e.id.substr(0, 8);
-      t.names[n] = e.id;
-    }
-    t.projects[ProjectDirName(e)].insert(e.id);
-    std::string id = e.id;
-    t.images.emplace(id, std::move(e));
-  }
-  return t;
-}
-
-struct OpenFile {
-  std::unique_ptr<store::Reader> reader;
-  std::shared_ptr<std::atomic<bool>> gone;  // set when the image is deleted
-  std::string image_id;
-};
-
-struct DirHandle {
-  std::vector<std::pair<std::string, fuse_ino_t>> entries;  // name -> ino (with . and ..)
-  std::vector<mode_t> types;
-};
-
+// The FUSE low-level operations over a MountState. Each op sends exactly one reply.
 class Fs {
  public:
   Fs(ImageView& view, DataSource& source, const FsOptions& opt)
-      : view_(view), source_(source), opt_(opt) {}
+      : view_(view),
+        source_(source),
+        opt_(opt),
+        state_(source, NodeAttrs{static_cast<double>(opt.refresh_seconds), opt.file_timeout, opt.uid, opt.gid,
+                                 opt.file_mode, DirModeFor(opt.file_mode)}),
+        refresher_(view, state_, opt.refresh_seconds) {}
   const FsOptions& options() const { return opt_; }
   void SetMountpoint(std::string path) { mountpoint_ = std::move(path); }
 
-  // The kernel reads ahead of a FUSE file only as far as its bdi's read_ahead_kb
-  // (128 KiB by default, and INIT can only lower it), so sequential readers get one small
-  // request at a time. Raised once the session is up (INIT done: a file is being opened).
-  void TuneKernelReadahead() {
-    if (opt_.kernel_readahead_kb <= 0 || mountpoint_.empty()) return;
-    // mountinfo writes space, tab, newline and backslash in paths as \ooo octal escapes.
-    auto unescape = [](const std::string& in) {
-      std::string out;
-      for (size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '\\' && i + 3 < in.size() && std::isdigit(static_cast<unsigned char>(in[i + 1]))) {
-          out.push_back(static_cast<char>(std::stoi(in.substr(i + 1, 3), nullptr, 8)));
-          i += 3;
-        } else {
-          out.push_back(in[i]);
-        }
+  void Start(fuse_session* se) {
+    refresher_.Start([se](const Invalidations& inval) {
+      for (const auto& [parent, name] : inval.entries) {
+        fuse_lowlevel_notify_inval_entry(se, parent, name.c_str(), name.size());
       }
-      return out;
-    };
-    std::ifstream mounts("/proc/self/mountinfo");
-    std::string line;
-    bool found = false;
-    while (std::getline(mounts, line)) {
-      std::istringstream f(line);
-      std::string id, parent, dev, root, point;
-      f >> id >> parent >> dev >> root >> point;
-      if (unescape(point) != mountpoint_) continue;
-      found = true;
-      std::string sysfs = "/sys/class/bdi/" + dev + "/read_ahead_kb";
-      std::ofstream out(sysfs);
-      out << std::min(opt_.kernel_readahead_kb, 1 << 20) << "\n";
-      out.flush();
-      if (!out) {
-        spdlog::warn("cannot set {} (kernel read-ahead stays at its default)", sysfs);
-      } else {
-        spdlog::info("kernel read-ahead {} KiB ({})", opt_.kernel_readahead_kb, sysfs);
-      }
-    }
-    if (!found) spdlog::warn("{} not in /proc/self/mountinfo: kernel read-ahead left as it is", mountpoint_);
+      for (Ino ino : inval.inodes) fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
+    });
   }
+  void Stop() { refresher_.Stop(); }
 
-  // ---- inode table (callers hold mu_) ----
-  fuse_ino_t InoFor(Kind kind, const std::string& key) {
-    auto k = std::make_pair(static_cast<int>(kind), key);
-    auto it = ino_of_.find(k);
-    if (it != ino_of_.end()) return it->second;
-    fuse_ino_t ino = next_ino_++;
-    ino_of_[k] = ino;
-    nodes_[ino] = Node{kind, key, 0};
-    return ino;
-  }
-  const Node* NodeFor(fuse_ino_t ino) const {
-    auto it = nodes_.find(ino);
-    return it == nodes_.end() ? nullptr : &it->second;
-  }
-  const ImageEntry* Image(const std::string& id) const {
-    auto it = tree_.images.find(id);
-    if (it != tree_.images.end()) return &it->second;
-    auto ex = extra_.find(id);
-    if (ex != extra_.end()) return &ex->second;
-    // Gone from the tree but still open somewhere: fstat and reads keep working.
-    auto op = open_.find(id);
-    return op == open_.end() ? nullptr : &op->second.first;
-  }
-
-  struct stat DirStat(fuse_ino_t ino) const {
-    struct stat st = {};
-    st.st_ino = ino;
-    st.st_mode = S_IFDIR | 0555;
-    st.st_nlink = 2;
-    st.st_mtim.tv_sec = static_cast<time_t>(started_);
-    return st;
-  }
-  struct stat FileStat(fuse_ino_t ino, const ImageEntry& e) const {
-    struct stat st = {};
-    st.st_ino = ino;
-    st.st_mode = S_IFREG | 0444;
-    st.st_nlink = 1;
-    st.st_size = e.size;
-    st.st_blocks = (e.size + 511) / 512;
-    st.st_blksize = 1 << 20;
-    int64_t t = DataTime(e);
-    st.st_mtim.tv_sec = st.st_ctim.tv_sec = st.st_atim.tv_sec = static_cast<time_t>(t);
-    return st;
-  }
-  // When the image became active: the store's write time, else its last update.
-  int64_t DataTime(const ImageEntry& e) const {
-    std::lock_guard<std::mutex> l(time_mu_);
-    auto it = data_time_.find(e.id);
-    if (it != data_time_.end()) return it->second;
-    int64_t t = source_.DataTime(e).value_or(e.updated_at / 1000000);
-    data_time_[e.id] = t;
-    return t;
-  }
-
-  struct stat LinkStat(fuse_ino_t ino, size_t target_len) const {
-    struct stat st = {};
-    st.st_ino = ino;
-    st.st_mode = S_IFLNK | 0777;
-    st.st_nlink = 1;
-    st.st_size = static_cast<off_t>(target_len);
-    st.st_mtim.tv_sec = static_cast<time_t>(started_);
-    return st;
-  }
-
-  // Attributes of any inode, or an errno.
-  int Stat(fuse_ino_t ino, struct stat* st, double* timeout) {
-    *timeout = opt_.refresh_seconds;
-    if (ino == kRootIno || ino == kByIdIno || ino == kByNameIno || ino == kByProjectIno) {
-      *st = DirStat(ino);
-      return 0;
-    }
-    const Node* n = NodeFor(ino);
-    if (!n) return ENOENT;
-    switch (n->kind) {
-      case Kind::kProjectDir:
-        *st = DirStat(ino);
-        return 0;
-      case Kind::kImage: {
-        const ImageEntry* e = Image(n->key);
-        if (!e) return ENOENT;
-        *st = FileStat(ino, *e);
-        *timeout = opt_.file_timeout;
-        return 0;
-      }
-      case Kind::kNameLink: {
-        auto it = tree_.names.find(n->key);
-        if (it == tree_.names.end()) return ENOENT;
-        *st = LinkStat(ino, std::string("../by-id/").size() + it->second.size());
-        return 0;
-      }
-      case Kind::kProjectLink:
-        *st = LinkStat(ino, std::string("../../by-id/").size() + 36);
-        return 0;
-      default:
-        return ENOENT;
-    }
-  }
-
-  // ---- operations ----
   void Lookup(fuse_req_t req, fuse_ino_t parent, const std::string& name) {
-    std::optional<fuse_ino_t> found;
-    {
-      std::unique_lock<std::shared_mutex> l(mu_);
-      found = Resolve(parent, name);
-    }
+    std::optional<Ino> found = state_.Resolve(parent, name);
     if (!found && parent == kByIdIno && IsUuid(name)) {
       // Not listed: ask the API now (new, hidden, community, shared-but-not-accepted).
       auto e = view_.Lookup(name);
       if (e.ok() && e->id == name) {
-        std::unique_lock<std::shared_mutex> l(mu_);
-        extra_[name] = std::move(e).value();
-        found = InoFor(Kind::kImage, name);
+        found = state_.AddLookedUp(std::move(e).value());
       } else if (!e.ok() && e.status().code() == Status::Code::kUnavailable) {
         return (void)fuse_reply_err(req, EIO);
       }
     }
-    if (!found) return (void)fuse_reply_err(req, ENOENT);
+    if (!found) return ReplyNegative(req);
     fuse_entry_param ep = {};
-    std::unique_lock<std::shared_mutex> l(mu_);
     double timeout = 0;
-    int err = Stat(*found, &ep.attr, &timeout);
-    if (err) {
-      l.unlock();
+    if (int err = state_.Stat(*found, &ep.attr, &timeout, /*count_lookup=*/true)) {
       return (void)fuse_reply_err(req, err);
     }
     ep.ino = *found;
     ep.attr_timeout = ep.entry_timeout = timeout;
-    nodes_[*found].nlookup++;
-    l.unlock();
     fuse_reply_entry(req, &ep);
   }
 
-  // Child `name` of `parent` in the current tree (mu_ held).
-  std::optional<fuse_ino_t> Resolve(fuse_ino_t parent, const std::string& name) {
-    if (parent == kRootIno) {
-      if (name == "by-id") return kByIdIno;
-      if (name == "by-name") return kByNameIno;
-      if (name == "by-project") return kByProjectIno;
-      return std::nullopt;
-    }
-    if (parent == kByIdIno) {
-      if (tree_.images.count(name) || extra_.count(name)) return InoFor(Kind::kImage, name);
-      return std::nullopt;
-    }
-    if (parent == kByNameIno) {
-      if (tree_.names.count(name)) return InoFor(Kind::kNameLink, name);
-      return std::nullopt;
-    }
-    if (parent == kByProjectIno) {
-      if (tree_.projects.count(name)) return InoFor(Kind::kProjectDir, name);
-      return std::nullopt;
-    }
-    const Node* n = NodeFor(parent);
-    if (n && n->kind == Kind::kProjectDir) {
-      auto it = tree_.projects.find(n->key);
-      if (it != tree_.projects.end() && it->second.count(name)) {
-        return InoFor(Kind::kProjectLink, n->key + "/" + name);
-      }
-    }
-    return std::nullopt;
+  // "No such name", cached by the kernel for a moment (an entry with inode 0), so a
+  // program probing by-id/ for an unknown image does not cost an API call per try.
+  void ReplyNegative(fuse_req_t req) {
+    fuse_entry_param ep = {};
+    ep.ino = 0;
+    ep.entry_timeout = opt_.negative_timeout;
+    fuse_reply_entry(req, &ep);
   }
 
-  void Forget(fuse_ino_t ino, uint64_t nlookup) {
-    std::unique_lock<std::shared_mutex> l(mu_);
-    auto it = nodes_.find(ino);
-    if (it == nodes_.end()) return;
-    it->second.nlookup -= std::min(nlookup, it->second.nlookup);
-    if (it->second.nlookup == 0 && !StillListed(it->second)) {
-      ino_of_.erase({static_cast<int>(it->second.kind), it->second.key});
-      nodes_.erase(it);
-    }
-  }
-
-  bool StillListed(const Node& n) const {
-    switch (n.kind) {
-      case Kind::kImage: return tree_.images.count(n.key) || extra_.count(n.key);
-      case Kind::kNameLink: return tree_.names.count(n.key) > 0;
-      case Kind::kProjectDir: return tree_.projects.count(n.key) > 0;
-      default: return false;
-    }
-  }
+  void Forget(fuse_ino_t ino, uint64_t nlookup) { state_.Forget(ino, nlookup); }
 
   void GetAttr(fuse_req_t req, fuse_ino_t ino) {
     struct stat st;
     double timeout = 0;
-    int err;
-    {
-      std::shared_lock<std::shared_mutex> l(mu_);
-      err = Stat(ino, &st, &timeout);
-    }
-    if (err) return (void)fuse_reply_err(req, err);
+    if (int err = state_.Stat(ino, &st, &timeout)) return (void)fuse_reply_err(req, err);
     fuse_reply_attr(req, &st, timeout);
   }
 
   void ReadLink(fuse_req_t req, fuse_ino_t ino) {
-    std::string target;
-    {
-      std::shared_lock<std::shared_mutex> l(mu_);
-      const Node* n = NodeFor(ino);
-      if (n && n->kind == Kind::kNameLink && tree_.names.count(n->key)) {
-        target = "../by-id/" + tree_.names.at(n->key);
-      } else if (n && n->kind == Kind::kProjectLink) {
-        target = "../../by-id/" + n->key.substr(n->key.rfind('/') + 1);
-      }
-    }
+    std::string target = state_.LinkTarget(ino);
     if (target.empty()) return (void)fuse_reply_err(req, ENOENT);
     fuse_reply_readlink(req, target.c_str());
   }
 
   void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-    auto dh = std::make_unique<DirHandle>();
-    auto add = [&](const std::string& name, fuse_ino_t child, mode_t type) {
-      dh->entries.emplace_back(name, child);
-      dh->types.push_back(type);
-    };
-    {
-      std::unique_lock<std::shared_mutex> l(mu_);
-      add(".", ino, S_IFDIR);
-      add("..", kRootIno, S_IFDIR);
-      if (ino == kRootIno) {
-        add("by-id", kByIdIno, S_IFDIR);
-        add("by-name", kByNameIno, S_IFDIR);
-        add("by-project", kByProjectIno, S_IFDIR);
-      } else if (ino == kByIdIno) {
-        for (const auto& [id, e] : tree_.images) add(id, InoFor(Kind::kImage, id), S_IFREG);
-      } else if (ino == kByNameIno) {
-        for (const auto& [name, id] : tree_.names) add(name, InoFor(Kind::kNameLink, name), S_IFLNK);
-      } else if (ino == kByProjectIno) {
-        for (const auto& [p, ids] : tree_.projects) add(p, InoFor(Kind::kProjectDir, p), S_IFDIR);
-      } else {
-        const Node* n = NodeFor(ino);
-        if (!n || n->kind != Kind::kProjectDir) {
-          l.unlock();
-          return (void)fuse_reply_err(req, n ? ENOTDIR : ENOENT);
-        }
-        std::string project = n->key;
-        auto it = tree_.projects.find(project);
-        if (it != tree_.projects.end()) {
-          for (const auto& id : it->second) add(id, InoFor(Kind::kProjectLink, project + "/" + id), S_IFLNK);
-        }
-      }
-    }
-    fi->fh = reinterpret_cast<uint64_t>(dh.release());
+    auto entries = std::make_unique<std::vector<DirEntry>>();
+    if (int err = state_.ListDir(ino, entries.get())) return (void)fuse_reply_err(req, err);
+    fi->fh = reinterpret_cast<uint64_t>(entries.release());
     fuse_reply_open(req, fi);
   }
 
   void ReadDir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
-    auto* dh = reinterpret_cast<DirHandle*>(fi->fh);
+    const auto& entries = *reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
     std::vector<char> buf(size);
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(off); i < dh->entries.size(); ++i) {
+    for (size_t i = static_cast<size_t>(off); i < entries.size(); ++i) {
       struct stat st = {};
-      st.st_ino = dh->entries[i].second;
-      st.st_mode = dh->types[i];
-      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, dh->entries[i].first.c_str(),
-                                      &st, static_cast<off_t>(i + 1));
+      st.st_ino = entries[i].ino;
+      st.st_mode = entries[i].type;
+      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, entries[i].name.c_str(), &st,
+                                      static_cast<off_t>(i + 1));
       if (need > size - used) break;
       used += need;
     }
@@ -401,7 +117,7 @@ class Fs {
   }
 
   void ReleaseDir(fuse_req_t req, fuse_file_info* fi) {
-    delete reinterpret_cast<DirHandle*>(fi->fh);
+    delete reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
     fuse_reply_err(req, 0);
   }
 
@@ -409,28 +125,14 @@ class Fs {
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_APPEND))) {
       return (void)fuse_reply_err(req, EROFS);
     }
-    std::call_once(readahead_once_, [this] { TuneKernelReadahead(); });
+    // The session is up once a file is opened: the mount's bdi exists.
+    std::call_once(readahead_once_, [this] { RaiseKernelReadahead(mountpoint_, opt_.kernel_readahead_kb); });
     ImageEntry entry;
-    std::shared_ptr<std::atomic<bool>> gone;
-    {
-      std::unique_lock<std::shared_mutex> l(mu_);
-      const Node* n = NodeFor(ino);
-      const ImageEntry* e = n && n->kind == Kind::kImage ? Image(n->key) : nullptr;
-      if (!e) {
-        l.unlock();
-        return (void)fuse_reply_err(req, n ? EISDIR : ENOENT);
-      }
-      entry = *e;
-      auto& flag = gone_[entry.id];
-      if (!flag) flag = std::make_shared<std::atomic<bool>>(false);
-      gone = flag;
-      auto& held = open_[entry.id];
-      held.first = entry;
-      held.second++;
-    }
+    std::shared_ptr<const std::atomic<bool>> gone;
+    if (int err = state_.HoldImage(ino, &entry, &gone)) return (void)fuse_reply_err(req, err);
     auto reader = source_.Open(entry);
     if (!reader.ok()) {
-      Unhold(entry.id);
+      state_.ReleaseImage(entry.id);
       spdlog::error("open {}: {}", entry.id, reader.status().ToString());
       return (void)fuse_reply_err(req, reader.status().code() == Status::Code::kNotFound ? ENOENT : EIO);
     }
@@ -466,15 +168,9 @@ class Fs {
 
   void Release(fuse_req_t req, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
-    Unhold(of->image_id);
+    state_.ReleaseImage(of->image_id);
     delete of;
     fuse_reply_err(req, 0);
-  }
-
-  void Unhold(const std::string& id) {
-    std::unique_lock<std::shared_mutex> l(mu_);
-    auto it = open_.find(id);
-    if (it != open_.end() && --it->second.second <= 0) open_.erase(it);
   }
 
   void Lseek(fuse_req_t req, off_t off, int whence, fuse_file_info* fi) {
@@ -492,188 +188,29 @@ class Fs {
     fuse_reply_err(req, EINVAL);
   }
 
-  // xattrs: user.glint.<field> for every scalar field of the image record.
   void GetXattr(fuse_req_t req, fuse_ino_t ino, const std::string& name, size_t size) {
-    std::string value;
-    bool found = false;
-    {
-      std::shared_lock<std::shared_mutex> l(mu_);
-      const Node* n = NodeFor(ino);
-      const ImageEntry* e = n && n->kind == Kind::kImage ? Image(n->key) : nullptr;
-      if (e && name.rfind(kXattrPrefix, 0) == 0) {
-        auto it = e->fields.find(name.substr(std::strlen(kXattrPrefix)));
-        if (it != e->fields.end()) {
-          value = it->second;
-          found = true;
-        }
-      }
-    }
-    if (!found) return (void)fuse_reply_err(req, ENODATA);
-    if (size == 0) return (void)fuse_reply_xattr(req, value.size());
-    if (size < value.size()) return (void)fuse_reply_err(req, ERANGE);
-    fuse_reply_buf(req, value.data(), value.size());
+    std::optional<std::string> value = state_.Xattr(ino, name);
+    if (!value) return (void)fuse_reply_err(req, ENODATA);
+    if (size == 0) return (void)fuse_reply_xattr(req, value->size());
+    if (size < value->size()) return (void)fuse_reply_err(req, ERANGE);
+    fuse_reply_buf(req, value->data(), value->size());
   }
 
   void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-    std::string list;
-    {
-      std::shared_lock<std::shared_mutex> l(mu_);
-      const Node* n = NodeFor(ino);
-      const ImageEntry* e = n && n->kind == Kind::kImage ? Image(n->key) : nullptr;
-      if (e) {
-        for (const auto& [k, v] : e->fields) {
-          list += kXattrPrefix + k;
-          list.push_back('\0');
-        }
-      }
-    }
+    std::string list = state_.XattrNames(ino);
     if (size == 0) return (void)fuse_reply_xattr(req, list.size());
     if (size < list.size()) return (void)fuse_reply_err(req, ERANGE);
     fuse_reply_buf(req, list.data(), list.size());
   }
 
-  // ---- freshness ----
-  void Start(fuse_session* se) {
-    se_ = se;
-    RefreshOnce();
-    refresher_ = std::thread([this] { RefreshLoop(); });
-  }
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> l(stop_mu_);
-      stopping_ = true;
-    }
-    stop_cv_.notify_all();
-    if (refresher_.joinable()) refresher_.join();
-  }
-
-  void RefreshLoop() {
-    std::unique_lock<std::mutex> l(stop_mu_);
-    while (!stop_cv_.wait_for(l, std::chrono::seconds(opt_.refresh_seconds), [&] { return stopping_; })) {
-      l.unlock();
-      RefreshOnce();
-      l.lock();
-    }
-  }
-
-  void RefreshOnce() {
-    auto r = view_.Refresh();
-    if (!r.ok()) {
-      if (!api_down_) {
-        spdlog::warn("API unreachable ({}); serving the last known tree", r.status().ToString());
-      }
-      api_down_ = true;
-      return;
-    }
-    if (api_down_) spdlog::info("API reachable again; updates resume");
-    api_down_ = false;
-    if (!r->has_value()) return;  // 304: nothing changed
-    Tree fresh = BuildTree(std::move(**r));
-
-    // Images no longer listed, and looked-up ones that are gone or no longer readable.
-    std::vector<std::string> dropped;
-    std::vector<std::string> stale_names, stale_links;
-    std::vector<std::string> extra_ids;
-    {
-      std::shared_lock<std::shared_mutex> l(mu_);
-      for (const auto& [id, e] : tree_.images) {
-        if (!fresh.images.count(id)) dropped.push_back(id);
-      }
-      for (const auto& [name, id] : tree_.names) {
-        auto it = fresh.names.find(name);
-        if (it == fresh.names.end() || it->second != id) stale_names.push_back(name);
-      }
-      for (const auto& [p, ids] : tree_.projects) {
-        for (const auto& id : ids) {
-          auto it = fresh.projects.find(p);
-          if (it == fresh.projects.end() || !it->second.count(id)) stale_links.push_back(p + "/" + id);
-        }
-      }
-      for (const auto& [id, e] : extra_) extra_ids.push_back(id);
-    }
-    // What happened to each dropped or looked-up image: deleted images make open files
-    // fail; deactivated/hidden ones keep serving already open files.
-    std::set<std::string> deleted, unreadable;
-    for (const auto& id : dropped) {
-      if (fresh.images.count(id)) continue;
-      auto e = view_.Lookup(id);
-      if (!e.ok() && e.status().code() == Status::Code::kNotFound) deleted.insert(id);
-    }
-    for (const auto& id : extra_ids) {
-      if (fresh.images.count(id)) continue;
-      auto e = view_.Lookup(id);
-      if (!e.ok() && e.status().code() != Status::Code::kUnavailable) {
-        unreadable.insert(id);
-        if (e.status().code() == Status::Code::kNotFound) deleted.insert(id);
-      }
-    }
-    std::vector<std::pair<fuse_ino_t, std::string>> inval_entries;
-    std::vector<fuse_ino_t> inval_inodes;
-    {
-      std::unique_lock<std::shared_mutex> l(mu_);
-      tree_ = std::move(fresh);
-      for (const auto& id : unreadable) extra_.erase(id);
-      for (const auto& [id, e] : tree_.images) extra_.erase(id);
-      for (const auto& id : deleted) {
-        auto g = gone_.find(id);
-        if (g != gone_.end()) g->second->store(true);
-      }
-      auto ino_of = [&](Kind k, const std::string& key) -> fuse_ino_t {
-        auto it = ino_of_.find({static_cast<int>(k), key});
-        return it == ino_of_.end() ? 0 : it->second;
-      };
-      for (const auto& id : dropped) {
-        if (extra_.count(id)) continue;
-        inval_entries.emplace_back(kByIdIno, id);
-        if (fuse_ino_t ino = ino_of(Kind::kImage, id)) inval_inodes.push_back(ino);
-      }
-      for (const auto& id : unreadable) {
-        inval_entries.emplace_back(kByIdIno, id);
-        if (fuse_ino_t ino = ino_of(Kind::kImage, id)) inval_inodes.push_back(ino);
-      }
-      for (const auto& name : stale_names) inval_entries.emplace_back(kByNameIno, name);
-      for (const auto& link : stale_links) {
-        std::string project = link.substr(0, link.find('/'));
-        if (fuse_ino_t dir = ino_of(Kind::kProjectDir, project)) {
-          inval_entries.emplace_back(dir, link.substr(link.find('/') + 1));
-        }
-      }
-    }
-    // Tell the kernel outside our lock (it may call back into us).
-    for (const auto& [parent, name] : inval_entries) {
-      fuse_lowlevel_notify_inval_entry(se_, parent, name.c_str(), name.size());
-    }
-    for (fuse_ino_t ino : inval_inodes) fuse_lowlevel_notify_inval_inode(se_, ino, 0, 0);
-    if (!dropped.empty() || !stale_names.empty()) {
-      spdlog::info("refresh: {} images, {} removed ({} deleted)", tree_.images.size(), dropped.size(),
-                   deleted.size());
-    }
-  }
-
+ private:
   ImageView& view_;
   DataSource& source_;
-  FsOptions opt_;
+  const FsOptions opt_;
   std::string mountpoint_;
   std::once_flag readahead_once_;
-  int64_t started_ = NowMicros() / 1000000;
-
-  std::shared_mutex mu_;
-  Tree tree_;
-  std::map<std::string, ImageEntry> extra_;  // looked up by id, not listed
-  std::unordered_map<fuse_ino_t, Node> nodes_;
-  std::map<std::pair<int, std::string>, fuse_ino_t> ino_of_;
-  fuse_ino_t next_ino_ = 100;
-  std::map<std::string, std::shared_ptr<std::atomic<bool>>> gone_;
-  std::map<std::string, std::pair<ImageEntry, int>> open_;  // entries of open files
-  mutable std::mutex time_mu_;
-  mutable std::map<std::string, int64_t> data_time_;
-
-  fuse_session* se_ = nullptr;
-  std::atomic<bool> api_down_{false};
-  std::thread refresher_;
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  MountState state_;
+  TreeRefresher refresher_;
 };
 
 Fs* Self(fuse_req_t req) { return static_cast<Fs*>(fuse_req_userdata(req)); }
@@ -691,22 +228,24 @@ void Guard(fuse_req_t req, Fn&& fn) {
 
 void ErofsReply(fuse_req_t req) { fuse_reply_err(req, EROFS); }
 
-fuse_lowlevel_ops MakeOps() {
-  fuse_lowlevel_ops ops = {};
-  ops.init = [](void* userdata, fuse_conn_info* conn) {
-    if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
-    if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
-    // Image data never changes in place; glint-fs invalidates explicitly on delete.
-    conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-    conn->max_write = 1 << 20;  // with FUSE_MAX_PAGES this also allows 1 MiB reads
-    conn->max_read = 1 << 20;   // must match the max_read mount option
-    // The kernel keeps the smaller of this and the bdi's read_ahead_kb (raised later).
-    unsigned want_ra = static_cast<unsigned>(std::clamp(static_cast<Fs*>(userdata)->options().kernel_readahead_kb,
-                                                        0, 1 << 20)) << 10;
-    conn->max_readahead = std::max({conn->max_readahead, 1u << 20, want_ra});
-    conn->max_background = 64;
-    conn->congestion_threshold = 48;
-  };
+void Init(void* userdata, fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  // Image data never changes in place; glint-fs invalidates explicitly on delete.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  conn->max_write = 1 << 20;  // with FUSE_MAX_PAGES this also allows 1 MiB reads
+  conn->max_read = 1 << 20;   // must match the max_read mount option
+  // The kernel keeps the smaller of this and the bdi's read_ahead_kb (raised later).
+  unsigned want_ra = static_cast<unsigned>(std::clamp(static_cast<Fs*>(userdata)->options().kernel_readahead_kb,
+                                                      0, 1 << 20)) << 10;
+  conn->max_readahead = std::max({conn->max_readahead, 1u << 20, want_ra});
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+}
+
+// Everything glint-fs answers: lookups, attributes, directories, reads and xattrs.
+void AddReadOps(fuse_lowlevel_ops& ops) {
+  ops.init = Init;
   ops.lookup = [](fuse_req_t req, fuse_ino_t parent, const char* name) {
     Guard(req, [&] { Self(req)->Lookup(req, parent, name); });
   };
@@ -745,7 +284,10 @@ fuse_lowlevel_ops MakeOps() {
   ops.listxattr = [](fuse_req_t req, fuse_ino_t ino, size_t size) {
     Guard(req, [&] { Self(req)->ListXattr(req, ino, size); });
   };
-  // Read-only in every way.
+}
+
+// Read-only in every way: every call that would change something answers EROFS.
+void AddWriteRefusals(fuse_lowlevel_ops& ops) {
   ops.setattr = [](fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { ErofsReply(req); };
   ops.mknod = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { ErofsReply(req); };
   ops.mkdir = [](fuse_req_t req, fuse_ino_t, const char*, mode_t) { ErofsReply(req); };
@@ -761,6 +303,12 @@ fuse_lowlevel_ops MakeOps() {
   ops.fallocate = [](fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { ErofsReply(req); };
   ops.copy_file_range = [](fuse_req_t req, fuse_ino_t, off_t, fuse_file_info*, fuse_ino_t, off_t,
                            fuse_file_info*, size_t, int) { ErofsReply(req); };
+}
+
+fuse_lowlevel_ops MakeOps() {
+  fuse_lowlevel_ops ops = {};
+  AddReadOps(ops);
+  AddWriteRefusals(ops);
   return ops;
 }
 
@@ -804,10 +352,14 @@ class FuseSession {
 
 }  // namespace
 
+mode_t DirModeFor(mode_t file_mode) { return (file_mode & 0444) | ((file_mode & 0444) >> 2); }
+
 int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& source,
                const FsOptions& options) {
   Fs fs(view, source, options);
-  std::string opts = "ro,fsname=glint,subtype=glint,default_permissions,allow_other,max_read=1048576";
+  // default_permissions: the kernel checks the owner, group and modes MountState reports.
+  std::string opts = "ro,fsname=glint,subtype=glint,default_permissions,max_read=1048576";
+  if (options.allow_other) opts += ",allow_other";
   for (const auto& o : options.mount_options) opts += "," + o;
   FuseSession session({"glint-fs", "-o", opts}, &fs);
   if (!session.get()) {

@@ -71,11 +71,19 @@ FS_NOTE="glint-fs: not mounted (needs root and /dev/fuse)"
 if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ]; then
   mkdir -p "$MNT"
   mountpoint -q "$MNT" && fusermount3 -u "$MNT" || true
+  # The mount shows every image the admin token sees: readable by root only, or under sudo
+  # by the user who ran sudo as well (owner), never by every account on the machine.
+  FS_ACCESS=()
+  FS_WHO="root"
+  if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
+    FS_ACCESS=(--allow-other --uid "$SUDO_UID")
+    FS_WHO="root and uid $SUDO_UID"
+  fi
   "$BIN/../fs/glint-fs" "$MNT" --all --api "http://127.0.0.1:$PORT" --token-file "$DATA/admin-token" \
-      "${FS_DATA[@]}" > "$DATA/glint-fs.log" 2>&1 &
+      "${FS_ACCESS[@]}" "${FS_DATA[@]}" > "$DATA/glint-fs.log" 2>&1 &
   FS=$!
   CLEANUP+=("kill $FS 2>/dev/null; wait $FS 2>/dev/null")
-  FS_NOTE="glint-fs: images mounted read-only at $MNT (by-id/, by-name/, by-project/)"
+  FS_NOTE="glint-fs: images mounted read-only at $MNT (by-id/, by-name/, by-project/; readable by $FS_WHO)"
 fi
 cat <<MSG
 

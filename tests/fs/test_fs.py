@@ -115,9 +115,9 @@ def test_trees_names_sizes_modes(env):
     assert wait_for(lambda: all(listed(mnt, i["id"]) for i in (a, b, c)))
     st = os.stat(by_id(mnt, a["id"]))
     assert st.st_size == len(data)
-    assert oct(st.st_mode & 0o7777) == "0o444"
+    assert oct(st.st_mode & 0o7777) == "0o440"
     out = subprocess.run(["ls", "-l", os.path.join(mnt, "by-id")], capture_output=True, text=True).stdout
-    assert a["id"] in out and "-r--r--r--" in out
+    assert a["id"] in out and "-r--r-----" in out
     names = os.listdir(os.path.join(mnt, "by-name"))
     # The first created (created_at, then id) keeps the plain name; others get ~<id8>.
     first, second = sorted([a, b], key=lambda i: (i["created_at"], i["id"]))
@@ -384,3 +384,174 @@ def test_admin_all_view_includes_other_projects_community_images(env):
     finally:
         fsm.stop()
         shutil.rmtree(mnt2, ignore_errors=True)
+
+
+# ---- Least privilege: what another local account on the host can do with a mount ----
+
+NOBODY = 65534
+
+
+def as_user(cmd, groups=None):
+    """Runs `cmd` as uid/gid nobody, with exactly `groups` as supplementary groups (none
+    by default): another local account, not root, on the hypervisor."""
+    need("setpriv")
+    ids = ["--reuid=%d" % NOBODY, "--regid=%d" % NOBODY]
+    ids += ["--groups=" + ",".join(str(g) for g in groups)] if groups else ["--clear-groups"]
+    return subprocess.run(["setpriv"] + ids + ["--"] + cmd, capture_output=True)
+
+
+def can_read(path, groups=None):
+    p = as_user(["cat", path], groups)
+    return p.returncode == 0, p.stdout, p.stderr.decode(errors="replace")
+
+
+def can_list(path, groups=None):
+    p = as_user(["ls", path], groups)
+    return p.returncode == 0, p.stderr.decode(errors="replace")
+
+
+@pytest.fixture
+def host_group():
+    """A fresh local group, like the one qemu runs under; removed afterwards."""
+    need("groupadd")
+    name = "glintq%d" % random.randrange(10 ** 6)
+    subprocess.run(["groupadd", name], check=True)
+    import grp
+    try:
+        yield name, grp.getgrnam(name).gr_gid
+    finally:
+        subprocess.run(["groupdel", name], check=False)
+
+
+def extra_mount(server, args):
+    mnt = tempfile.mkdtemp(prefix="glint-mnt-perm-")
+    os.chmod(mnt, 0o755)  # the mount root's own mode is glint-fs's to set, not the directory's
+    return mnt, glint_server.GlintFsMount(server, mnt, args=["--store-dir", server.store_dir] + args).start()
+
+
+def test_default_mount_is_private_to_its_owner(env):
+    server, api, mnt, _ = env
+    img = api.active(b"secret" * 1000, name="private")
+    path = by_id(mnt, img["id"])
+    assert wait_for(lambda: listed(mnt, img["id"]))
+    st = os.stat(path)
+    assert oct(st.st_mode & 0o7777) == "0o440"
+    assert (st.st_uid, st.st_gid) == (os.getuid(), os.getgid())
+    assert oct(os.stat(os.path.join(mnt, "by-id")).st_mode & 0o7777) == "0o550"
+    # Another local account: no listing, no stat, no read, not even by name or by id.
+    ok, err = can_list(mnt)
+    assert not ok and "Permission denied" in err, err
+    assert not can_list(os.path.join(mnt, "by-id"))[0]
+    for p in (path, os.path.join(mnt, "by-name", "private")):
+        ok, out, err = can_read(p)
+        assert not ok and out == b"" and "Permission denied" in err, err
+    assert as_user(["stat", path]).returncode != 0
+    # Not even with the mount's group: without --allow-other only the owner gets in.
+    assert not can_read(path, groups=[os.getgid()])[0]
+    with open(path, "rb") as f:  # the owner still reads
+        assert f.read() == b"secret" * 1000
+
+
+def test_allow_other_with_group_lets_only_members_read(env, host_group):
+    server, api, _, _ = env
+    group, gid = host_group
+    data = os.urandom(1 << 20)
+    img = api.active(data, name="for-qemu")
+    mnt, fsm = extra_mount(server, ["--allow-other", "--group", group])
+    try:
+        path = by_id(mnt, img["id"])
+        assert wait_for(lambda: listed(mnt, img["id"]))
+        st = os.stat(path)
+        assert st.st_gid == gid and oct(st.st_mode & 0o7777) == "0o440"
+        # A member of the group (qemu): lists, reads, follows by-name links.
+        assert can_list(os.path.join(mnt, "by-id"), groups=[gid])[0]
+        ok, out, err = can_read(path, groups=[gid])
+        assert ok, err
+        assert hashlib.sha512(out).hexdigest() == img["os_hash_value"]
+        ok, out, _ = can_read(os.path.join(mnt, "by-name", "for-qemu"), groups=[gid])
+        assert ok and out == data
+        # Anyone else: nothing.
+        ok, err = can_list(os.path.join(mnt, "by-id"))
+        assert not ok and "Permission denied" in err, err
+        ok, out, err = can_read(path)
+        assert not ok and out == b"" and "Permission denied" in err, err
+        assert not can_read(path, groups=[gid + 1])[0]
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_allow_other_alone_is_not_world_readable(env):
+    server, api, _, _ = env
+    img = api.active(b"w" * 4096, name="not-world")
+    mnt, fsm = extra_mount(server, ["--allow-other"])
+    try:
+        path = by_id(mnt, img["id"])
+        assert wait_for(lambda: listed(mnt, img["id"]))
+        assert oct(os.stat(path).st_mode & 0o7777) == "0o440"
+        assert not can_list(os.path.join(mnt, "by-id"))[0]
+        ok, out, err = can_read(path)
+        assert not ok and out == b"" and "Permission denied" in err, err
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_file_mode_and_owner_flags(env):
+    """--file-mode widens on purpose (0444: every account may read); --uid takes a name."""
+    server, api, _, _ = env
+    img = api.active(b"o" * 4096, name="opened-up")
+    mnt, fsm = extra_mount(server, ["--allow-other", "--file-mode", "0444", "--uid", "nobody"])
+    try:
+        path = by_id(mnt, img["id"])
+        assert wait_for(lambda: listed(mnt, img["id"]))
+        st = os.stat(path)
+        assert oct(st.st_mode & 0o7777) == "0o444" and st.st_uid == NOBODY
+        assert oct(os.stat(os.path.join(mnt, "by-id")).st_mode & 0o7777) == "0o555"
+        ok, out, err = can_read(path)
+        assert ok and out == b"o" * 4096, err
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)
+
+
+@pytest.mark.parametrize("bad", [["--file-mode", "0644"], ["--file-mode", "rw"], ["--uid", "no-such-user-x"],
+                                 ["--group", "no-such-group-x"]])
+def test_bad_permission_flags_refuse_to_mount(env, bad):
+    server, _, _, _ = env
+    mnt = tempfile.mkdtemp(prefix="glint-mnt-bad-")
+    try:
+        p = subprocess.run([glint_server.binary("glint-fs"), mnt, "--api", server.url, "--token", server.token,
+                            "--store-dir", server.store_dir] + bad, capture_output=True, text=True, timeout=20)
+        assert p.returncode != 0 and not os.path.ismount(mnt), p.stderr
+    finally:
+        if os.path.ismount(mnt):
+            subprocess.run(["fusermount3", "-u", "-z", mnt], check=False)
+        shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_missing_ids_are_cached_briefly(env):
+    """A miss under by-id/ is remembered by the kernel for about a second, so repeated
+    misses do not each cost an API call: with the API gone, the remembered miss still
+    answers ENOENT at once, while a fresh miss has to ask the API (and fails with EIO)."""
+    require_fuse()
+    server = glint_server.GlintServer.start_default()
+    mnt = tempfile.mkdtemp(prefix="glint-mnt-neg-")
+    fsm = glint_server.GlintFsMount(server, mnt).start()
+    missing = by_id(mnt, "00000000-0000-4000-8000-00000000abcd")
+    try:
+        assert not os.path.exists(missing)
+        server.kill()
+        with pytest.raises(FileNotFoundError):
+            os.stat(missing)  # the kernel's negative entry: no API call
+        with pytest.raises(OSError) as e:
+            os.stat(by_id(mnt, "00000000-0000-4000-8000-00000000abce"))
+        assert e.value.errno == errno.EIO  # a fresh miss does ask the API
+        time.sleep(1.5)
+        with pytest.raises(OSError) as e:
+            os.stat(missing)
+        assert e.value.errno == errno.EIO  # the negative entry expired
+    finally:
+        fsm.stop()
+        server.stop()
+        shutil.rmtree(mnt, ignore_errors=True)

@@ -1,0 +1,18 @@
+// The kernel reads ahead of a FUSE file only as far as the mount's bdi read_ahead_kb
+// (128 KiB by default, and the INIT handshake can only lower it), so a sequential reader
+// has one small request in flight at a time. glint-fs raises it once, from the first open
+// (the session is up then), by finding the mount's device in /proc/self/mountinfo.
+#pragma once
+
+#include <string>
+
+namespace glint::fs {
+
+// Sets /sys/class/bdi/<dev>/read_ahead_kb of the mount at `mountpoint` (a canonical path)
+// to `kb` (capped at 1 GiB); logs and carries on when it cannot.
+void RaiseKernelReadahead(const std::string& mountpoint, int kb);
+
+// mountinfo writes space, tab, newline and backslash in paths as \ooo octal escapes.
+std::string UnescapeMountinfoPath(const std::string& escaped);
+
+}  // namespace glint::fs
