@@ -48,8 +48,10 @@ class KeystoneAuthenticator final : public Authenticator {
       if (!has_role && o_.service_token_roles_required) {
         return Unauthorized("the service token lacks a service role");
       }
+      // As keystonemiddleware: without service_token_roles_required a service token lacking
+      // those roles is still honoured (with a warning), for deployments that predate them.
       if (!has_role) spdlog::warn("a service token without any of service_token_roles was presented");
-      allow_expired = has_role;  // a valid service token vouches for an expired user token
+      allow_expired = true;  // a valid service token vouches for an expired user token
     }
     auto info = Validate(token, allow_expired);
     if (!info.ok()) return info.status();

@@ -77,6 +77,9 @@ class Catalog {
   // "pending delete" until ForgetLocations, so a crash in between is swept at restart.
   virtual Result<ImageRecord> DeleteImage(const std::string& id) = 0;
   virtual Status ForgetLocations(const std::string& id) = 0;
+  // True when a location of a live (not deleted) image other than `except_image_id` has
+  // this URL: that data must not be deleted.
+  virtual Result<bool> LocationReferenced(const std::string& url, const std::string& except_image_id) = 0;
   // Removes one location of a live image (delete from one store of several).
   virtual Status RemoveLocation(const std::string& id, const std::string& url) = 0;
   // Adds a location (the locations API). With `activate`, a queued image becomes active

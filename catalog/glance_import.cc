@@ -140,6 +140,83 @@ Result<std::unique_ptr<GlanceSource>> OpenGlanceSource(const std::string& url) {
   return std::unique_ptr<GlanceSource>(new SqliteGlanceSource(std::move(*db)));
 }
 
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+
+// Glance's images row as an ImageRecord (`deleted` gets whether the id is only reserved).
+ImageRecord ImageOf(const Row& img, bool* deleted) {
+  ImageRecord r;
+  r.id = img[0].value_or("");
+  r.name = img[1];
+  r.size = OptIntOf(img[2]);
+  std::string status = img[3].value_or("");
+  r.created_at = TimeOf(img[4]);
+  r.updated_at = img[5] ? TimeOf(img[5]) : r.created_at;
+  *deleted = BoolOf(img[6]) || status == "deleted" || status == "pending_delete";
+  r.disk_format = img[7];
+  r.container_format = img[8];
+  r.checksum = img[9];
+  r.owner = img[10];
+  r.min_disk = IntOf(img[11]);
+  r.min_ram = IntOf(img[12]);
+  r.is_protected = BoolOf(img[13]);
+  r.virtual_size = OptIntOf(img[14]);
+  r.visibility = img[15].value_or("shared");
+  r.os_hidden = BoolOf(img[16]);
+  r.os_hash_algo = img[17];
+  r.os_hash_value = img[18];
+  // Glint never keeps an image half-uploaded (saving, uploading, importing): those go
+  // back to queued, without data facts.
+  r.status = (status == kActive || status == kDeactivated || status == kQueued) ? status : kQueued;
+  return r;
+}
+
+Status LoadLocations(GlanceSource& source, ImageRecord& r) {
+  auto locs = source.Query(
+      "SELECT value, meta_data FROM image_locations WHERE image_id = ? AND deleted = 0 "
+      "AND status = 'active' ORDER BY id", r.id);
+  if (!locs.ok()) return locs.status();
+  for (const auto& l : *locs) {
+    ImageLocation loc;
+    loc.url = l[0].value_or("");
+    loc.metadata_json = l[1].value_or("{}");
+    auto meta = nlohmann::json::parse(loc.metadata_json, nullptr, false);
+    if (meta.is_object() && meta.contains("store") && meta["store"].is_string()) {
+      loc.store = meta["store"].get<std::string>();
+    } else {
+      loc.store = loc.url.substr(0, loc.url.find("://"));  // single-store: the type
+    }
+    r.locations.push_back(std::move(loc));
+  }
+  return Status::Ok();
+}
+
+// Properties, tags, locations and members of a live image.
+Status LoadChildren(GlanceSource& source, ImageRecord& r, std::vector<ImageMember>* members) {
+  auto props = source.Query("SELECT name, value FROM image_properties WHERE image_id = ? AND deleted = 0", r.id);
+  if (!props.ok()) return props.status();
+  for (const auto& p : *props) {
+    if (p[0] && *p[0] != "stores") r.properties[*p[0]] = p[1].value_or("");  // Glint derives `stores`
+  }
+  auto tags = source.Query("SELECT DISTINCT value FROM image_tags WHERE image_id = ? AND deleted = 0 ORDER BY value",
+                           r.id);
+  if (!tags.ok()) return tags.status();
+  for (const auto& t : *tags) r.tags.push_back(t[0].value_or(""));
+  GLINT_RETURN_IF_ERROR(LoadLocations(source, r));
+  auto mems = source.Query(
+      "SELECT member, status, created_at, updated_at FROM image_members WHERE image_id = ? AND deleted = 0", r.id);
+  if (!mems.ok()) return mems.status();
+  for (const auto& m : *mems) {
+    int64_t created = TimeOf(m[2]);
+    members->push_back({r.id, m[0].value_or(""), m[1].value_or("pending"), created, m[3] ? TimeOf(m[3]) : created});
+  }
+  if (r.locations.empty()) r.status = kQueued;  // no data anywhere: nothing to serve
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ImportCounts> ImportGlanceCatalog(GlanceSource& source, Catalog& catalog) {
   ImportCounts counts;
   auto images = source.Query(
@@ -148,67 +225,10 @@ Result<ImportCounts> ImportGlanceCatalog(GlanceSource& source, Catalog& catalog)
       "os_hash_value FROM images ORDER BY created_at, id");
   if (!images.ok()) return images.status();
   for (const auto& img : *images) {
-    ImageRecord r;
-    r.id = img[0].value_or("");
-    r.name = img[1];
-    r.size = OptIntOf(img[2]);
-    std::string status = img[3].value_or("");
-    r.created_at = TimeOf(img[4]);
-    r.updated_at = img[5] ? TimeOf(img[5]) : r.created_at;
-    bool deleted = BoolOf(img[6]) || status == "deleted" || status == "pending_delete";
-    r.disk_format = img[7];
-    r.container_format = img[8];
-    r.checksum = img[9];
-    r.owner = img[10];
-    r.min_disk = IntOf(img[11]);
-    r.min_ram = IntOf(img[12]);
-    r.is_protected = BoolOf(img[13]);
-    r.virtual_size = OptIntOf(img[14]);
-    r.visibility = img[15].value_or("shared");
-    r.os_hidden = BoolOf(img[16]);
-    r.os_hash_algo = img[17];
-    r.os_hash_value = img[18];
-    // Glint never keeps an image half-uploaded (saving, uploading, importing): those go
-    // back to queued, without data facts.
-    r.status = (status == kActive || status == kDeactivated || status == kQueued) ? status : kQueued;
+    bool deleted = false;
+    ImageRecord r = ImageOf(img, &deleted);
     std::vector<ImageMember> members;
-    if (!deleted) {
-      auto props = source.Query("SELECT name, value FROM image_properties WHERE image_id = ? AND deleted = 0", r.id);
-      if (!props.ok()) return props.status();
-      for (const auto& p : *props) {
-        if (p[0] && *p[0] != "stores") r.properties[*p[0]] = p[1].value_or("");  // Glint derives `stores`
-      }
-      auto tags = source.Query(
-          "SELECT DISTINCT value FROM image_tags WHERE image_id = ? AND deleted = 0 ORDER BY value", r.id);
-      if (!tags.ok()) return tags.status();
-      for (const auto& t : *tags) r.tags.push_back(t[0].value_or(""));
-      auto locs = source.Query(
-          "SELECT value, meta_data FROM image_locations WHERE image_id = ? AND deleted = 0 "
-          "AND status = 'active' ORDER BY id", r.id);
-      if (!locs.ok()) return locs.status();
-      for (const auto& l : *locs) {
-        ImageLocation loc;
-        loc.url = l[0].value_or("");
-        loc.metadata_json = l[1].value_or("{}");
-        auto meta = nlohmann::json::parse(loc.metadata_json, nullptr, false);
-        if (meta.is_object() && meta.contains("store") && meta["store"].is_string()) {
-          loc.store = meta["store"].get<std::string>();
-        } else {
-          loc.store = loc.url.substr(0, loc.url.find("://"));  // single-store: the type
-        }
-        r.locations.push_back(std::move(loc));
-      }
-      auto mems = source.Query(
-          "SELECT member, status, created_at, updated_at FROM image_members WHERE image_id = ? AND deleted = 0",
-          r.id);
-      if (!mems.ok()) return mems.status();
-      for (const auto& m : *mems) {
-        int64_t created = TimeOf(m[2]);
-        members.push_back({r.id, m[0].value_or(""), m[1].value_or("pending"), created,
-                           m[3] ? TimeOf(m[3]) : created});
-      }
-      if (r.locations.empty()) r.status = kQueued;  // no data anywhere: nothing to serve
-    }
+    if (!deleted) GLINT_RETURN_IF_ERROR(LoadChildren(source, r, &members));
     if (r.status == kQueued) {
       r.size.reset();
       r.checksum.reset();

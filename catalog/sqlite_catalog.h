@@ -45,6 +45,7 @@ class SqliteCatalog final : public Catalog {
 
   // sqlite_locations.cc
   Status ForgetLocations(const std::string& id) override;
+  Result<bool> LocationReferenced(const std::string& url, const std::string& except_image_id) override;
   Status RemoveLocation(const std::string& id, const std::string& url) override;
   Status AddLocation(const std::string& id, const ImageLocation& location,
                      const std::optional<ImageRecord>& activate) override;

@@ -22,6 +22,8 @@ ImageRecord ReadImage(const sql::Stmt& s);
 Status InsertImageRow(sql::Db& db, const ImageRecord& image, bool deleted);
 // Appends an active location after the image's existing ones.
 Status InsertLocation(sql::Db& db, const std::string& id, const ImageLocation& location);
+// Whether a live image other than `except_image_id` has a location with `url`.
+Result<bool> LocationReferencedIn(sql::Db& db, const std::string& url, const std::string& except_image_id);
 // Inserts the image's properties and tags (the caller removed any old ones).
 Status WriteChildren(sql::Db& db, const ImageRecord& image);
 // Fills properties, tags and locations of `images` with one query per child table.

@@ -112,6 +112,32 @@ Status SqliteCatalog::TransitionStatus(const std::string& id, const std::string&
   });
 }
 
+// Locations whose data another live image also references are forgotten, not deleted:
+// deleting one image never removes data another still uses. Runs inside the delete's
+// transaction, so no location can be added or removed in between.
+namespace {
+
+Status KeepSharedData(Db& db, ImageRecord& image) {
+  std::vector<ImageLocation> own;
+  for (auto& loc : image.locations) {
+    auto shared = LocationReferencedIn(db, loc.url, image.id);
+    if (!shared.ok()) return shared.status();
+    if (!*shared) {
+      own.push_back(std::move(loc));
+      continue;
+    }
+    auto st = db.Prepare("DELETE FROM image_locations WHERE image_id = ? AND url = ?");
+    if (!st.ok()) return st.status();
+    st->Bind(1, image.id);
+    st->Bind(2, loc.url);
+    GLINT_RETURN_IF_ERROR(st->Run());
+  }
+  image.locations = std::move(own);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ImageRecord> SqliteCatalog::DeleteImage(const std::string& id) {
   std::optional<ImageRecord> before;
   Status s = pool_.WithDb([&](Db& db) -> Status {
@@ -137,6 +163,7 @@ Result<ImageRecord> SqliteCatalog::DeleteImage(const std::string& id) {
     up->Bind(2, now);
     up->Bind(3, id);
     GLINT_RETURN_IF_ERROR(up->Run());
+    GLINT_RETURN_IF_ERROR(KeepSharedData(db, *before));
     auto loc = db.Prepare(
         "UPDATE image_locations SET status = 'pending_delete' WHERE image_id = ?");
     if (!loc.ok()) return loc.status();

@@ -22,6 +22,29 @@ Status SqliteCatalog::ForgetLocations(const std::string& id) {
   });
 }
 
+// Shared by LocationReferenced and DeleteImage (inside its transaction).
+Result<bool> LocationReferencedIn(Db& db, const std::string& url, const std::string& except_image_id) {
+  auto st = db.Prepare(
+      "SELECT 1 FROM image_locations l JOIN images i ON i.id = l.image_id "
+      "WHERE l.url = ? AND l.image_id <> ? AND i.deleted = 0 AND l.status <> 'pending_delete' LIMIT 1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, url);
+  st->Bind(2, except_image_id);
+  return st->Step();
+}
+
+Result<bool> SqliteCatalog::LocationReferenced(const std::string& url, const std::string& except_image_id) {
+  bool referenced = false;
+  Status s = pool_.WithDb([&](Db& db) -> Status {
+    auto r = LocationReferencedIn(db, url, except_image_id);
+    if (!r.ok()) return r.status();
+    referenced = *r;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return referenced;
+}
+
 Status SqliteCatalog::RemoveLocation(const std::string& id, const std::string& url) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);

@@ -42,6 +42,12 @@ Handler WithArg(Handler h, std::string arg) {
 }  // namespace
 
 struct ApiService::Impl {
+  Impl(const Config& config, catalog::Catalog& catalog, store::StoreSet& stores, auth::Authenticator& authenticator,
+       Post post, IdentityApi* identity, auth::PolicyEngine* policy, const Clock& clock)
+      : api{config, catalog, stores, authenticator, std::move(post), identity, policy, clock,
+            StagingArea(config.staging_dir)} {
+    BuildRoutes();
+  }
   ApiContext api;
   VersionsHandler versions{api};
   ImagesHandler images{api};
@@ -147,10 +153,8 @@ struct ApiService::Impl {
 ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::StoreSet& stores,
                        auth::Authenticator& authenticator, Post post, IdentityApi* identity,
                        auth::PolicyEngine* policy, const Clock& clock)
-    : impl_(new Impl{ApiContext{config, catalog, stores, authenticator, std::move(post), identity, policy, clock,
-                                StagingArea(config.staging_dir)}}) {
-  impl_->BuildRoutes();
-}
+    : impl_(std::make_shared<Impl>(config, catalog, stores, authenticator, std::move(post), identity, policy,
+                                   clock)) {}
 
 ApiService::~ApiService() = default;
 

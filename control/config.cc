@@ -89,6 +89,7 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.image_size_cap", &c->image_size_cap);
   r.Str("DEFAULT.public_endpoint", &c->public_endpoint);
   r.Str("DEFAULT.admin_token", &c->admin_token);
+  r.Flag("DEFAULT.bootstrap_admin_token", &c->bootstrap_admin_token);
   r.Str("DEFAULT.data_dir", &c->data_dir);
   r.Str("DEFAULT.node_id", &c->node_id);
   r.Num("DEFAULT.image_property_quota", &c->image_property_quota);

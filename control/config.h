@@ -29,7 +29,11 @@ struct Config {
   int workers = 0;                             // network threads; 0 = number of cores
   int64_t image_size_cap = 1099511627776;      // bytes (Glance's default, 1 TiB)
   std::string public_endpoint;                 // base URL for links; "" = from request
-  std::string admin_token;                     // bootstrap credential; "" = generated file
+  // The bootstrap admin token (a bootstrap tool: an admin with no project, no user):
+  // off unless enabled. When enabled, the token is admin_token (config file), else
+  // $GLINT_ADMIN_TOKEN, else --admin-token-file, else <data_dir>/admin-token (generated).
+  bool bootstrap_admin_token = false;
+  std::string admin_token;
   std::string data_dir = "/var/lib/glint";     // default home of catalog, store, token
   std::string node_id;                         // this API node's name; "" = host:port
   int image_property_quota = 128;

@@ -114,6 +114,11 @@ Status DataSweeper::SweepOne(store::Backend& backend, int* left) {
     std::string where = backend.LocationFor(obj.image_id);
     bool referenced = std::any_of(img->locations.begin(), img->locations.end(),
                                   [&](const catalog::ImageLocation& l) { return l.url == where; });
+    if (!referenced) {
+      // Another image may point at this data (a location added by an admin or service).
+      auto shared = catalog.LocationReferenced(where, obj.image_id);
+      if (!shared.ok() || *shared) continue;
+    }
     if (!referenced && (img->status == catalog::kQueued || img->status == catalog::kDeleted ||
                         img->status == catalog::kUploading)) {
       spdlog::info("removing unreferenced data {} of {} image {}", obj.name, img->status, obj.image_id);

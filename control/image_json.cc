@@ -16,7 +16,7 @@ json TaskTime(std::optional<int64_t> t) {
   if (!t) return nullptr;
   std::string s = FormatIsoSeconds(*t);
   s.pop_back();
-  char frac[8];
+  char frac[16];
   std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(*t % 1000000));
   return s + frac;
 }

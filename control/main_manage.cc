@@ -1,7 +1,12 @@
 // glint-manage: administration of a Glint cloud's built-in identity, working directly on
 // the catalog database like keystone-manage: bootstrap the first admin, create projects,
 // users and role assignments, rotate token keys.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <set>
 
@@ -23,6 +28,10 @@ namespace {
   std::exit(1);
 }
 
+void Check(const Status& s) {
+  if (!s.ok()) Die(s.message());
+}
+
 template <typename T>
 T Must(Result<T> r) {
   if (!r.ok()) Die(r.status().message());
@@ -42,110 +51,144 @@ int ImportGlance(const control::Config& config, const std::string& glance) {
   return 0;
 }
 
+// A secret from a file, else an environment variable, else the command line (warned:
+// argv is visible to every local user).
+std::string Secret(const std::string& file, const char* env, const std::string& argv_value, const char* what) {
+  if (!file.empty()) {
+    std::ifstream in(file);
+    std::string line;
+    if (!in || !std::getline(in, line) || line.empty()) Die("cannot read " + std::string(what) + " from " + file);
+    return line;
+  }
+  if (const char* v = std::getenv(env); v && *v) return v;
+  if (!argv_value.empty()) {
+    std::cerr << "glint-manage: warning: a " << what << " on the command line is visible to every local user (ps); "
+              << "use a file or $" << env << "\n";
+    return argv_value;
+  }
+  Die("no " + std::string(what) + ": give a file, $" + env + ", or the option");
+}
+
+struct Args {
+  std::string admin_user = "admin", admin_password, admin_password_file, admin_project = "admin";
+  std::string name, password, password_file, project, role = "member", user, resource, glance_db;
+  int64_t value = -1;
+};
+
+void Bootstrap(auth::IdentityStore& store, const Args& a) {
+  std::string password = Secret(a.admin_password_file, "OS_BOOTSTRAP_PASSWORD", a.admin_password, "password");
+  for (const char* r : {"admin", "member", "reader"}) Must(store.EnsureRole(r));
+  auto p = store.FindProject(a.admin_project);
+  auth::Project proj = p.ok() ? *p : Must(store.CreateProject(a.admin_project));
+  auto u = store.FindUser(a.admin_user);
+  auth::User usr = u.ok() ? *u : Must(store.CreateUser(a.admin_user, password, proj.id));
+  for (const char* r : {"admin", "member", "reader"}) Check(store.AssignRole(usr.id, proj.id, r));
+  std::cout << "admin user " << usr.name << " (" << usr.id << ") in project " << proj.name << " (" << proj.id << ")\n";
+}
+
+void CreateUser(auth::IdentityStore& store, const Args& a) {
+  std::string password = Secret(a.password_file, "GLINT_USER_PASSWORD", a.password, "password");
+  std::optional<std::string> pid;
+  if (!a.project.empty()) pid = Must(store.FindProject(a.project)).id;
+  auto u = Must(store.CreateUser(a.name, password, pid));
+  if (pid) Check(store.AssignRole(u.id, *pid, a.role));
+  std::cout << u.id << "\n";
+}
+
+void RotateTokenKeys(auth::IdentityStore& store, const control::Config& config) {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) Die("no randomness for a token key");
+  Check(store.AddTokenKey(HexEncode(raw, sizeof raw), NowMicros()));
+  Check(store.PruneTokenKeys(NowMicros() - int64_t{2} * config.token_expiration * 1000000, 2));
+  std::cout << "token key rotated\n";
+}
+
+void SetLimit(auth::IdentityStore& store, const Args& a) {
+  static const std::set<std::string> kResources = {"image_size_total", "image_count_total", "image_count_uploading",
+                                                   "image_stage_total"};
+  if (!kResources.count(a.resource)) Die("unknown resource " + a.resource);
+  std::string pid = a.project.empty() ? "" : Must(store.FindProject(a.project)).id;
+  Check(store.SetLimit(pid, a.resource, a.value));
+}
+
+using Command = std::function<int(auth::IdentityStore&, const control::Config&)>;
+
+// Each subcommand: its options, and what it does.
+std::vector<std::pair<CLI::App*, Command>> AddCommands(CLI::App& app, Args& a) {
+  std::vector<std::pair<CLI::App*, Command>> out;
+  auto add = [&](CLI::App* sub, Command run) { out.emplace_back(sub, std::move(run)); };
+  auto* boot = app.add_subcommand("bootstrap", "create the admin project, user and roles (idempotent)");
+  boot->add_option("--bootstrap-username", a.admin_user, "admin user name");
+  boot->add_option("--bootstrap-password-file", a.admin_password_file, "file holding the admin password");
+  boot->add_option("--bootstrap-password", a.admin_password, "admin password (prefer the file or $OS_BOOTSTRAP_PASSWORD)");
+  boot->add_option("--bootstrap-project-name", a.admin_project, "admin project name");
+  add(boot, [&a](auth::IdentityStore& s, const control::Config&) { return Bootstrap(s, a), 0; });
+  auto* pc = app.add_subcommand("project-create", "create a project");
+  pc->add_option("name", a.name)->required();
+  add(pc, [&a](auth::IdentityStore& s, const control::Config&) {
+    std::cout << Must(s.CreateProject(a.name)).id << "\n";
+    return 0;
+  });
+  auto* uc = app.add_subcommand("user-create", "create a user (and give it a role on --project)");
+  uc->add_option("name", a.name)->required();
+  uc->add_option("--password-file", a.password_file, "file holding the password");
+  uc->add_option("--password", a.password, "password (prefer --password-file or $GLINT_USER_PASSWORD)");
+  uc->add_option("--project", a.project, "default project (name)");
+  uc->add_option("--role", a.role, "role on --project");
+  add(uc, [&a](auth::IdentityStore& s, const control::Config&) { return CreateUser(s, a), 0; });
+  auto* ra = app.add_subcommand("role-add", "give a user a role on a project");
+  ra->add_option("--user", a.user)->required();
+  ra->add_option("--project", a.project)->required();
+  ra->add_option("--role", a.role)->required();
+  add(ra, [&a](auth::IdentityStore& s, const control::Config&) {
+    Check(s.AssignRole(Must(s.FindUser(a.user)).id, Must(s.FindProject(a.project)).id, a.role));
+    return 0;
+  });
+  add(app.add_subcommand("token-rotate", "add a new token key; prune keys older than 2 token lifetimes"),
+      [](auth::IdentityStore& s, const control::Config& c) { return RotateTokenKeys(s, c), 0; });
+  auto* ls = app.add_subcommand("limit-set", "set a quota (unified limits; sizes in MiB; -1 = unlimited)");
+  ls->add_option("--resource", a.resource, "image_size_total, image_count_total, image_count_uploading, image_stage_total")
+      ->required();
+  ls->add_option("--value", a.value)->required();
+  ls->add_option("--project", a.project, "project name; omit for the default of every project");
+  add(ls, [&a](auth::IdentityStore& s, const control::Config&) { return SetLimit(s, a), 0; });
+  auto* imp = app.add_subcommand("import-glance", "adopt a Glance catalog: images, properties, tags, members, locations");
+  imp->add_option("--glance-connection", a.glance_db,
+                  "Glance's [database] connection: sqlite:////path or mysql+pymysql://user:pw@host/glance")
+      ->required();
+  add(imp, [&a](auth::IdentityStore&, const control::Config& c) { return ImportGlance(c, a.glance_db); });
+  add(app.add_subcommand("project-list", "list projects"), [](auth::IdentityStore& s, const control::Config&) {
+    for (const auto& p : Must(s.ListProjects())) std::cout << p.id << " " << p.name << "\n";
+    return 0;
+  });
+  add(app.add_subcommand("user-list", "list users"), [](auth::IdentityStore& s, const control::Config&) {
+    for (const auto& u : Must(s.ListUsers())) std::cout << u.id << " " << u.name << "\n";
+    return 0;
+  });
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  ::umask(077);  // the catalog and its token keys are private
   CLI::App app{"glint-manage: built-in identity administration"};
   app.require_subcommand(1);
   std::string config_file, data_dir;
   app.add_option("--config-file", config_file, "glint-api's configuration file");
   app.add_option("--data-dir", data_dir, "data dir (when there is no config file)");
-
-  std::string admin_user = "admin", admin_password, admin_project = "admin";
-  auto* boot = app.add_subcommand("bootstrap", "create the admin project, user and roles (idempotent)");
-  boot->add_option("--bootstrap-username", admin_user, "admin user name");
-  boot->add_option("--bootstrap-password", admin_password, "admin password")->required();
-  boot->add_option("--bootstrap-project-name", admin_project, "admin project name");
-
-  std::string name, password, project, role = "member", user;
-  auto* pc = app.add_subcommand("project-create", "create a project");
-  pc->add_option("name", name)->required();
-  auto* uc = app.add_subcommand("user-create", "create a user (and give it a role on --project)");
-  uc->add_option("name", name)->required();
-  uc->add_option("--password", password)->required();
-  uc->add_option("--project", project, "default project (name)");
-  uc->add_option("--role", role, "role on --project");
-  auto* ra = app.add_subcommand("role-add", "give a user a role on a project");
-  ra->add_option("--user", user)->required();
-  ra->add_option("--project", project)->required();
-  ra->add_option("--role", role)->required();
-  auto* rot = app.add_subcommand("token-rotate", "add a new token key; prune keys older than 2 token lifetimes");
-  std::string resource;
-  int64_t value = -1;
-  auto* ls = app.add_subcommand("limit-set", "set a quota (unified limits; sizes in MiB; -1 = unlimited)");
-  ls->add_option("--resource", resource, "image_size_total, image_count_total, image_count_uploading, image_stage_total")
-      ->required();
-  ls->add_option("--value", value)->required();
-  ls->add_option("--project", project, "project name; omit for the default of every project");
-  std::string glance_db;
-  auto* imp = app.add_subcommand("import-glance",
-                                 "adopt a Glance catalog: images, properties, tags, members, locations");
-  imp->add_option("--glance-connection", glance_db, "Glance's [database] connection: sqlite:////path or mysql+pymysql://user:pw@host/glance")->required();
-  auto* pl = app.add_subcommand("project-list", "list projects");
-  auto* ul = app.add_subcommand("user-list", "list users");
+  Args args;
+  auto commands = AddCommands(app, args);
   CLI11_PARSE(app, argc, argv);
-
   control::Config config;
-  if (!config_file.empty()) {
-    Status s = control::LoadConfigFile(config_file, &config);
-    if (!s.ok()) Die(s.message());
-  }
+  if (!config_file.empty()) Check(control::LoadConfigFile(config_file, &config));
   if (!data_dir.empty()) config.data_dir = data_dir;
   control::FinalizeConfig(&config);
   Status s;
   auto store = auth::OpenIdentityStore(config.connection, &s);
   if (!store) Die(s.ToString());
-
-  if (*boot) {
-    for (const char* r : {"admin", "member", "reader"}) Must(store->EnsureRole(r));
-    auto p = store->FindProject(admin_project);
-    auth::Project proj = p.ok() ? *p : Must(store->CreateProject(admin_project));
-    auto u = store->FindUser(admin_user);
-    auth::User usr = u.ok() ? *u : Must(store->CreateUser(admin_user, admin_password, proj.id));
-    for (const char* r : {"admin", "member", "reader"}) {
-      Status a = store->AssignRole(usr.id, proj.id, r);
-      if (!a.ok()) Die(a.message());
-    }
-    std::cout << "admin user " << usr.name << " (" << usr.id << ") in project " << proj.name << " ("
-              << proj.id << ")\n";
-  } else if (*pc) {
-    auto p = Must(store->CreateProject(name));
-    std::cout << p.id << "\n";
-  } else if (*uc) {
-    std::optional<std::string> pid;
-    if (!project.empty()) pid = Must(store->FindProject(project)).id;
-    auto u = Must(store->CreateUser(name, password, pid));
-    if (pid) {
-      Status a = store->AssignRole(u.id, *pid, role);
-      if (!a.ok()) Die(a.message());
-    }
-    std::cout << u.id << "\n";
-  } else if (*ra) {
-    auto u = Must(store->FindUser(user));
-    auto p = Must(store->FindProject(project));
-    Status a = store->AssignRole(u.id, p.id, role);
-    if (!a.ok()) Die(a.message());
-  } else if (*rot) {
-    unsigned char raw[32];
-    RAND_bytes(raw, sizeof raw);
-    Status a = store->AddTokenKey(HexEncode(raw, sizeof raw), NowMicros());
-    if (!a.ok()) Die(a.message());
-    a = store->PruneTokenKeys(NowMicros() - int64_t{2} * config.token_expiration * 1000000, 2);
-    if (!a.ok()) Die(a.message());
-    std::cout << "token key rotated\n";
-  } else if (*ls) {
-    static const std::set<std::string> kResources = {"image_size_total", "image_count_total",
-                                                     "image_count_uploading", "image_stage_total"};
-    if (!kResources.count(resource)) Die("unknown resource " + resource);
-    std::string pid = project.empty() ? "" : Must(store->FindProject(project)).id;
-    Status a = store->SetLimit(pid, resource, value);
-    if (!a.ok()) Die(a.message());
-  } else if (*imp) {
-    return ImportGlance(config, glance_db);
-  } else if (*pl) {
-    for (const auto& p : Must(store->ListProjects())) std::cout << p.id << " " << p.name << "\n";
-  } else if (*ul) {
-    for (const auto& u : Must(store->ListUsers())) std::cout << u.id << " " << u.name << "\n";
+  for (auto& [sub, run] : commands) {
+    if (*sub) return run(*store, config);
   }
   return 0;
 }

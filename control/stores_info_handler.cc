@@ -55,7 +55,10 @@ Result<HttpResponse> StoresInfoHandler::DeleteFromStore(const Call& call) {
   if (Status s = backend->CheckDeletable(found->url); !s.ok()) return s;
   std::string url = found->url;
   GLINT_RETURN_IF_ERROR(api_.catalog.RemoveLocation(img->id, url));
-  if (Status s = backend->Delete(url); !s.ok()) spdlog::error("image {}: {}", img->id, s.ToString());
+  auto shared = api_.catalog.LocationReferenced(url, img->id);
+  if (shared.ok() && !*shared) {
+    if (Status s = backend->Delete(url); !s.ok()) spdlog::error("image {}: {}", img->id, s.ToString());
+  }
   return EmptyResponse(204);
 }
 

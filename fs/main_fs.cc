@@ -117,6 +117,10 @@ void FillFromEnvironment(Args& a) {
     if (into.empty() && std::getenv(name)) into = std::getenv(name);
   };
   env("OS_IMAGE_URL", a.api);
+  if (!a.token.empty()) {
+    std::fprintf(stderr, "glint-fs: warning: --token puts a secret on the command line, where every local user "
+                         "can read it (ps); use --token-file or $OS_AUTH_TOKEN\n");
+  }
   env("OS_AUTH_TOKEN", a.token);
   if (!a.token_file.empty()) a.token = FirstLine(a.token_file);
   env("OS_USERNAME", a.os_user);

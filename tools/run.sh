@@ -58,9 +58,10 @@ fi
 if [ ! -s "$DATA/admin-password" ]; then
   (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$DATA/admin-password")
 fi
-"$BIN/glint-manage" --data-dir "$DATA" bootstrap --bootstrap-password "$(cat "$DATA/admin-password")" >/dev/null
+"$BIN/glint-manage" --data-dir "$DATA" bootstrap --bootstrap-password-file "$DATA/admin-password" >/dev/null
 rm -f "$DATA/port"
-"$BIN/glint-api" "${API_ARGS[@]}" --bind-port "$PORT" --port-file "$DATA/port" &
+# A try-it setup: the bootstrap admin token is enabled (production sites leave it off).
+"$BIN/glint-api" "${API_ARGS[@]}" --bootstrap-admin-token --bind-port "$PORT" --port-file "$DATA/port" &
 API=$!
 CLEANUP+=("kill $API 2>/dev/null; wait $API 2>/dev/null")
 for _ in $(seq 100); do [ -s "$DATA/port" ] && break; sleep 0.1; done

@@ -19,7 +19,7 @@ def binary(name):
            "glint-manage": "GLINT_MANAGE_BIN"}[name]
     if os.environ.get(env):
         return os.environ[env]
-    for cand in (os.path.join(ROOT, "build", "control", name), os.path.join(ROOT, "build", "fs", name)):
+    for cand in (os.path.join(ROOT, "build", d, name) for d in ("control", "fs", "cli")):
         if os.path.exists(cand):
             return cand
     raise RuntimeError("%s not found: build first or set %s" % (name, env))
@@ -74,12 +74,17 @@ class GlintServer:
         if os.path.exists(port_file):
             os.unlink(port_file)
         args = [binary("glint-api"), "--data-dir", self.data_dir, "--bind-host", "127.0.0.1",
-                "--bind-port", str(port), "--admin-token", self.token, "--port-file", port_file]
+                "--bind-port", str(port), "--port-file", port_file]
+        env = dict(os.environ)
+        if self.token:
+            # The bootstrap token is opt-in and never on the command line.
+            args.append("--bootstrap-admin-token")
+            env["GLINT_ADMIN_TOKEN"] = self.token
         if self.config:
             args += ["--config-file", self.config]
         args += self.extra_args
         self.log = open(os.path.join(self.data_dir, "api.log"), "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -150,10 +155,12 @@ class GlintFsMount:
     def start(self):
         os.makedirs(self.mountpoint, exist_ok=True)
         self.log = open(self.mountpoint.rstrip("/") + ".log", "ab")
-        cred = ["--token", self.server.token] if self.server.token else []
+        env = dict(os.environ)
+        if self.server.token:
+            env["OS_AUTH_TOKEN"] = self.server.token  # not argv: other users can read that
         self.proc = subprocess.Popen(
-            [binary("glint-fs"), self.mountpoint, "--api", self.server.url] + cred +
-            ["--refresh", str(self.refresh)] + self.args, stdout=self.log, stderr=subprocess.STDOUT)
+            [binary("glint-fs"), self.mountpoint, "--api", self.server.url] +
+            ["--refresh", str(self.refresh)] + self.args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -221,67 +221,61 @@ const char* Env(const char* name) {
   return v ? v : "";
 }
 
-}  // namespace
+// Options shared by image-create and image-update.
+struct Attrs {
+  std::optional<std::string> name, disk_format, container_format, visibility, owner;
+  std::optional<int64_t> min_disk, min_ram;
+  std::optional<std::string> is_protected, hidden;
+  std::vector<std::string> properties;
+};
 
-int main(int argc, char** argv) {
-  CLI::App app{"glint: command-line client for the Glint (Glance v2) image service"};
-  app.require_subcommand(1);
-  Globals g;
-  g.url = Env("OS_IMAGE_URL");
-  g.token = Env("OS_AUTH_TOKEN");
-  app.add_option("--os-image-url", g.url, "image service URL (env OS_IMAGE_URL)");
-  app.add_option("--os-auth-token", g.token, "token (env OS_AUTH_TOKEN)");
+void AddAttrs(CLI::App* c, Attrs& a) {
+  c->add_option("--name", a.name, "image name");
+  c->add_option("--disk-format", a.disk_format, "disk format (raw, qcow2, ...)");
+  c->add_option("--container-format", a.container_format, "container format (bare, ...)");
+  c->add_option("--visibility", a.visibility, "public, private, shared or community");
+  c->add_option("--owner", a.owner, "owning project");
+  c->add_option("--min-disk", a.min_disk, "minimum disk in GiB");
+  c->add_option("--min-ram", a.min_ram, "minimum RAM in MiB");
+  c->add_option("--protected", a.is_protected, "True or False");
+  c->add_option("--os-hidden", a.hidden, "True or False");
+  c->add_option("--property", a.properties, "custom property KEY=VALUE (repeatable)");
+}
 
-  // Options shared by image-create and image-update.
-  struct Attrs {
-    std::optional<std::string> name, disk_format, container_format, visibility, owner;
-    std::optional<int64_t> min_disk, min_ram;
-    std::optional<std::string> is_protected, hidden;
-    std::vector<std::string> properties;
-  };
-  auto add_attrs = [](CLI::App* c, Attrs& a) {
-    c->add_option("--name", a.name, "image name");
-    c->add_option("--disk-format", a.disk_format, "disk format (raw, qcow2, ...)");
-    c->add_option("--container-format", a.container_format, "container format (bare, ...)");
-    c->add_option("--visibility", a.visibility, "public, private, shared or community");
-    c->add_option("--owner", a.owner, "owning project");
-    c->add_option("--min-disk", a.min_disk, "minimum disk in GiB");
-    c->add_option("--min-ram", a.min_ram, "minimum RAM in MiB");
-    c->add_option("--protected", a.is_protected, "True or False");
-    c->add_option("--os-hidden", a.hidden, "True or False");
-    c->add_option("--property", a.properties, "custom property KEY=VALUE (repeatable)");
-  };
-  auto to_bool = [](const std::string& s) {
-    std::string l = s;
-    for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (l == "true" || l == "1" || l == "yes") return true;
-    if (l == "false" || l == "0" || l == "no") return false;
-    Die("expected True or False, got '" + s + "'");
-  };
-  auto attrs_json = [&](const Attrs& a) {
-    json j = json::object();
-    if (a.name) j["name"] = *a.name;
-    if (a.disk_format) j["disk_format"] = *a.disk_format;
-    if (a.container_format) j["container_format"] = *a.container_format;
-    if (a.visibility) j["visibility"] = *a.visibility;
-    if (a.owner) j["owner"] = *a.owner;
-    if (a.min_disk) j["min_disk"] = *a.min_disk;
-    if (a.min_ram) j["min_ram"] = *a.min_ram;
-    if (a.is_protected) j["protected"] = to_bool(*a.is_protected);
-    if (a.hidden) j["os_hidden"] = to_bool(*a.hidden);
-    for (const auto& kv : a.properties) {
-      auto [k, v] = SplitKv(kv);
-      j[k] = v;
-    }
-    return j;
-  };
+bool ToBool(const std::string& s) {
+  std::string l = s;
+  for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l == "true" || l == "1" || l == "yes") return true;
+  if (l == "false" || l == "0" || l == "no") return false;
+  Die("expected True or False, got '" + s + "'");
+}
 
-  Attrs create_attrs;
-  std::string create_id, create_file, create_store;
-  std::vector<std::string> create_tags;
-  bool create_progress = false;
+json AttrsJson(const Attrs& a) {
+  json j = json::object();
+  if (a.name) j["name"] = *a.name;
+  if (a.disk_format) j["disk_format"] = *a.disk_format;
+  if (a.container_format) j["container_format"] = *a.container_format;
+  if (a.visibility) j["visibility"] = *a.visibility;
+  if (a.owner) j["owner"] = *a.owner;
+  if (a.min_disk) j["min_disk"] = *a.min_disk;
+  if (a.min_ram) j["min_ram"] = *a.min_ram;
+  if (a.is_protected) j["protected"] = ToBool(*a.is_protected);
+  if (a.hidden) j["os_hidden"] = ToBool(*a.hidden);
+  for (const auto& kv : a.properties) {
+    auto [k, v] = SplitKv(kv);
+    j[k] = v;
+  }
+  return j;
+}
+
+// Option values are static: CLI11 writes them while parsing, after this returns.
+void AddCreateCommands(CLI::App& app, Globals& g) {
+  static Attrs create_attrs;
+  static std::string create_id, create_file, create_store;
+  static std::vector<std::string> create_tags;
+  static bool create_progress = false;
   auto* create = app.add_subcommand("image-create", "create an image (and upload its data with --file)");
-  add_attrs(create, create_attrs);
+  AddAttrs(create, create_attrs);
   create->add_option("--id", create_id, "image id to use");
   create->add_option("--tags", create_tags, "tags")->delimiter(',');
   create->add_option("--file", create_file, "upload this file as the image data");
@@ -289,7 +283,7 @@ int main(int argc, char** argv) {
   create->add_option("--store", create_store, "store to upload --file to (multi-store; see stores-info)");
   create->callback([&] {
     Api api(g);
-    json body = attrs_json(create_attrs);
+    json body = AttrsJson(create_attrs);
     if (!create_id.empty()) body["id"] = create_id;
     if (!create_tags.empty()) body["tags"] = create_tags;
     json img = api.Call("POST", "/v2/images", &body);
@@ -300,8 +294,8 @@ int main(int argc, char** argv) {
     PrintImage(img);
   });
 
-  std::string up_id, up_file, up_store;
-  bool up_progress = false;
+  static std::string up_id, up_file, up_store;
+  static bool up_progress = false;
   auto* upload = app.add_subcommand("image-upload", "upload data for an image");
   upload->add_option("--file", up_file, "file to upload")->required();
   upload->add_flag("--progress", up_progress, "show a progress bar");
@@ -309,17 +303,20 @@ int main(int argc, char** argv) {
   upload->add_option("id", up_id, "image id")->required();
   upload->callback([&] { Api(g).Upload(up_id, up_file, up_progress, up_store); });
 
-  std::string dl_id, dl_file;
-  bool dl_progress = false;
+  static std::string dl_id, dl_file;
+  static bool dl_progress = false;
   auto* download = app.add_subcommand("image-download", "download an image's data");
   download->add_option("--file", dl_file, "write here (default: standard output)");
   download->add_flag("--progress", dl_progress, "show a progress bar");
   download->add_option("id", dl_id, "image id")->required();
   download->callback([&] { Api(g).Download(dl_id, dl_file, dl_progress); });
+}
 
-  int list_limit = 0, page_size = 100;
-  std::vector<std::string> list_props, list_tags;
-  std::optional<std::string> list_visibility, list_sort;
+// Option values are static: CLI11 writes them while parsing, after this returns.
+void AddListCommands(CLI::App& app, Globals& g) {
+  static int list_limit = 0, page_size = 100;
+  static std::vector<std::string> list_props, list_tags;
+  static std::optional<std::string> list_visibility, list_sort;
   auto* list = app.add_subcommand("image-list", "list images");
   list->add_option("--limit", list_limit, "at most this many images (0 = all)");
   list->add_option("--page-size", page_size, "images per request");
@@ -351,23 +348,26 @@ int main(int argc, char** argv) {
     PrintTable({"ID", "Name"}, rows);
   });
 
-  std::string show_id;
+  static std::string show_id;
   auto* show = app.add_subcommand("image-show", "show an image's metadata");
   show->add_option("id", show_id, "image id")->required();
   show->callback([&] { PrintImage(Api(g).Call("GET", "/v2/images/" + show_id)); });
+}
 
-  Attrs upd_attrs;
-  std::string upd_id;
-  std::vector<std::string> remove_props;
+// Option values are static: CLI11 writes them while parsing, after this returns.
+void AddUpdateCommands(CLI::App& app, Globals& g) {
+  static Attrs upd_attrs;
+  static std::string upd_id;
+  static std::vector<std::string> remove_props;
   auto* update = app.add_subcommand("image-update", "change an image's metadata");
-  add_attrs(update, upd_attrs);
+  AddAttrs(update, upd_attrs);
   update->add_option("--remove-property", remove_props, "custom property to remove (repeatable)");
   update->add_option("id", upd_id, "image id")->required();
   update->callback([&] {
     Api api(g);
     json current = api.Call("GET", "/v2/images/" + upd_id);
     json patch = json::array();
-    json changes = attrs_json(upd_attrs);
+    json changes = AttrsJson(upd_attrs);
     for (auto& [k, v] : changes.items()) {
       std::string path = "/" + k;
       patch.push_back({{"op", current.contains(k) ? "replace" : "add"}, {"path", path}, {"value", v}});
@@ -379,15 +379,18 @@ int main(int argc, char** argv) {
     PrintImage(img);
   });
 
-  std::vector<std::string> del_ids;
+  static std::vector<std::string> del_ids;
   auto* del = app.add_subcommand("image-delete", "delete images");
   del->add_option("ids", del_ids, "image ids")->required();
   del->callback([&] {
     Api api(g);
     for (const auto& id : del_ids) api.Call("DELETE", "/v2/images/" + id);
   });
+}
 
-  std::string tag_id, tag_value;
+// Option values are static: CLI11 writes them while parsing, after this returns.
+void AddTagActionCommands(CLI::App& app, Globals& g) {
+  static std::string tag_id, tag_value;
   auto* tag_update = app.add_subcommand("image-tag-update", "add a tag to an image");
   tag_update->add_option("id", tag_id, "image id")->required();
   tag_update->add_option("tag", tag_value, "tag")->required();
@@ -397,17 +400,20 @@ int main(int argc, char** argv) {
   tag_delete->add_option("tag", tag_value, "tag")->required();
   tag_delete->callback([&] { Api(g).Call("DELETE", "/v2/images/" + tag_id + "/tags/" + PercentEncode(tag_value)); });
 
-  std::string act_id;
+  static std::string act_id;
   auto* deact = app.add_subcommand("image-deactivate", "deactivate an image");
   deact->add_option("id", act_id, "image id")->required();
   deact->callback([&] { Api(g).Call("POST", "/v2/images/" + act_id + "/actions/deactivate"); });
   auto* react = app.add_subcommand("image-reactivate", "reactivate an image");
   react->add_option("id", act_id, "image id")->required();
   react->callback([&] { Api(g).Call("POST", "/v2/images/" + act_id + "/actions/reactivate"); });
+}
 
+// Option values are static: CLI11 writes them while parsing, after this returns.
+void AddMemberCommands(CLI::App& app, Globals& g) {
   // ---- members (shared images) ----
-  std::string mem_image, mem_member, mem_status;
-  auto members_table = [](const json& members) {
+  static std::string mem_image, mem_member, mem_status;
+  static const auto members_table = [](const json& members) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& m : members) rows.push_back({Cell(m["image_id"]), Cell(m["member_id"]), Cell(m["status"])});
     PrintTable({"Image ID", "Member ID", "Status"}, rows);
@@ -435,9 +441,12 @@ int main(int argc, char** argv) {
   mem_delete->add_option("image_id", mem_image, "image id")->required();
   mem_delete->add_option("member_id", mem_member, "project id")->required();
   mem_delete->callback([&] { Api(g).Call("DELETE", "/v2/images/" + mem_image + "/members/" + PercentEncode(mem_member)); });
+}
 
+// Option values are static: CLI11 writes them while parsing, after this returns.
+void AddStoreCommands(CLI::App& app, Globals& g) {
   // ---- stores (multi-store) ----
-  bool stores_detail = false;
+  static bool stores_detail = false;
   auto* stores_info = app.add_subcommand("stores-info", "list the stores images can go to");
   stores_info->add_flag("--detail", stores_detail, "with each store's type and properties (admin)");
   stores_info->callback([&] {
@@ -453,14 +462,17 @@ int main(int argc, char** argv) {
     if (stores_detail) header.push_back("Type");
     PrintTable(header, rows);
   });
-  std::string sd_store, sd_id;
+  static std::string sd_store, sd_id;
   auto* stores_delete = app.add_subcommand("stores-delete", "remove an image's data from one store");
   stores_delete->add_option("--store", sd_store, "store id")->required();
   stores_delete->add_option("id", sd_id, "image id")->required();
   stores_delete->callback([&] { Api(g).Call("DELETE", "/v2/stores/" + PercentEncode(sd_store) + "/" + sd_id); });
+}
 
+// Option values are static: CLI11 writes them while parsing, after this returns.
+void AddLocationCommands(CLI::App& app, Globals& g) {
   // ---- locations (show_multiple_locations) ----
-  std::string loc_id, loc_url, loc_meta = "{}", loc_validation;
+  static std::string loc_id, loc_url, loc_meta = "{}", loc_validation;
   auto* loc_add = app.add_subcommand("location-add", "add a location (URL of data already in a store)");
   loc_add->add_option("--url", loc_url, "location URL, e.g. rbd://fsid/pool/image/snap")->required();
   loc_add->add_option("--metadata", loc_meta, "location metadata (JSON object)");
@@ -478,7 +490,7 @@ int main(int argc, char** argv) {
     json patch = json::array({{{"op", "add"}, {"path", "/locations/-"}, {"value", value}}});
     PrintImage(Api(g).Call("PATCH", "/v2/images/" + loc_id, &patch, "application/openstack-images-v2.1-json-patch"));
   });
-  std::vector<std::string> loc_urls;
+  static std::vector<std::string> loc_urls;
   auto* loc_delete = app.add_subcommand("location-delete", "remove locations of an image");
   loc_delete->add_option("--url", loc_urls, "location URL (repeatable)")->required();
   loc_delete->add_option("id", loc_id, "image id")->required();
@@ -497,7 +509,28 @@ int main(int argc, char** argv) {
     if (patch.size() != loc_urls.size()) Die("not every --url is a location of image " + loc_id);
     api.Call("PATCH", "/v2/images/" + loc_id, &patch, "application/openstack-images-v2.1-json-patch");
   });
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"glint: command-line client for the Glint (Glance v2) image service"};
+  app.require_subcommand(1);
+  Globals g;
+  g.url = Env("OS_IMAGE_URL");
+  g.token = Env("OS_AUTH_TOKEN");
+  app.add_option("--os-image-url", g.url, "image service URL (env OS_IMAGE_URL)");
+  auto* token = app.add_option("--os-auth-token", g.token, "token (prefer env OS_AUTH_TOKEN: argv is visible to all)");
+  for (auto add : {AddCreateCommands, AddListCommands, AddUpdateCommands, AddTagActionCommands, AddMemberCommands,
+                   AddStoreCommands, AddLocationCommands}) {
+    add(app, g);
+  }
+  app.parse_complete_callback([token] {
+    if (token->count() > 0) {
+      std::fprintf(stderr, "glint: warning: --os-auth-token puts a secret on the command line, where every local "
+                           "user can read it (ps); use $OS_AUTH_TOKEN\n");
+    }
+  });
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

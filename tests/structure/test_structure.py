@@ -1,0 +1,163 @@
+"""The module structure of docs/architecture.md, checked against the code.
+
+The allowed dependency graph is read from the table in docs/architecture.md (section
+"Modules and their dependencies"), so the document and this test cannot drift apart:
+  * every `#include "module/..."` in a module's sources names the module itself or one it
+    may depend on;
+  * every glint_* library a module's CMake targets link belongs to an allowed module;
+  * the client executables (glint-fs, glint) link, even transitively, nothing of the
+    server (control, catalog, auth, sql);
+  * no source file is over the size limit and no function over the length limit.
+"""
+import os
+import re
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MAX_FILE_LINES = 600
+MAX_FUNCTION_LINES = 80
+SERVER_LIBS = {"glint_control", "glint_http", "glint_catalog", "glint_glance_import", "glint_auth", "glint_sql"}
+
+
+def allowed_graph():
+    text = open(os.path.join(ROOT, "docs", "architecture.md")).read()
+    section = text.split("## Modules and their dependencies", 1)[1].split("\n## ", 1)[0]
+    graph = {}
+    for line in section.splitlines():
+        m = re.match(r"\|\s*`(\w+)/`\s*\|\s*([^|]*)\|", line)
+        if m:
+            deps = re.findall(r"`(\w+)/`", m.group(2))
+            graph[m.group(1)] = set(deps)
+    assert graph, "no module table found in docs/architecture.md"
+    return graph
+
+
+GRAPH = allowed_graph()
+
+
+def sources(module):
+    d = os.path.join(ROOT, module)
+    for name in sorted(os.listdir(d)):
+        if name.endswith((".cc", ".h")):
+            yield os.path.join(d, name)
+
+
+def test_every_source_folder_is_in_the_table():
+    folders = {d for d in os.listdir(ROOT) if os.path.isdir(os.path.join(ROOT, d)) and any(
+        f.endswith((".cc", ".h")) for f in os.listdir(os.path.join(ROOT, d)))}
+    folders -= {"tests", "fuzz", "bench", "build"}
+    folders = {f for f in folders if not f.startswith("build")}
+    assert folders <= set(GRAPH), "modules missing from docs/architecture.md: %s" % (folders - set(GRAPH))
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_includes_follow_the_graph(module):
+    bad = []
+    for path in sources(module):
+        for n, line in enumerate(open(path, errors="replace"), 1):
+            m = re.match(r'\s*#\s*include\s+"(\w+)/', line)
+            if m and m.group(1) != module and m.group(1) not in GRAPH[module]:
+                bad.append("%s:%d includes %s/" % (os.path.relpath(path, ROOT), n, m.group(1)))
+    assert not bad, "\n".join(bad)
+
+
+def cmake_links():
+    """target -> set of glint_* targets it links, and target -> module folder."""
+    links, owner = {}, {}
+    for module in GRAPH:
+        path = os.path.join(ROOT, module, "CMakeLists.txt")
+        if not os.path.exists(path):
+            continue
+        text = re.sub(r"#.*", "", open(path).read())
+        for m in re.finditer(r"add_(?:library|executable)\(\s*([\w-]+)", text):
+            owner[m.group(1)] = module
+        for m in re.finditer(r"target_link_libraries\(\s*([\w-]+)([^)]*)\)", text, re.S):
+            links.setdefault(m.group(1), set()).update(re.findall(r"\bglint_\w+", m.group(2)))
+    return links, owner
+
+
+LINKS, OWNER = cmake_links()
+
+
+@pytest.mark.parametrize("target", sorted(LINKS))
+def test_links_follow_the_graph(target):
+    module = OWNER[target]
+    for lib in LINKS[target]:
+        lib_module = OWNER.get(lib)
+        assert lib_module is not None, "%s links unknown %s" % (target, lib)
+        assert lib_module == module or lib_module in GRAPH[module], \
+            "%s (%s/) links %s (%s/), which the graph does not allow" % (target, module, lib, lib_module)
+
+
+def closure(target):
+    seen, todo = set(), [target]
+    while todo:
+        for lib in LINKS.get(todo.pop(), ()):
+            if lib not in seen:
+                seen.add(lib)
+                todo.append(lib)
+    return seen
+
+
+@pytest.mark.parametrize("client", ["glint-fs", "glint"])
+def test_clients_link_no_server_code(client):
+    assert client in LINKS, "%s is not built" % client
+    server = closure(client) & SERVER_LIBS
+    assert not server, "%s links server libraries: %s" % (client, sorted(server))
+
+
+def strip_code(text):
+    """Comments, string and character literals removed (their braces are not code)."""
+    text = re.sub(r"//[^\n]*", "", text)
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r'R"(\w*)\((.*?)\)\1"', '""', text, flags=re.S)
+    text = re.sub(r'"(\\.|[^"\\\n])*"', '""', text)
+    return re.sub(r"'(\\.|[^'\\\n])'", "' '", text)
+
+
+NOT_FUNCTION = re.compile(r"\b(namespace|class|struct|enum|union)\b[^;{()]*$|=\s*$|\)\s*:\s*$")
+
+
+def long_functions(path):
+    """(first line, length) of each function body longer than the limit."""
+    lines = strip_code(open(path, errors="replace").read()).split("\n")
+    stack, found, header = [], [], ""
+    for n, line in enumerate(lines, 1):
+        for ch in line:
+            if ch == "{":
+                in_function = any(kind == "fn" for kind, _ in stack)
+                kind = "block" if in_function or NOT_FUNCTION.search(header.strip()) else "fn"
+                stack.append((kind, n))
+                header = ""
+            elif ch == "}":
+                if stack:
+                    kind, start = stack.pop()
+                    if kind == "fn" and n - start > MAX_FUNCTION_LINES:
+                        found.append((start, n - start))
+                header = ""
+            elif ch == ";":
+                header = ""
+            else:
+                header += ch
+        header += " "
+    return found
+
+
+ALL_SOURCES = [p for m in sorted(GRAPH) for p in sources(m)]
+
+
+@pytest.mark.parametrize("path", ALL_SOURCES, ids=lambda p: os.path.relpath(p, ROOT))
+def test_file_and_function_sizes(path):
+    n = sum(1 for _ in open(path, errors="replace"))
+    assert n <= MAX_FILE_LINES, "%s has %d lines (limit %d): split it" % (path, n, MAX_FILE_LINES)
+    long = long_functions(path)
+    assert not long, "%s: functions over %d lines at %s" % (
+        os.path.relpath(path, ROOT), MAX_FUNCTION_LINES, ", ".join("line %d (%d lines)" % f for f in long))
+
+
+def test_the_size_checker_can_fail(tmp_path):
+    body = "\n".join("  x += %d;" % i for i in range(MAX_FUNCTION_LINES + 5))
+    p = tmp_path / "long.cc"
+    p.write_text("namespace a {\nclass C {\n  int F() {\n%s\n  }\n};\nint G() {\n  return 1;\n}\n}\n" % body)
+    assert [s for s, _ in long_functions(str(p))] == [3]
