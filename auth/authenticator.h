@@ -20,6 +20,9 @@ struct RequestContext {
   std::optional<std::string> project_id;  // becomes an image's owner
   std::vector<std::string> roles;
   bool is_admin = false;
+  // Roles of a valid X-Service-Token sent along (a service such as Nova acting for the
+  // user): oslo.policy's `service_roles`. Empty without one.
+  std::vector<std::string> service_roles;
 };
 
 struct Credentials {

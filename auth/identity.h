@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace glint::auth {
@@ -85,13 +86,15 @@ std::unique_ptr<IdentityStore> OpenIdentityStore(const std::string& connection, 
 
 class TokenService {
  public:
-  TokenService(IdentityStore& store, int64_t lifetime_seconds)
-      : store_(store), lifetime_(lifetime_seconds) {}
+  // `clock` decides expiry (tests step a ManualClock).
+  TokenService(IdentityStore& store, int64_t lifetime_seconds, const Clock& clock = SystemClock())
+      : store_(store), lifetime_(lifetime_seconds), clock_(clock) {}
   Result<std::string> Issue(const TokenInfo& info);
   // Unauthenticated for malformed, forged, expired or revoked tokens.
   Result<TokenInfo> Validate(const std::string& token);
   Status Revoke(const std::string& token);
   int64_t lifetime_seconds() const { return lifetime_; }
+  const Clock& clock() const { return clock_; }
 
  private:
   // The key with `id`, or with id < 0 the newest as "<id>:<secret>". Keys are cached and
@@ -99,6 +102,7 @@ class TokenService {
   Result<std::string> KeyFor(int64_t id, bool reload);
   IdentityStore& store_;
   int64_t lifetime_;
+  const Clock& clock_;
   std::mutex keys_mu_;
   std::map<int64_t, std::string> keys_;
 };

@@ -34,12 +34,10 @@ class KeystoneAuthenticator final : public Authenticator {
   Result<RequestContext> Authenticate(const Credentials& c) override {
     if (c.auth_token.empty()) return Unauthorized("no X-Auth-Token");
     if (auto admin = MatchAdminToken(c.auth_token, o_.admin_token)) return *admin;
-    std::string token(c.auth_token);
-    const int64_t now = clock_.NowMicros();
-    if (auto cached = Cached(token, now)) return *cached;
     bool allow_expired = false;
+    std::vector<std::string> service_roles;
     if (!c.service_token.empty()) {
-      auto service = Validate(std::string(c.service_token), false);
+      auto service = ContextFor(std::string(c.service_token), false);
       if (!service.ok()) return service.status();
       bool has_role = std::any_of(service->roles.begin(), service->roles.end(), [&](const std::string& r) {
         return std::find(o_.service_token_roles.begin(), o_.service_token_roles.end(), r) !=
@@ -52,18 +50,28 @@ class KeystoneAuthenticator final : public Authenticator {
       // those roles is still honoured (with a warning), for deployments that predate them.
       if (!has_role) spdlog::warn("a service token without any of service_token_roles was presented");
       allow_expired = true;  // a valid service token vouches for an expired user token
+      service_roles = service->roles;
     }
-    auto info = Validate(token, allow_expired);
-    if (!info.ok()) return info.status();
-    RequestContext ctx = ContextOf(*info);
-    if (!allow_expired) {
-      int64_t expires = info->expires_at.value_or(now);
-      Remember(token, std::min<int64_t>(expires, now + int64_t{o_.token_cache_time} * 1000000), ctx);
-    }
-    return ctx;
+    auto ctx = ContextFor(std::string(c.auth_token), allow_expired);
+    if (!ctx.ok()) return ctx;
+    RequestContext out = *ctx;
+    out.service_roles = std::move(service_roles);
+    return out;
   }
 
  private:
+  // A token's context, from the cache or Keystone. Only unexpired tokens are cached.
+  Result<RequestContext> ContextFor(const std::string& token, bool allow_expired) {
+    const int64_t now = clock_.NowMicros();
+    if (auto cached = Cached(token, now)) return *cached;
+    auto info = Validate(token, allow_expired);
+    if (!info.ok()) return info.status();
+    RequestContext ctx = ContextOf(*info);
+    int64_t expires = info->expires_at.value_or(now);
+    if (expires > now) Remember(token, std::min<int64_t>(expires, now + int64_t{o_.token_cache_time} * 1000000), ctx);
+    return ctx;
+  }
+
   static Status Unauthorized(const std::string& why) {
     return Status::Unauthenticated("The request you have made requires authentication (" + why + ")");
   }

@@ -53,7 +53,10 @@ const DefaultRule kDefaults[] = {
     {"copy_image", "role:admin", nullptr},
     // Glint's own: pointing an image at data that is not its own (another image's, or
     // anything else in a store). Glance has no such check; see docs/security.md.
-    {"glint:use_foreign_location", "role:admin or role:service", nullptr},
+    {"glint:use_foreign_location", "role:admin or role:service or service_roles:service", nullptr},
+    // Glance's service-to-service locations API (image API 2.17).
+    {"add_image_location", "role:service or service_roles:service", nullptr},
+    {"fetch_image_location", "role:service or service_roles:service", nullptr},
     {"get_task", "rule:default", "rule:default"},
     {"get_tasks", "rule:default", "rule:default"},
     {"add_task", "rule:default", "rule:default"},
@@ -318,6 +321,11 @@ bool PolicyEngine::Eval(const Node& n, const RequestContext& ctx, const PolicyTa
   if (!match) return false;
   if (n.left.front() == '\'' || n.left.front() == '"') return Unquote(n.left) == *match;
   std::optional<std::string> cred;
+  if (n.left == "service_roles") {
+    std::string w = Lower(*match);
+    return std::any_of(ctx.service_roles.begin(), ctx.service_roles.end(),
+                       [&](const std::string& r) { return Lower(r) == w; });
+  }
   if (n.left == "project_id") cred = ctx.project_id;
   else if (n.left == "user_id") cred = ctx.user_id;
   else if (n.left == "is_admin") cred = ctx.is_admin ? "True" : "False";

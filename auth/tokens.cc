@@ -68,7 +68,7 @@ Result<std::string> TokenService::KeyFor(int64_t id, bool reload) {
     if (keys->empty()) {
       unsigned char raw[32];
       RAND_bytes(raw, sizeof raw);
-      GLINT_RETURN_IF_ERROR(store_.AddTokenKey(HexEncode(raw, sizeof raw), NowMicros()));
+      GLINT_RETURN_IF_ERROR(store_.AddTokenKey(HexEncode(raw, sizeof raw), clock_.NowMicros()));
       keys = store_.TokenKeys();
       if (!keys.ok()) return keys.status();
     }
@@ -144,7 +144,7 @@ Result<TokenInfo> TokenService::Validate(const std::string& token) {
   info.expires_at = j.value("e", int64_t{0});
   info.audit_id = j.value("a", "");
   if (j.contains("m")) info.methods = j["m"].get<std::vector<std::string>>();
-  if (info.expires_at <= NowMicros()) return Status::Unauthenticated("The token has expired.");
+  if (info.expires_at <= clock_.NowMicros()) return Status::Unauthenticated("The token has expired.");
   auto revoked = store_.IsRevoked(info.audit_id);
   if (!revoked.ok()) return revoked.status();
   if (*revoked) return Status::Unauthenticated("The token has been revoked.");
@@ -170,8 +170,19 @@ class IdentityAuthenticator final : public Authenticator {
                                      "to access the document you requested: no X-Auth-Token");
     }
     if (auto admin = MatchAdminToken(c.auth_token, admin_token_)) return *admin;
-    std::string token(c.auth_token);
-    int64_t now = NowMicros();
+    auto ctx = ContextOf(std::string(c.auth_token));
+    if (!ctx.ok() || c.service_token.empty()) return ctx;
+    auto service = ContextOf(std::string(c.service_token));
+    if (!service.ok()) return Status::Unauthenticated("The service token is not valid.");
+    RequestContext with_service = *ctx;
+    with_service.service_roles = service->roles;
+    return with_service;
+  }
+
+ private:
+  // The context of a valid token: its user, project and roles (cached briefly).
+  Result<RequestContext> ContextOf(const std::string& token) {
+    int64_t now = tokens_.clock().NowMicros();
     {
       std::lock_guard<std::mutex> l(mu_);
       auto it = cache_.find(token);
@@ -201,8 +212,7 @@ class IdentityAuthenticator final : public Authenticator {
     return ctx;
   }
 
- private:
-  IdentityStore& store_;
+ IdentityStore& store_;
   TokenService& tokens_;
   std::string admin_token_;
   std::mutex mu_;

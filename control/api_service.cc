@@ -10,6 +10,7 @@
 #include "control/image_patch_handler.h"
 #include "control/images_handler.h"
 #include "control/import_handler.h"
+#include "control/locations_handler.h"
 #include "control/members_handler.h"
 #include "control/router.h"
 #include "control/stores_info_handler.h"
@@ -57,6 +58,7 @@ struct ApiService::Impl {
   TagsActionsHandler tags{api};
   StoresInfoHandler info{api};
   ImportHandler import{api};
+  LocationsHandler locations{api};
   DataSweeper sweeper{api};
   Router router;
 
@@ -83,6 +85,8 @@ struct ApiService::Impl {
     r.AddUpload("PUT", "/v2/images/{id}/stage", kUploadStage);
     r.Add("POST", "/v2/images/{id}/import", Bind(&import, &ImportHandler::Import));
     r.Add("GET", "/v2/images/{id}/tasks", Bind(&import, &ImportHandler::Tasks));
+    r.Add("POST", "/v2/images/{id}/locations", Bind(&locations, &LocationsHandler::AddByService));
+    r.Add("GET", "/v2/images/{id}/locations", Bind(&locations, &LocationsHandler::ListForService));
     r.Add("PUT", "/v2/images/{id}/tags/{arg}", Bind(&tags, &TagsActionsHandler::Tag));
     r.Add("DELETE", "/v2/images/{id}/tags/{arg}", Bind(&tags, &TagsActionsHandler::Tag));
     r.Add("GET", "/v2/images/{id}/members", Bind(&members, &MembersHandler::List));

@@ -100,7 +100,7 @@ HttpResponse IdentityApi::IssueToken(const HttpRequest& req, const std::string& 
   }
   const json& id = a["identity"];
   auth::TokenInfo info;
-  int64_t now = NowMicros();
+  int64_t now = tokens_.clock().NowMicros();
   info.issued_at = now;
   info.expires_at = now + tokens_.lifetime_seconds() * 1000000;
   std::optional<std::string> default_project;

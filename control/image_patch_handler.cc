@@ -42,7 +42,9 @@ Result<HttpResponse> ImagePatchHandler::Patch(const Call& call) {
   auto body = ParseJsonBody(call.req.body);
   if (!body.ok()) return body.status();
   if (!body->is_array()) return Status::InvalidArgument("Request body must be a JSON array of operation objects.");
-  if (*dialect == PatchDialect::kV21 && IsLocationsPatch(*body)) return locations_.Patch(call, *body);
+  // Tempest and older clients send location changes in the v2.0 dialect too.
+  nlohmann::json v21 = *dialect == PatchDialect::kV21 ? *body : NormalizeToV21(*body);
+  if (IsLocationsPatch(v21)) return locations_.Patch(call, v21);
   std::vector<PatchChange> changes;
   for (const auto& op : *body) {
     auto ch = ParsePatchChange(op, *dialect, call.ctx.is_admin);

@@ -70,6 +70,21 @@ bool IsLocationsPatch(const json& ops) {
   });
 }
 
+json NormalizeToV21(const json& ops) {
+  json out = json::array();
+  for (const auto& c : ops) {
+    std::string op, path;
+    if (c.is_object() && OpAndPath(c, PatchDialect::kV20, &op, &path).ok()) {
+      json v21 = {{"op", op}, {"path", path}};
+      if (c.contains("value")) v21["value"] = c["value"];
+      out.push_back(std::move(v21));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 Result<PatchChange> ParsePatchChange(const json& c, PatchDialect dialect, bool caller_is_admin) {
   if (!c.is_object()) return Status::InvalidArgument("Operations must be JSON objects.");
   PatchChange ch;

@@ -28,5 +28,8 @@ Result<PatchDialect> PatchDialectOf(std::string_view content_type);
 Result<PatchChange> ParsePatchChange(const nlohmann::json& op, PatchDialect dialect, bool caller_is_admin);
 // True when every operation of a v2.1 document addresses /locations (the locations API).
 bool IsLocationsPatch(const nlohmann::json& ops);
+// A v2.0 document's operations in v2.1 form ({"add": "/p"} -> {"op": "add", "path": "/p"});
+// operations that are not well-formed v2.0 are passed through unchanged.
+nlohmann::json NormalizeToV21(const nlohmann::json& ops);
 
 }  // namespace glint::control

@@ -1,9 +1,11 @@
 #include "control/locations_handler.h"
 
 #include <algorithm>
+#include <set>
 
 #include "control/image_json.h"
 #include "control/json_body.h"
+#include "control/location_rules.h"
 
 namespace glint::control {
 
@@ -11,17 +13,16 @@ using catalog::ImageRecord;
 using nlohmann::json;
 
 Status LocationsHandler::CheckLocation(const Call& call, const ImageRecord& img, const json& v,
-                                       catalog::ImageLocation* out) {
-  if (!v.is_object() || !v.contains("url") || !v["url"].is_string() ||
-      (v.contains("metadata") && !v["metadata"].is_object())) {
-    return Status::InvalidArgument("A location is {\"url\": ..., \"metadata\": {...}}");
-  }
+                                       catalog::ImageLocation* out, bool metadata_optional) {
+  GLINT_RETURN_IF_ERROR(CheckLocationSchema(v, metadata_optional));
   out->url = v["url"].get<std::string>();
   out->metadata_json = DumpJson(v.value("metadata", json::object()));
   store::Backend* owner = api_.stores.Owner(out->url);
   if (!owner) return Status::InvalidArgument("Invalid location: " + out->url);
   out->store = owner->id();
-  if (out->url != owner->LocationFor(img.id)) {
+  bool already = std::any_of(img.locations.begin(), img.locations.end(),
+                             [&](const catalog::ImageLocation& l) { return l.url == out->url; });
+  if (!already && out->url != owner->LocationFor(img.id)) {
     // Without a policy engine the default rule applies: admin or service.
     bool service = std::find(call.ctx.roles.begin(), call.ctx.roles.end(), "service") != call.ctx.roles.end();
     Status may = api_.policy ? access_.Policy("glint:use_foreign_location", call.ctx, access_.Target(call.ctx, img))
@@ -35,6 +36,21 @@ Status LocationsHandler::CheckLocation(const Call& call, const ImageRecord& img,
   return Status::Ok();
 }
 
+// The facts of a queued image that becomes active on data already in a store: its size
+// from the store, its hashes from validation_data (Glance without do_secure_hash: none).
+Result<ImageRecord> LocationsHandler::FactsOf(const ImageRecord& img, const catalog::ImageLocation& loc,
+                                              const ValidationFacts& v) {
+  auto reader = api_.stores.Owner(loc.url)->Open(loc.url);
+  if (!reader.ok()) return Status::InvalidArgument("Cannot read location " + loc.url + ": " + reader.status().message());
+  ImageRecord facts;
+  facts.size = (*reader)->size();
+  facts.checksum = v.checksum;
+  facts.os_hash_algo = v.os_hash_algo;
+  facts.os_hash_value = v.os_hash_value;
+  if (img.disk_format == std::optional<std::string>("raw")) facts.virtual_size = facts.size;
+  return facts;
+}
+
 Status LocationsHandler::Add(const Call& call, const ImageRecord& img, const json& op) {
   GLINT_RETURN_IF_ERROR(access_.PolicyOn("set_image_location", call.ctx, img));
   catalog::ImageLocation loc;
@@ -45,27 +61,13 @@ Status LocationsHandler::Add(const Call& call, const ImageRecord& img, const jso
   if (static_cast<int>(img.locations.size()) >= api_.config.image_location_quota) {
     return Status::TooLarge("Maximum number of locations exceeded (" + std::to_string(api_.config.image_location_quota) + ")");
   }
+  auto facts = MergeValidationData(img, {op["value"]});
+  if (!facts.ok()) return facts.status();
   std::optional<ImageRecord> activate;
   if (img.status == catalog::kQueued) {
-    // The data exists already: the image becomes active with its facts.
-    auto reader = api_.stores.Owner(loc.url)->Open(loc.url);
-    if (!reader.ok()) return Status::InvalidArgument("Cannot read location " + loc.url + ": " + reader.status().message());
-    ImageRecord facts;
-    facts.size = (*reader)->size();
-    const json& vd = op["value"].value("validation_data", json::object());
-    auto text = [&](const char* key) -> std::optional<std::string> {
-      if (!vd.is_object() || !vd.contains(key)) return std::nullopt;
-      if (!vd[key].is_string()) return std::string();
-      return vd[key].get<std::string>();
-    };
-    facts.checksum = text("checksum");
-    facts.os_hash_algo = text("os_hash_algo");
-    facts.os_hash_value = text("os_hash_value");
-    for (const auto* v : {&facts.checksum, &facts.os_hash_algo, &facts.os_hash_value}) {
-      if (*v && v->value().empty()) return Status::InvalidArgument("validation_data values must be non-empty strings");
-    }
-    if (img.disk_format == std::optional<std::string>("raw")) facts.virtual_size = facts.size;
-    activate = facts;
+    auto ready = FactsOf(img, loc, *facts);
+    if (!ready.ok()) return ready.status();
+    activate = *ready;
   }
   return api_.catalog.AddLocation(img.id, loc, activate);
 }
@@ -96,6 +98,17 @@ Status LocationsHandler::Replace(const Call& call, const ImageRecord& img, const
     GLINT_RETURN_IF_ERROR(CheckLocation(call, img, item, &loc));
     locs.push_back(loc);
   }
+  auto facts = MergeValidationData(img, std::vector<json>(v.begin(), v.end()));
+  if (!facts.ok()) return facts.status();
+  // An active image's data stays where it is: a replace may reorder its locations or change
+  // their metadata, not swap the data under the image.
+  std::set<std::string> now, wanted;
+  for (const auto& l : img.locations) now.insert(l.url);
+  for (const auto& l : locs) wanted.insert(l.url);
+  if (now != wanted) {
+    return Status::InvalidArgument("The locations of an active image may be reordered or get new metadata; "
+                                   "add and remove locations to change where its data is");
+  }
   return api_.catalog.ReplaceLocations(img.id, locs);
 }
 
@@ -125,6 +138,38 @@ Result<HttpResponse> LocationsHandler::Patch(const Call& call, const json& ops) 
   auto img = access_.Visible(call.ctx, call.id);
   if (!img.ok()) return img.status();
   return ImageResponse(200, *img, api_.ImageJson());
+}
+
+Result<HttpResponse> LocationsHandler::AddByService(const Call& call) {
+  auto img = access_.Visible(call.ctx, call.id);
+  if (!img.ok()) return img.status();
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("add_image_location", call.ctx, *img));
+  auto body = ParseJsonBody(call.req.body);
+  if (!body.ok()) return body.status();
+  catalog::ImageLocation loc;
+  GLINT_RETURN_IF_ERROR(CheckLocation(call, *img, *body, &loc, /*metadata_optional=*/true));
+  if (img->status != catalog::kQueued) {
+    return Status::Conflict("The location of image " + img->id + " can only be set while it is queued, not " +
+                            img->status);
+  }
+  auto facts = MergeValidationData(*img, {*body});
+  if (!facts.ok()) return facts.status();
+  auto activate = FactsOf(*img, loc, *facts);
+  if (!activate.ok()) return activate.status();
+  GLINT_RETURN_IF_ERROR(api_.catalog.AddLocation(img->id, loc, *activate));
+  return EmptyResponse(202);
+}
+
+Result<HttpResponse> LocationsHandler::ListForService(const Call& call) {
+  auto img = access_.Visible(call.ctx, call.id);
+  if (!img.ok()) return img.status();
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("fetch_image_location", call.ctx, *img));
+  json out = json::array();
+  for (const auto& l : img->locations) {
+    json meta = json::parse(l.metadata_json, nullptr, false);
+    out.push_back({{"url", l.url}, {"metadata", meta.is_object() ? meta : json::object()}});
+  }
+  return JsonResponse(200, out);
 }
 
 }  // namespace glint::control

@@ -10,6 +10,7 @@
 
 #include "control/api_context.h"
 #include "control/image_access.h"
+#include "control/location_rules.h"
 
 namespace glint::control {
 
@@ -18,6 +19,11 @@ class LocationsHandler {
   explicit LocationsHandler(ApiContext& api) : api_(api), access_(api) {}
   // `ops` are v2.1 operations whose paths all start with /locations.
   Result<HttpResponse> Patch(const Call& call, const nlohmann::json& ops);
+  // The service-to-service API (image API 2.17, policies add_image_location and
+  // fetch_image_location, service role): POST /v2/images/{id}/locations sets the data
+  // of a queued image; GET lists the locations.
+  Result<HttpResponse> AddByService(const Call& call);
+  Result<HttpResponse> ListForService(const Call& call);
 
  private:
   Status Add(const Call& call, const catalog::ImageRecord& img, const nlohmann::json& op);
@@ -25,7 +31,9 @@ class LocationsHandler {
   Status Replace(const Call& call, const catalog::ImageRecord& img, const nlohmann::json& value);
   // Validates one {"url", "metadata"} and finds its store; refuses foreign data.
   Status CheckLocation(const Call& call, const catalog::ImageRecord& img, const nlohmann::json& v,
-                       catalog::ImageLocation* out);
+                       catalog::ImageLocation* out, bool metadata_optional = false);
+  Result<catalog::ImageRecord> FactsOf(const catalog::ImageRecord& img, const catalog::ImageLocation& loc,
+                                       const ValidationFacts& facts);
   ApiContext& api_;
   ImageAccess access_;
 };

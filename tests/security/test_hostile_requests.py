@@ -23,12 +23,14 @@ def cloud(tmp_path_factory):
     conf.write_text("[DEFAULT]\nshow_multiple_locations = true\nshow_image_direct_url = true\n")
     s = glint_server.GlintServer(str(d), config=str(conf))
     s.manage("bootstrap", "--bootstrap-password", "adminpw")
-    for p in ("pa", "pb"):
+    for p in ("pa", "pb", "services"):
         s.manage("project-create", p)
     s.manage("user-create", "alice", "--password", "pwa", "--project", "pa")
     s.manage("user-create", "bob", "--password", "pwb", "--project", "pb")
+    s.manage("user-create", "nova", "--password", "pwn", "--project", "services", "--role", "service")
     s.start()
-    s.tokens = {"alice": s.token_for("alice", "pwa", "pa"), "bob": s.token_for("bob", "pwb", "pb")}
+    s.tokens = {"alice": s.token_for("alice", "pwa", "pa"), "bob": s.token_for("bob", "pwb", "pb"),
+                "nova": s.token_for("nova", "pwn", "services")}
     s.pid = s.proc.pid
     yield s
     s.stop()
@@ -244,3 +246,99 @@ def test_the_admin_may_still_point_an_image_at_existing_data(cloud):
              json=[{"op": "add", "path": "/locations/-", "value": {"url": url, "metadata": {}}}])
     assert r.status_code == 200, r.text
     assert call(cloud, None, "GET", "/v2/images/%s/file" % c["id"]).content == data
+
+
+SHA512_OF_EMPTY = hashlib.sha512(b"").hexdigest()
+
+
+def queued_with_own_data(cloud, who, data):
+    """A queued image, and its data already in the store at the image's own location
+    (as Nova's direct snapshot leaves it), through a second image's upload copied there."""
+    img = image(cloud, who)
+    path = os.path.join(cloud.store_dir, img["id"])
+    with open(path, "wb") as f:
+        f.write(data)
+    return img, "file://%s/%s" % (cloud.store_dir, img["id"])
+
+
+def test_validation_data_is_checked_as_glance_checks_it(cloud):
+    data = os.urandom(3000)
+    md5, sha = hashlib.md5(data).hexdigest(), hashlib.sha512(data).hexdigest()
+    img, url = queued_with_own_data(cloud, None, data)
+    path = "/v2/images/%s" % img["id"]
+
+    def add(vd, who=None):
+        value = {"url": url, "metadata": {}}
+        if vd is not None:
+            value["validation_data"] = vd
+        return call(cloud, who, "PATCH", path, headers={"Content-Type": PATCH_21},
+                    json=[{"op": "add", "path": "/locations/-", "value": value}])
+    for bad in ({"checksum": md5}, {"os_hash_algo": "sha512"}, {"os_hash_algo": 5, "os_hash_value": sha},
+                {"os_hash_algo": "sha512", "os_hash_value": sha, "extra": "x"},
+                {"checksum": md5[:10], "os_hash_algo": "sha512", "os_hash_value": sha}, "not-an-object"):
+        assert_glance_error(add(bad), 400)
+    for bad in ({"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(data).hexdigest()},
+                {"os_hash_algo": "sha512", "os_hash_value": "zz" * 64},
+                {"os_hash_algo": "sha512", "os_hash_value": sha[:64]},
+                {"checksum": "g" * 32, "os_hash_algo": "sha512", "os_hash_value": sha}):
+        assert_glance_error(add(bad), 409)
+    assert call(cloud, None, "GET", path).json()["status"] == "queued", "nothing was stored"
+    r = add({"checksum": md5, "os_hash_algo": "sha512", "os_hash_value": sha})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (got["status"], got["checksum"], got["os_hash_value"], got["size"]) == ("active", md5, sha, 3000)
+    assert call(cloud, None, "GET", path + "/file").content == data
+    # Now active: the same values may be repeated, different ones are a conflict.
+    r = call(cloud, None, "PATCH", path, headers={"Content-Type": PATCH_21},
+             json=[{"op": "replace", "path": "/locations", "value": [
+                 {"url": url, "metadata": {"k": "v"},
+                  "validation_data": {"os_hash_algo": "sha512", "os_hash_value": SHA512_OF_EMPTY}}]}])
+    assert_glance_error(r, 409)
+    r = call(cloud, None, "PATCH", path, headers={"Content-Type": PATCH_21},
+             json=[{"op": "replace", "path": "/locations", "value": [{"url": url, "metadata": {"k": "v"}}]}])
+    assert r.status_code == 200, r.text
+    assert r.json()["locations"] == [{"url": url, "metadata": {"k": "v"}}]
+    other, other_url = queued_with_own_data(cloud, None, b"other")
+    r = call(cloud, None, "PATCH", path, headers={"Content-Type": PATCH_21},
+             json=[{"op": "replace", "path": "/locations", "value": [{"url": other_url, "metadata": {}}]}])
+    assert_glance_error(r, 400)
+    assert call(cloud, None, "GET", path + "/file").content == data
+    assert_alive(cloud)
+
+
+def test_locations_in_the_v20_patch_dialect(cloud):
+    data = os.urandom(1500)
+    img, url = queued_with_own_data(cloud, None, data)
+    r = call(cloud, None, "PATCH", "/v2/images/%s" % img["id"],
+             headers={"Content-Type": "application/openstack-images-v2.0-json-patch"},
+             json=[{"add": "/locations/-", "value": {"url": url, "metadata": {}}}])
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "active"
+    assert call(cloud, None, "GET", "/v2/images/%s/file" % img["id"]).content == data
+
+
+def test_the_service_locations_api(cloud):
+    data = os.urandom(2500)
+    img, url = queued_with_own_data(cloud, "alice", data)
+    path = "/v2/images/%s/locations" % img["id"]
+    body = {"url": url, "validation_data": {"os_hash_algo": "sha512", "os_hash_value": hashlib.sha512(data).hexdigest()}}
+    # Nova's flow: the user's token, and Nova's own as X-Service-Token.
+    as_nova = {"X-Service-Token": cloud.tokens["nova"]}
+    assert_glance_error(call(cloud, "alice", "POST", path, json=body), 403)
+    assert_glance_error(call(cloud, "alice", "GET", path), 403)
+    assert_glance_error(call(cloud, "alice", "POST", path, json=body,
+                             headers={"X-Service-Token": cloud.tokens["bob"]}), 403)
+    assert_glance_error(call(cloud, "alice", "POST", path, json=body,
+                             headers={"X-Service-Token": "forged"}), 401)
+    assert_glance_error(call(cloud, "nova", "POST", path, json=body), 404), "nova alone does not see alice's image"
+    r = call(cloud, "alice", "POST", path, json=body, headers=dict(as_nova))
+    assert r.status_code == 202, r.text
+    got = call(cloud, "alice", "GET", "/v2/images/%s" % img["id"]).json()
+    assert (got["status"], got["size"]) == ("active", 2500)
+    assert got["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    r = call(cloud, "alice", "GET", path, headers=dict(as_nova))
+    assert r.status_code == 200 and r.json() == [{"url": url, "metadata": {}}]
+    assert_glance_error(call(cloud, "alice", "POST", path, json=body, headers=dict(as_nova)), 409)  # active now
+    assert_glance_error(call(cloud, "alice", "POST", path, json={"url": 5}, headers=dict(as_nova)), 400)
+    assert call(cloud, "alice", "GET", "/v2/images/%s/file" % img["id"]).content == data
+    assert_alive(cloud)

@@ -25,6 +25,25 @@ def binary(name):
     raise RuntimeError("%s not found: build first or set %s" % (name, env))
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "ERROR: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_report(log_path):
+    """The sanitizer findings a process logged (a sanitized build aborts on the first one,
+    but the test only sees a dead server: this makes the report the failure)."""
+    try:
+        with open(log_path, "rb") as f:
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    for mark in SANITIZER_MARKS:
+        i = text.find(mark)
+        if i >= 0:
+            return text[max(0, i - 200):i + 4000]
+    return ""
+
+
 def in_ci():
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -138,8 +157,11 @@ class GlintServer:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
+        report = sanitizer_report(os.path.join(self.data_dir, "api.log"))
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+        if report:
+            raise AssertionError("glint-api: sanitizer report:\n" + report)
 
 
 class GlintFsMount:
@@ -180,3 +202,6 @@ class GlintFsMount:
                 self.proc.wait(10)
         if os.path.ismount(self.mountpoint):
             subprocess.run(["fusermount3", "-u", "-z", self.mountpoint], check=False)
+        report = sanitizer_report(self.mountpoint.rstrip("/") + ".log")
+        if report:
+            raise AssertionError("glint-fs: sanitizer report:\n" + report)

@@ -293,5 +293,46 @@ TEST_F(ApiTest, ListEtagAnswers304UntilSomethingChanges) {
   EXPECT_EQ(Call("GET", "/v2/images", "", {{"if-none-match", etag}}).status, 200);
 }
 
+class ThrowingAuthenticator final : public auth::Authenticator {
+ public:
+  Result<auth::RequestContext> Authenticate(const auth::Credentials&) override {
+    throw std::runtime_error("boom");
+  }
+};
+
+TEST(ApiBoundary, AnExceptionInAHandlerIsA500WithGlancesErrorBody) {
+  glint::testing::TempDir dir;
+  Status s;
+  auto catalog = catalog::OpenCatalog("sqlite:///" + dir.path() + "/c.db", &s);
+  ASSERT_TRUE(catalog) << s.ToString();
+  store::StoreSet stores(false);
+  stores.Add("file", "memory", store::NewMemoryBackend("file"), true);
+  ThrowingAuthenticator auth;
+  Config config;
+  ApiService api(config, *catalog, stores, auth, [](std::function<void()> f) { f(); });
+  for (const char* method : {"GET", "PUT"}) {
+    HttpRequest req;
+    req.method = method;
+    req.target = "/v2/images/" + std::string(36, 'a') + (std::string(method) == "PUT" ? "/file" : "");
+    ParseTarget(req.target, &req.path, &req.query);
+    req.headers = {{"x-auth-token", "t"}, {"content-type", "application/octet-stream"}};
+    ApiService::AssignRequestId(req);
+    HttpResponse r;
+    if (api.IsUpload(req)) {
+      auto begun = api.BeginUpload(req, 10);
+      ASSERT_TRUE(std::holds_alternative<HttpResponse>(begun));
+      r = std::get<HttpResponse>(std::move(begun));
+    } else {
+      r = api.Handle(req);
+    }
+    EXPECT_EQ(r.status, 500) << method;
+    auto body = json::parse(r.body);
+    EXPECT_EQ(body["error"]["code"], 500);
+    bool has_id = false;
+    for (const auto& [k, v] : r.headers) has_id |= k == "x-openstack-request-id" && v == req.request_id;
+    EXPECT_TRUE(has_id);
+  }
+}
+
 }  // namespace
 }  // namespace glint::control
