@@ -1,6 +1,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string_view>
 
@@ -44,7 +45,29 @@ struct Exchange {
   uint64_t to_send = 0, sent = 0;
   Status error;
   bool head_complete = false;
+  // Stall detection: the last time a byte moved either way, and how long that may last.
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  curl_off_t last_down = 0, last_up = 0;
+  std::chrono::milliseconds stall_limit{30000};
 };
+
+// curl calls this at least once a second during a transfer. Its own low-speed check
+// averages over several seconds; this one fails a transfer exactly `stall_limit` after
+// the last byte moved.
+int OnProgress(void* user, curl_off_t, curl_off_t down, curl_off_t, curl_off_t up) {
+  auto* ex = static_cast<Exchange*>(user);
+  auto now = std::chrono::steady_clock::now();
+  if (down != ex->last_down || up != ex->last_up) {
+    ex->last_down = down;
+    ex->last_up = up;
+    ex->last_progress = now;
+    return 0;
+  }
+  if (now - ex->last_progress < ex->stall_limit) return 0;
+  ex->error = Status::Unavailable("no answer for " + std::to_string(ex->stall_limit.count() / 1000.0).substr(0, 4) +
+                                  " s: the peer accepted the connection but sends nothing");
+  return 1;
+}
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* ex = static_cast<Exchange*>(user);
@@ -170,9 +193,10 @@ class CurlClient final : public HttpClient {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "glint");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
-    // Less than one byte per second for the stall time: the peer is not answering.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options_.stall_timeout_ms / 1000)));
+    ex.stall_limit = std::chrono::milliseconds(options_.stall_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &ex);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (!options_.verify_tls) {

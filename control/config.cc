@@ -124,6 +124,7 @@ void ReadKeystone(IniReader& r, Config* c) {
   r.Str("keystone_authtoken.cafile", &c->ks_cafile);
   r.Flag("keystone_authtoken.insecure", &c->ks_insecure);
   r.Num("keystone_authtoken.http_connect_timeout", &c->ks_http_connect_timeout);
+  r.Num("keystone_authtoken.http_read_timeout", &c->ks_http_read_timeout);
   r.List("keystone_authtoken.service_token_roles", &c->ks_service_token_roles);
   r.Flag("keystone_authtoken.service_token_roles_required", &c->ks_service_token_roles_required);
 }

@@ -54,6 +54,7 @@ struct Config {
   std::string ks_cafile;                       // CA bundle for an https Keystone
   bool ks_insecure = false;                    // skip TLS verification (tests only)
   int ks_http_connect_timeout = 5;             // seconds
+  int ks_http_read_timeout = 30;               // seconds Keystone may send nothing
   std::vector<std::string> ks_service_token_roles = {"service"};
   bool ks_service_token_roles_required = false;
   int token_expiration = 3600;                 // seconds a built-in identity token lives

@@ -144,6 +144,7 @@ Result<std::unique_ptr<auth::Authenticator>> NewAuthenticator(const Config& conf
   ks.http.ca_file = config.ks_cafile;
   ks.http.verify_tls = !config.ks_insecure;
   ks.http.connect_timeout_ms = config.ks_http_connect_timeout * 1000;
+  ks.http.stall_timeout_ms = config.ks_http_read_timeout * 1000;
   ks.admin_token = admin_token;
   spdlog::info("validating tokens against Keystone at {}", ks.auth_url);
   return auth::NewKeystoneAuthenticator(ks);

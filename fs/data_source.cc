@@ -65,9 +65,10 @@ class HttpReader final : public store::Reader {
 
 class HttpSource final : public DataSource {
  public:
-  HttpSource(std::string url, TokenSource& tokens) : url_(std::move(url)), tokens_(tokens) {}
+  HttpSource(std::string url, TokenSource& tokens, client::ClientOptions http)
+      : url_(std::move(url)), tokens_(tokens), http_(std::move(http)) {}
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
-    auto c = client::HttpClient::Create(url_);
+    auto c = client::HttpClient::Create(url_, http_);
     if (!c.ok()) return c.status();
     return std::unique_ptr<store::Reader>(
         new HttpReader(std::move(c).value(), "/v2/images/" + image.id + "/file", tokens_, image.size));
@@ -76,6 +77,7 @@ class HttpSource final : public DataSource {
  private:
   std::string url_;
   TokenSource& tokens_;
+  client::ClientOptions http_;
 };
 
 // An rbd image snapshot opened read-only. Each read is a round trip to the OSDs, so
@@ -159,8 +161,9 @@ std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Sta
   return std::make_unique<FileStoreSource>(std::move(b).value(), store_dir);
 }
 
-std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens) {
-  return std::make_unique<HttpSource>(api_url, tokens);
+std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens,
+                                          const client::ClientOptions& http) {
+  return std::make_unique<HttpSource>(api_url, tokens, http);
 }
 
 }  // namespace glint::fs

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "client/http_client.h"
 #include "common/status.h"
 #include "fs/image_view.h"
 #include "fs/readahead.h"
@@ -26,7 +27,8 @@ class DataSource {
 };
 
 std::unique_ptr<DataSource> NewFileStoreSource(const std::string& store_dir, Status* status);
-std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens);
+std::unique_ptr<DataSource> NewHttpSource(const std::string& api_url, TokenSource& tokens,
+                                          const client::ClientOptions& http = {});
 // Reads each image from the first of `sources` that holds it (multi-store clouds).
 std::unique_ptr<DataSource> NewChainSource(std::vector<std::unique_ptr<DataSource>> sources);
 // Reads rbd-backed images through librbd from their protected snapshot, read-only: the

@@ -53,9 +53,10 @@ class StaticToken final : public TokenSource {
 
 class PasswordToken final : public TokenSource {
  public:
-  PasswordToken(std::string url, std::string user, std::string password, std::string project)
+  PasswordToken(std::string url, std::string user, std::string password, std::string project,
+                client::ClientOptions http)
       : url_(std::move(url)), user_(std::move(user)), password_(std::move(password)),
-        project_(std::move(project)) {}
+        project_(std::move(project)), http_(std::move(http)) {}
   Result<std::string> Token(bool renew) override {
     std::lock_guard<std::mutex> l(mu_);
     // Renew ahead of expiry so a long-lived mount never presents an expired token.
@@ -64,7 +65,7 @@ class PasswordToken final : public TokenSource {
     cred.username = user_;
     cred.password = password_;
     cred.project_name = project_;
-    auto issued = client::KeystoneClient(url_ + "/identity/v3").IssueToken(cred);
+    auto issued = client::KeystoneClient(url_ + "/identity/v3", http_).IssueToken(cred);
     if (!issued.ok()) return issued.status();
     token_ = issued->token;
     int64_t now = NowMicros();
@@ -76,6 +77,7 @@ class PasswordToken final : public TokenSource {
  private:
   std::mutex mu_;
   std::string url_, user_, password_, project_, token_;
+  client::ClientOptions http_;
   int64_t renew_at_ = 0;
 };
 
@@ -85,13 +87,13 @@ std::unique_ptr<TokenSource> NewStaticToken(std::string token) {
   return std::make_unique<StaticToken>(std::move(token));
 }
 std::unique_ptr<TokenSource> NewPasswordToken(std::string api_url, std::string user, std::string password,
-                                              std::string project) {
+                                              std::string project, const client::ClientOptions& http) {
   return std::make_unique<PasswordToken>(std::move(api_url), std::move(user), std::move(password),
-                                         std::move(project));
+                                         std::move(project), http);
 }
 
-ImageView::ImageView(std::string api_url, TokenSource& tokens, bool all_visibilities)
-    : url_(std::move(api_url)), tokens_(tokens), all_(all_visibilities) {
+ImageView::ImageView(std::string api_url, TokenSource& tokens, bool all_visibilities, client::ClientOptions http)
+    : url_(std::move(api_url)), tokens_(tokens), all_(all_visibilities), http_(std::move(http)) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
 }
 
@@ -116,7 +118,7 @@ ImageView::~ImageView() = default;
 
 std::unique_ptr<client::HttpClient>& ImageView::Client() {
   if (!client_) {
-    auto c = client::HttpClient::Create(url_);
+    auto c = client::HttpClient::Create(url_, http_);
     if (c.ok()) client_ = std::move(c).value();
   }
   return client_;

@@ -41,13 +41,15 @@ class TokenSource {
 };
 std::unique_ptr<TokenSource> NewStaticToken(std::string token);
 std::unique_ptr<TokenSource> NewPasswordToken(std::string api_url, std::string user, std::string password,
-                                              std::string project);
+                                              std::string project, const client::ClientOptions& http);
 
 class ImageView {
  public:
   // `all_visibilities`: list with visibility=all (admins: every image, including other
   // projects' community images); otherwise the API's default list for the credential.
-  ImageView(std::string api_url, TokenSource& tokens, bool all_visibilities = false);
+  // `http`: timeouts and TLS of every API call glint-fs makes.
+  ImageView(std::string api_url, TokenSource& tokens, bool all_visibilities = false,
+            client::ClientOptions http = {});
   ~ImageView();
 
   // nullopt when nothing changed since the last successful refresh.
@@ -66,6 +68,7 @@ class ImageView {
   bool all_ = false;
   std::mutex mu_;
   std::unique_ptr<client::HttpClient> client_;
+  client::ClientOptions http_;
 };
 
 }  // namespace glint::fs

@@ -27,12 +27,24 @@ struct Args {
   size_t budget_mb = fs::ReadAheadOptions{}.budget >> 20;
   std::string uid, gid, file_mode;  // names or numbers; octal
   fs::FsOptions fs_opt;
+  int api_timeout = 30;  // seconds without a byte from the API before a call fails
+  std::string ca_file;
 };
+
+client::ClientOptions HttpOptions(const Args& a) {
+  client::ClientOptions o;
+  o.stall_timeout_ms = a.api_timeout * 1000;
+  o.connect_timeout_ms = std::min(a.api_timeout, 5) * 1000;
+  o.ca_file = a.ca_file;
+  return o;
+}
 
 void AddCredentialOptions(CLI::App& app, Args& a) {
   app.add_option("--api", a.api, "Glint API URL (env OS_IMAGE_URL)");
   app.add_option("--token", a.token, "token (env OS_AUTH_TOKEN)");
   app.add_option("--token-file", a.token_file, "read the token from this file");
+  app.add_option("--api-timeout", a.api_timeout, "seconds an API call may go without an answering byte (default 30)");
+  app.add_option("--ca-file", a.ca_file, "CA bundle for an https API (default: the system's)");
   app.add_option("--os-username", a.os_user, "built-in identity user (env OS_USERNAME)");
   app.add_option("--os-password-file", a.os_password_file, "file holding the user's password");
   app.add_option("--os-project-name", a.os_project, "project to scope to (env OS_PROJECT_NAME)");
@@ -136,7 +148,7 @@ void FillFromEnvironment(Args& a) {
 std::unique_ptr<fs::TokenSource> MakeTokens(const Args& a) {
   std::unique_ptr<fs::TokenSource> tokens;
   if (!a.os_user.empty()) {
-    tokens = fs::NewPasswordToken(a.api, a.os_user, a.os_password, a.os_project);
+    tokens = fs::NewPasswordToken(a.api, a.os_user, a.os_password, a.os_project, HttpOptions(a));
     auto first = tokens->Token(true);
     if (!first.ok()) {
       std::fprintf(stderr, "glint-fs: %s\n", first.status().ToString().c_str());
@@ -176,7 +188,7 @@ std::unique_ptr<fs::DataSource> MakeSource(Args& a, fs::TokenSource& tokens) {
     if (!src) return Fail(s);
     sources.push_back(std::move(src));
   }
-  if (a.http) sources.push_back(fs::NewHttpSource(a.api, tokens));
+  if (a.http) sources.push_back(fs::NewHttpSource(a.api, tokens, HttpOptions(a)));
   if (sources.empty()) {
     std::fprintf(stderr, "glint-fs: choose a data path: --store-dir DIR, --rbd or --http (several: tried in that order)\n");
     return nullptr;
@@ -201,7 +213,7 @@ int main(int argc, char** argv) {
   auto tokens = MakeTokens(a);
   if (!tokens) return 2;
   if (a.fs_opt.refresh_seconds < 1) a.fs_opt.refresh_seconds = 1;
-  fs::ImageView view(a.api, *tokens, a.all);
+  fs::ImageView view(a.api, *tokens, a.all, HttpOptions(a));
   auto source = MakeSource(a, *tokens);
   if (!source) return 2;
   return fs::RunGlintFs(a.mountpoint, view, *source, a.fs_opt);
