@@ -14,9 +14,11 @@
 #include <limits>
 #include <optional>
 #include <thread>
+#include <variant>
 
 #include "common/ids.h"
 #include "control/http_errors.h"
+#include "control/job_boundary.h"
 
 namespace glint::control {
 
@@ -24,19 +26,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-
-struct WorkerPool::Impl {
-  explicit Impl(int n) : pool(static_cast<size_t>(n)) {}
-  net::thread_pool pool;
-};
-
-WorkerPool::WorkerPool(int threads) : impl_(new Impl(threads)) {}
-WorkerPool::~WorkerPool() { Join(); }
-Post WorkerPool::Poster() {
-  Impl* impl = impl_.get();
-  return [impl](std::function<void()> fn) { net::post(impl->pool, std::move(fn)); };
-}
-void WorkerPool::Join() { impl_->pool.join(); }
 
 namespace {
 
@@ -176,9 +165,22 @@ class Session : public std::enable_shared_from_this<Session> {
     Dispatch();
   }
 
+  // What a log line about this request starts with.
+  std::string LogContext() const { return req_.request_id + " " + req_.method + " " + req_.path; }
+
+  // The answer when a pool job handling this request threw (already logged).
+  HttpResponse InternalError() const {
+    HttpResponse r = ErrorResponse(Status::Internal("Internal error while handling the request " + req_.request_id));
+    server_->api.Decorate(req_, r);
+    return r;
+  }
+
   void Dispatch() {
     WorkerPost()([self = shared_from_this()] {
-      HttpResponse r = self->server_->api.Handle(self->req_);
+      HttpResponse r;
+      if (!RunContained(self->LogContext(), [&] { r = self->server_->api.Handle(self->req_); })) {
+        r = self->InternalError();
+      }
       self->OnStrand([self, r = std::make_shared<HttpResponse>(std::move(r))]() mutable {
         self->Send(std::move(*r));
       });
@@ -190,7 +192,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<uint64_t> length;
     if (auto l = head_->content_length()) length = *l;
     WorkerPost()([self = shared_from_this(), length] {
-      auto begun = self->server_->api.BeginUpload(self->req_, length);
+      std::variant<std::shared_ptr<UploadSession>, HttpResponse> begun;
+      if (!RunContained(self->LogContext(), [&] { begun = self->server_->api.BeginUpload(self->req_, length); })) {
+        begun = self->InternalError();
+      }
       self->OnStrand([self, begun = std::move(begun)]() mutable {
         if (auto* r = std::get_if<HttpResponse>(&begun)) {
           // The body was not read: the connection cannot be reused.
@@ -199,6 +204,7 @@ class Session : public std::enable_shared_from_this<Session> {
           return self->Send(std::move(*r));
         }
         self->upload_ = std::get<std::shared_ptr<UploadSession>>(begun);
+        self->upload_->set_request_id(self->req_.request_id);
         if (self->head_->content_length() && !self->head_->chunked()) {
           // Known length: read the socket straight into the chunks (no parser, no copy).
           self->body_remaining_ = *self->head_->content_length();
@@ -342,11 +348,21 @@ class Session : public std::enable_shared_from_this<Session> {
                                if (ec || self->req_.method == "HEAD") return self->Done(ec, keep);
                                if (self->reader_->fd() >= 0) {
                                  self->stream_.socket().native_non_blocking(true);
-                                 self->WorkerPost()([self, keep] { self->SendfileStep(keep); });
+                                 self->PostSendStep(keep, &Session::SendfileStep);
                                } else {
-                                 self->WorkerPost()([self, keep] { self->ReadStep(keep); });
+                                 self->PostSendStep(keep, &Session::ReadStep);
                                }
                              });
+  }
+
+  // Runs the next step of a download on the worker pool. The head is already sent, so a
+  // step that throws can only end the connection (the client sees a short body).
+  void PostSendStep(bool keep, void (Session::*step)(bool)) {
+    WorkerPost()([self = shared_from_this(), keep, step] {
+      if (!RunContained(self->LogContext() + " (sending data)", [&] { (self.get()->*step)(keep); })) {
+        self->OnStrand([self] { self->Close(); });
+      }
+    });
   }
 
   // Runs on the worker pool: pushes file data into the socket until it would block.
@@ -376,7 +392,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                             [self, keep](beast::error_code ec) {
                                               self->wait_timer_.cancel();
                                               if (ec) return self->Close();
-                                              self->WorkerPost()([self, keep] { self->SendfileStep(keep); });
+                                              self->PostSendStep(keep, &Session::SendfileStep);
                                             });
         });
         return;
@@ -406,7 +422,7 @@ class Session : public std::enable_shared_from_this<Session> {
       net::async_write(self->stream_, net::buffer(self->stream_buf_.data(), len),
                        [self, keep](beast::error_code ec, size_t) {
                          if (ec) return self->Close();
-                         self->WorkerPost()([self, keep] { self->ReadStep(keep); });
+                         self->PostSendStep(keep, &Session::ReadStep);
                        });
     });
   }

@@ -14,21 +14,9 @@
 #include "common/status.h"
 #include "control/api_service.h"
 #include "control/config.h"
+#include "control/worker_pool.h"
 
 namespace glint::control {
-
-class WorkerPool {
- public:
-  explicit WorkerPool(int threads);
-  ~WorkerPool();
-  Post Poster();
-  void Join();
-
- private:
-  friend class HttpServer;
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
 
 class HttpServer {
  public:
