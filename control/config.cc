@@ -107,6 +107,7 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.body_progress_timeout", &c->body_progress_timeout);
   r.Num("DEFAULT.max_connections", &c->max_connections);
   r.Str("DEFAULT.log_file", &c->log_file);
+  r.Flag("DEFAULT.access_log", &c->access_log);
   r.Flag("DEFAULT.debug", &c->debug);
   r.Str("oslo_policy.policy_file", &c->policy_file);
   r.Str("paste_deploy.flavor", &c->paste_flavor);

@@ -62,6 +62,7 @@ struct Config {
   int body_progress_timeout = 60;              // a request body delivering no byte
   int max_connections = 4096;                  // open client connections; 503 beyond
   std::string log_file;                        // "" = stderr
+  bool access_log = true;                      // one info line per request (access_log.h)
   bool debug = false;
   // [database]
   std::string connection;                      // "" = sqlite:///<data_dir>/glint.db

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "common/ids.h"
+#include "control/access_log.h"
 #include "control/http_errors.h"
 #include "control/job_boundary.h"
 
@@ -97,6 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
         req_.request_id = "req-" + NewUuid();
         server_->api.Decorate(req_, r);
         counted_ = false;
+        BeginAccess();
         return Send(std::move(r));
       }
       return Close();
@@ -104,6 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ++server_->active;
     counted_ = true;
     served_one_ = true;
+    BeginAccess();
     const auto& h = head_->get();
     req_.method = std::string(h.method_string());
     req_.target = std::string(h.target());
@@ -334,6 +337,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- responses ----
   void Send(HttpResponse r) {
+    status_ = r.status;
     bool keep = keep_alive_ && !r.close_connection && !server_->stopping;
     if (r.data) return SendStream(std::move(r), keep);
     res_.emplace(static_cast<http::status>(r.status), 11);
@@ -348,6 +352,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stream_.expires_after(IdleTimeout());
     http::async_write(stream_, *res_, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+      if (!ec) self->body_bytes_ = self->res_->body().size();
       self->Done(ec, keep);
     });
   }
@@ -394,6 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (n > 0) {
         offset_ += n;
         remaining_ -= n;
+        body_bytes_ += static_cast<uint64_t>(n);
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -439,14 +445,32 @@ class Session : public std::enable_shared_from_this<Session> {
     OnStrand([self = shared_from_this(), keep, len = *n] {
       self->stream_.expires_after(self->IdleTimeout());
       net::async_write(self->stream_, net::buffer(self->stream_buf_.data(), len),
-                       [self, keep](beast::error_code ec, size_t) {
+                       [self, keep](beast::error_code ec, size_t n) {
+                         self->body_bytes_ += n;
                          if (ec) return self->Close();
                          self->PostSendStep(keep, &Session::ReadStep);
                        });
     });
   }
 
+  void BeginAccess() {
+    started_ = std::chrono::steady_clock::now();
+    status_ = 0;
+    body_bytes_ = 0;
+    access_pending_ = true;
+  }
+
+  // Writes the request's access log line, once: when its response is complete or the
+  // connection is lost.
+  void LogAccess() {
+    if (!std::exchange(access_pending_, false) || !server_->config.access_log) return;
+    std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - started_;
+    spdlog::info("{}", FormatAccessLine({req_.request_id, req_.user_id, req_.project_id, req_.method, req_.target,
+                                         status_, body_bytes_, took.count()}));
+  }
+
   void Done(beast::error_code ec, bool keep) {
+    LogAccess();
     reader_.reset();
     if (counted_) {
       --server_->active;
@@ -475,6 +499,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    LogAccess();
     if (counted_) {
       --server_->active;
       counted_ = false;
@@ -512,6 +537,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<char> stream_buf_;
   std::vector<char> discard_;
   bool body_unread_ = false;  // the request's body was not (fully) read
+  // The access log line of the current request.
+  bool access_pending_ = false;
+  std::chrono::steady_clock::time_point started_;
+  int status_ = 0;
+  uint64_t body_bytes_ = 0;  // response body bytes handed to the socket
 };
 
 }  // namespace
