@@ -148,6 +148,8 @@ struct ApiService::Impl {
     const Router::Match& m = std::get<Router::Match>(resolved);
     auto ctx = Authenticate(req);
     if (!ctx.ok()) return Unauthorized(req, ctx.status());
+    req.user_id = ctx->user_id.value_or("");
+    req.project_id = ctx->project_id.value_or("");
     if (!m.route->handler) return ErrorResponse(Status::InvalidArgument("Image data must be sent as a request body"));
     auto r = m.route->handler(Call{req, *ctx, m.id, m.arg});
     return r.ok() ? std::move(r).value() : ErrorResponse(r.status());
@@ -210,6 +212,8 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
       if (!ctx.ok()) {
         answer = impl_->Unauthorized(head, ctx.status());
       } else {
+        head.user_id = ctx->user_id.value_or("");
+        head.project_id = ctx->project_id.value_or("");
         auto session = impl_->data.BeginUpload(Call{head, *ctx, m.id, m.arg}, m.route->upload == kUploadStage,
                                                content_length);
         if (session.ok()) return std::move(session).value();

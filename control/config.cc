@@ -103,8 +103,12 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.limit_param_default", &c->limit_param_default);
   r.Num("DEFAULT.api_limit_max", &c->api_limit_max);
   r.Num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
+  r.Num("DEFAULT.header_timeout", &c->header_timeout);
   r.Num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
+  r.Num("DEFAULT.body_progress_timeout", &c->body_progress_timeout);
+  r.Num("DEFAULT.max_connections", &c->max_connections);
   r.Str("DEFAULT.log_file", &c->log_file);
+  r.Flag("DEFAULT.access_log", &c->access_log);
   r.Flag("DEFAULT.debug", &c->debug);
   r.Str("oslo_policy.policy_file", &c->policy_file);
   r.Str("paste_deploy.flavor", &c->paste_flavor);

@@ -61,8 +61,13 @@ struct Config {
   int limit_param_default = 25;
   int api_limit_max = 1000;
   int upload_lock_ttl = 300;                   // seconds an upload lock lives unrenewed
-  int client_socket_timeout = 900;             // seconds a connection may stay idle
+  // Deadlines by phase (seconds); see docs/configuration.md.
+  int header_timeout = 30;                     // to receive a request head
+  int client_socket_timeout = 900;             // idle between requests; a response unread
+  int body_progress_timeout = 60;              // a request body delivering no byte
+  int max_connections = 4096;                  // open client connections; 503 beyond
   std::string log_file;                        // "" = stderr
+  bool access_log = true;                      // one info line per request (access_log.h)
   bool debug = false;
   // [database]
   std::string connection;                      // "" = sqlite:///<data_dir>/glint.db

@@ -1,11 +1,16 @@
-// HttpServer: the network side of glint-api (Boost.Beast; the only translation unit that
-// instantiates Beast/Asio templates, to keep builds fast).
+// HttpServer: the network side of glint-api (Boost.Beast; http_server.cc and
+// http_session.cc are the only translation units that instantiate Beast/Asio templates,
+// to keep builds fast).
 //
-// Listener accepts connections; each Session reads a request head, then either reads a
-// small body and hands the request to ApiService on the worker pool, or streams an upload
-// body chunk by chunk into an UploadSession. Responses with image data are sent with
-// sendfile(2) when the store gives a file descriptor. Network threads never block on the
-// catalog or on store I/O: that work runs on the WorkerPool.
+// The listener (http_server.cc) accepts connections: beyond `max_connections` a new one
+// gets an immediate 503 and is closed; when the process runs out of file descriptors it
+// pauses accepting instead of spinning. Each Session (http_session.cc) reads a request
+// head, then either reads a small body and hands the request to ApiService on the worker
+// pool, or streams an upload body chunk by chunk into an UploadSession. Every read has a
+// deadline by phase: `header_timeout` for a head, `client_socket_timeout` idle between
+// requests, `body_progress_timeout` for a body that stops moving. Responses with image
+// data are sent with sendfile(2) when the store gives a file descriptor. Network threads
+// never block on the catalog or on store I/O: that work runs on the WorkerPool.
 #pragma once
 
 #include <memory>
@@ -14,21 +19,9 @@
 #include "common/status.h"
 #include "control/api_service.h"
 #include "control/config.h"
+#include "control/worker_pool.h"
 
 namespace glint::control {
-
-class WorkerPool {
- public:
-  explicit WorkerPool(int threads);
-  ~WorkerPool();
-  Post Poster();
-  void Join();
-
- private:
-  friend class HttpServer;
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
 
 class HttpServer {
  public:

@@ -24,6 +24,9 @@ struct HttpRequest {
   HeaderList headers;  // names lowercased
   std::string body;
   std::string request_id;
+  // Who sent it, set once authentication succeeded ("" before, or when not known): for
+  // the access log.
+  std::string user_id, project_id;
   bool tls = false;
 
   // First value of a header (name in lowercase), or "".

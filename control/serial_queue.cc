@@ -1,5 +1,7 @@
 #include "control/serial_queue.h"
 
+#include "control/job_boundary.h"
+
 namespace glint::control {
 
 void SerialQueue::Push(std::function<void()> task) {
@@ -24,7 +26,9 @@ void SerialQueue::Drain() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
+    // A task that throws must not end the drain: `running_` would stay set and every later
+    // task of this queue would wait forever.
+    RunContained("serial queue task", task);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "control/http_errors.h"
+#include "control/job_boundary.h"
 
 namespace glint::control {
 
@@ -78,33 +79,38 @@ Status UploadSession::Submit(UploadChunk* c) {
     c->pending = 1;  // staged data is hashed when it is imported
   } else {
     c->pending = 3;
-    md5_queue_.Push([self, c] {
-      self->md5_.Update(c->data.get(), c->len);
-      self->ChunkDone(c);
-    });
+    md5_queue_.Push([self, c] { self->RunStep(c, "md5", [&] { self->md5_.Update(c->data.get(), c->len); }); });
     sha_queue_.Push([self, c] {
-      self->sha512_.Update(c->data.get(), c->len);
-      self->ChunkDone(c);
+      self->RunStep(c, "sha512", [&] { self->sha512_.Update(c->data.get(), c->len); });
     });
   }
-  write_queue_.Push([self, c] {
-    bool failed;
-    {
-      std::lock_guard<std::mutex> l(self->mu_);
-      failed = !self->error_.ok();
-    }
-    if (!failed) {
-      Status s = self->writer_->Write(c->data.get(), c->len);
-      int64_t now = NowMicros();
-      if (s.ok() && now - self->last_renew_ > int64_t{self->lock_ttl_} * 1000000 / 3) {
-        s = self->catalog_.RenewUpload(self->lock_, now + int64_t{self->lock_ttl_} * 1000000);
-        self->last_renew_ = now;
-      }
-      if (!s.ok()) self->SetError(s);
-    }
-    self->ChunkDone(c);
-  });
+  write_queue_.Push([self, c] { self->RunStep(c, "store write", [&] { self->WriteChunk(c); }); });
   return Status::Ok();
+}
+
+template <typename Fn>
+void UploadSession::RunStep(UploadChunk* c, const char* step, Fn&& fn) {
+  try {
+    fn();
+  } catch (...) {
+    LogEscapedException(request_id_ + " upload " + step);
+    SetError(Status::Internal("Internal error while handling the request " + request_id_));
+  }
+  ChunkDone(c);
+}
+
+void UploadSession::WriteChunk(UploadChunk* c) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!error_.ok()) return;
+  }
+  Status s = writer_->Write(c->data.get(), c->len);
+  int64_t now = NowMicros();
+  if (s.ok() && now - last_renew_ > int64_t{lock_ttl_} * 1000000 / 3) {
+    s = catalog_.RenewUpload(lock_, now + int64_t{lock_ttl_} * 1000000);
+    last_renew_ = now;
+  }
+  if (!s.ok()) SetError(s);
 }
 
 void UploadSession::SetError(Status s) {
@@ -145,10 +151,26 @@ void UploadSession::MaybeFinalize() {
   }
   auto self = shared_from_this();
   post_([self] {
-    HttpResponse r = self->Finalize();
+    HttpResponse r;
+    try {
+      r = self->Finalize();
+    } catch (...) {
+      LogEscapedException(self->request_id_ + " upload commit");
+      r = self->AbortAfterThrow();
+    }
     auto done = std::move(self->done_);
     done(std::move(r));
   });
+}
+
+// Finalize threw midway: undo what may have been done, as any failed upload does (the
+// image goes back to queued), and answer 500.
+HttpResponse UploadSession::AbortAfterThrow() {
+  RunContained(request_id_ + " upload abort", [this] {
+    writer_->Abort();
+    (void)catalog_.AbortUpload(lock_);
+  });
+  return ErrorResponse(Status::Internal("Internal error while handling the request " + request_id_));
 }
 
 HttpResponse UploadSession::Finalize() {

@@ -60,11 +60,19 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   // The body ended (`network` ok) or broke off. Waits for in-flight chunks, then commits
   // (queued -> active) or aborts (back to queued, partial data removed).
   void Finish(Status network, std::function<void(HttpResponse)> done);
+  // Names the request in log lines about this upload.
+  void set_request_id(std::string id) { request_id_ = std::move(id); }
 
  private:
+  // Runs one pipeline step on `chunk`, then counts it done. A step that throws fails the
+  // upload (500) instead of leaving the chunk, and so the whole upload, pending forever.
+  template <typename Fn>
+  void RunStep(UploadChunk* chunk, const char* step, Fn&& fn);
   void ChunkDone(UploadChunk* chunk);
   void MaybeFinalize();
   HttpResponse Finalize();
+  HttpResponse AbortAfterThrow();
+  void WriteChunk(UploadChunk* chunk);
   void SetError(Status s);
 
   Post post_;
@@ -93,6 +101,7 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   bool finalized_ = false;
   Status network_;
   std::function<void(HttpResponse)> done_;
+  std::string request_id_;
 };
 
 }  // namespace glint::control

@@ -59,8 +59,10 @@ def terminate(proc, timeout=30):
 
 
 class GlintServer:
-    def __init__(self, data_dir, token="glint-test-token", extra_args=(), config=None):
+    def __init__(self, data_dir, token="glint-test-token", extra_args=(), config=None, preexec_fn=None):
+        """`preexec_fn` runs in the child before exec (e.g. to lower its resource limits)."""
         self.data_dir = data_dir
+        self.preexec_fn = preexec_fn
         self.token = token
         self.extra_args = list(extra_args)
         self.config = config
@@ -103,7 +105,8 @@ class GlintServer:
             args += ["--config-file", self.config]
         args += self.extra_args
         self.log = open(os.path.join(self.data_dir, "api.log"), "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=self.preexec_fn)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
