@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/policy.h"
 #include "fuzz/fuzz_support.h"

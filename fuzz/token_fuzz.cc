@@ -32,7 +32,8 @@ struct Fixture {
     glint::Status status;
     store = glint::auth::OpenIdentityStore("sqlite:///:memory:", &status);
     FUZZ_CHECK(store && status.ok());
-    FUZZ_CHECK(store->AddTokenKey(glint::HexEncode(reinterpret_cast<const unsigned char*>(key.data()), key.size()), 0).ok());
+    std::string hex = glint::HexEncode(reinterpret_cast<const unsigned char*>(key.data()), key.size());
+    FUZZ_CHECK(store->AddTokenKey(hex, 0).ok());
     tokens = std::make_unique<TokenService>(*store, 3600);
   }
   std::string key;
