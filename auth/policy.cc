@@ -122,40 +122,50 @@ class Parser {
   }
 
  private:
+  // `a or b or c` is one node with three kids, not a chain: a long rule must not make a
+  // deep tree (parsing, evaluating and freeing it recurse).
   Result<NodeP> Or() {
-    auto left = And();
-    if (!left.ok()) return left;
-    NodeP n = *left;
+    auto first = And();
+    if (!first.ok()) return first;
+    auto o = std::make_shared<PolicyEngine::Node>();
+    o->kind = PolicyEngine::Node::kOr;
+    o->kids = {*first};
     while (pos_ < toks_.size() && Lower(toks_[pos_]) == "or") {
       ++pos_;
-      auto right = And();
-      if (!right.ok()) return right;
-      auto o = std::make_shared<PolicyEngine::Node>();
-      o->kind = PolicyEngine::Node::kOr;
-      o->kids = {n, *right};
-      n = o;
+      auto next = And();
+      if (!next.ok()) return next;
+      o->kids.push_back(*next);
     }
-    return n;
+    return o->kids.size() == 1 ? o->kids[0] : o;
   }
   Result<NodeP> And() {
-    auto left = Not();
-    if (!left.ok()) return left;
-    NodeP n = *left;
+    auto first = Not();
+    if (!first.ok()) return first;
+    auto a = std::make_shared<PolicyEngine::Node>();
+    a->kind = PolicyEngine::Node::kAnd;
+    a->kids = {*first};
     while (pos_ < toks_.size() && Lower(toks_[pos_]) == "and") {
       ++pos_;
-      auto right = Not();
-      if (!right.ok()) return right;
-      auto a = std::make_shared<PolicyEngine::Node>();
-      a->kind = PolicyEngine::Node::kAnd;
-      a->kids = {n, *right};
-      n = a;
+      auto next = Not();
+      if (!next.ok()) return next;
+      a->kids.push_back(*next);
     }
-    return n;
+    return a->kids.size() == 1 ? a->kids[0] : a;
+  }
+  // Nesting (parentheses, `not`) is what still deepens the tree: bounded, far above what
+  // any real rule needs.
+  Status Nest() {
+    if (++depth_ > kMaxNesting) {
+      return Status::InvalidArgument("rule nested deeper than " + std::to_string(kMaxNesting) + " levels");
+    }
+    return Status::Ok();
   }
   Result<NodeP> Not() {
     if (pos_ < toks_.size() && Lower(toks_[pos_]) == "not") {
       ++pos_;
+      GLINT_RETURN_IF_ERROR(Nest());
       auto inner = Not();
+      --depth_;
       if (!inner.ok()) return inner;
       auto n = std::make_shared<PolicyEngine::Node>();
       n->kind = PolicyEngine::Node::kNot;
@@ -168,7 +178,9 @@ class Parser {
     if (pos_ >= toks_.size()) return Status::InvalidArgument("rule ends too early");
     std::string t = toks_[pos_++];
     if (t == "(") {
+      GLINT_RETURN_IF_ERROR(Nest());
       auto n = Or();
+      --depth_;
       if (!n.ok()) return n;
       if (pos_ >= toks_.size() || toks_[pos_] != ")") return Status::InvalidArgument("missing ')' in rule");
       ++pos_;
@@ -188,8 +200,10 @@ class Parser {
     return n;
   }
 
+  static constexpr int kMaxNesting = 64;
   std::vector<std::string> toks_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 std::string Unquote(const std::string& s) {
@@ -302,8 +316,10 @@ bool PolicyEngine::Eval(const Node& n, const RequestContext& ctx, const PolicyTa
   switch (n.kind) {
     case Node::kTrue: return true;
     case Node::kFalse: return false;
-    case Node::kAnd: return Eval(*n.kids[0], ctx, t, depth) && Eval(*n.kids[1], ctx, t, depth);
-    case Node::kOr: return Eval(*n.kids[0], ctx, t, depth) || Eval(*n.kids[1], ctx, t, depth);
+    case Node::kAnd:
+      return std::all_of(n.kids.begin(), n.kids.end(), [&](const auto& k) { return Eval(*k, ctx, t, depth); });
+    case Node::kOr:
+      return std::any_of(n.kids.begin(), n.kids.end(), [&](const auto& k) { return Eval(*k, ctx, t, depth); });
     case Node::kNot: return !Eval(*n.kids[0], ctx, t, depth);
     case Node::kCheck: break;
   }

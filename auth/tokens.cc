@@ -136,14 +136,26 @@ Result<TokenInfo> TokenService::Validate(const std::string& token) {
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) return Invalid();  // forged, corrupted, or under a pruned key
   json j = json::parse(plain, nullptr, false);
-  if (j.is_discarded()) return Invalid();
+  if (j.is_discarded() || !j.is_object()) return Invalid();
   TokenInfo info;
-  info.user_id = j.value("u", "");
-  if (j.contains("p")) info.project_id = j["p"].get<std::string>();
-  info.issued_at = j.value("i", int64_t{0});
-  info.expires_at = j.value("e", int64_t{0});
-  info.audit_id = j.value("a", "");
-  if (j.contains("m")) info.methods = j["m"].get<std::vector<std::string>>();
+  // Only a key holder can write a payload, but one of another shape (another version's)
+  // is refused like a forged token, not thrown at the caller's worker thread. Times must
+  // be integers, as Issue writes them: converting an out-of-range float is undefined.
+  const auto time_at = [&j](const char* key, int64_t* out) {
+    if (!j.contains(key)) return true;
+    if (!j[key].is_number_integer()) return false;
+    *out = j[key].get<int64_t>();
+    return true;
+  };
+  try {
+    info.user_id = j.value("u", "");
+    if (j.contains("p")) info.project_id = j["p"].get<std::string>();
+    if (!time_at("i", &info.issued_at) || !time_at("e", &info.expires_at)) return Invalid();
+    info.audit_id = j.value("a", "");
+    if (j.contains("m")) info.methods = j["m"].get<std::vector<std::string>>();
+  } catch (const json::exception&) {
+    return Invalid();
+  }
   if (info.expires_at <= clock_.NowMicros()) return Status::Unauthenticated("The token has expired.");
   auto revoked = store_.IsRevoked(info.audit_id);
   if (!revoked.ok()) return revoked.status();

@@ -88,8 +88,9 @@ int64_t NowMicros() {
 std::string FormatIsoSeconds(int64_t micros) {
   // Civil date from days since the epoch (proleptic Gregorian), without gmtime_r: glibc's
   // takes a process-wide lock, and every image in a list response formats three dates.
-  int64_t secs = micros >= 0 ? micros / 1000000 : -((-micros + 999999) / 1000000);
-  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  // Floor divisions, without negating (-INT64_MIN overflows).
+  int64_t secs = micros / 1000000 - (micros % 1000000 < 0 ? 1 : 0);
+  int64_t days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
   int64_t rem = secs - days * 86400;
   int64_t z = days + 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;

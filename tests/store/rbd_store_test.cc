@@ -7,7 +7,7 @@
 
 #include <cstdlib>
 
-#include "tests/unit/backend_conformance.h"
+#include "tests/store/backend_conformance.h"
 
 namespace glint::store {
 namespace {

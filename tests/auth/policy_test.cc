@@ -1,5 +1,6 @@
 // The oslo.policy rule language and Glance's defaults in both modes.
 #include <fstream>
+#include <string>
 #include <thread>
 
 #include "auth/policy.h"
@@ -130,6 +131,38 @@ TEST(Policy, GenericAndLiteralChecks) {
   RequestContext u = Ctx({}, "p1");
   u.user_id = "u7";
   EXPECT_TRUE(p.Allowed("c", u, {{"user", "u7"}}));
+}
+
+std::string Repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// Found running fuzz/policy_fuzz.cc on long inputs: deep nesting overflowed the stack of
+// the recursive parser.
+TEST(Policy, DeepNestingIsRefused) {
+  EXPECT_OK(PolicyEngine::Check(Repeat("(", 64) + "role:admin" + Repeat(")", 64)));
+  EXPECT_FALSE(PolicyEngine::Check(Repeat("(", 65) + "role:admin" + Repeat(")", 65)).ok());
+  EXPECT_FALSE(PolicyEngine::Check(Repeat("(", 50000) + "@" + Repeat(")", 50000)).ok());
+  EXPECT_FALSE(PolicyEngine::Check(Repeat("not ", 20000) + "@").ok());
+  EXPECT_OK(PolicyEngine::Check(Repeat("not ", 64) + "@"));
+}
+
+// Found running fuzz/policy_fuzz.cc on long inputs: a long `and`/`or` chain became a chain
+// of nodes as deep as it was long, and evaluating or freeing it overflowed the stack.
+TEST(Policy, LongChainsParseAndEvaluate) {
+  std::string any_of = Repeat("role:r or ", 100000) + "role:admin";
+  std::string all_of = Repeat("@ and ", 100000) + "role:admin";
+  EXPECT_OK(PolicyEngine::Check(any_of));
+  PolicyFile f("a: \"" + any_of + "\"\nb: \"" + all_of + "\"\nc: \"" + Repeat("! or ", 100000) + "!\"\n");
+  PolicyEngine p(true, f.path());
+  EXPECT_OK(p.load_status());
+  EXPECT_TRUE(p.Allowed("a", Ctx({"admin"}, "p1"), {}));
+  EXPECT_FALSE(p.Allowed("a", Ctx({"member"}, "p1"), {}));
+  EXPECT_TRUE(p.Allowed("b", Ctx({"admin"}, "p1"), {}));
+  EXPECT_FALSE(p.Allowed("b", Ctx({"member"}, "p1"), {}));
+  EXPECT_FALSE(p.Allowed("c", Ctx({"admin"}, "p1"), {}));
 }
 
 }  // namespace

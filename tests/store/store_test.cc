@@ -5,7 +5,7 @@
 
 #include <random>
 
-#include "tests/unit/backend_conformance.h"
+#include "tests/store/backend_conformance.h"
 
 namespace glint::store {
 namespace {
