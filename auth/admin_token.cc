@@ -9,6 +9,7 @@
 
 #include "auth/authenticator.h"
 #include "common/digest.h"
+#include "common/random.h"
 
 namespace glint::auth {
 namespace {
@@ -55,7 +56,7 @@ Result<std::string> LoadOrCreateAdminToken(const std::string& path) {
     if (!token.empty()) return token;
   }
   unsigned char raw[24];
-  if (RAND_bytes(raw, sizeof raw) != 1) return Status::Internal("no randomness for admin token");
+  GLINT_RETURN_IF_ERROR(SystemRandom().Fill(raw, sizeof raw));
   std::string token = HexEncode(raw, sizeof raw);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "create " + path);

@@ -20,6 +20,7 @@
 
 #include "auth/authenticator.h"
 #include "common/clock.h"
+#include "common/random.h"
 #include "common/status.h"
 
 namespace glint::auth {
@@ -86,9 +87,11 @@ std::unique_ptr<IdentityStore> OpenIdentityStore(const std::string& connection, 
 
 class TokenService {
  public:
-  // `clock` decides expiry (tests step a ManualClock).
-  TokenService(IdentityStore& store, int64_t lifetime_seconds, const Clock& clock = SystemClock())
-      : store_(store), lifetime_(lifetime_seconds), clock_(clock) {}
+  // `clock` decides expiry (tests step a ManualClock); `random` makes keys and nonces
+  // (tests may seed it).
+  TokenService(IdentityStore& store, int64_t lifetime_seconds, const Clock& clock = SystemClock(),
+               Random& random = SystemRandom())
+      : store_(store), lifetime_(lifetime_seconds), clock_(clock), random_(random) {}
   Result<std::string> Issue(const TokenInfo& info);
   // Unauthenticated for malformed, forged, expired or revoked tokens.
   Result<TokenInfo> Validate(const std::string& token);
@@ -103,6 +106,7 @@ class TokenService {
   IdentityStore& store_;
   int64_t lifetime_;
   const Clock& clock_;
+  Random& random_;
   std::mutex keys_mu_;
   std::map<int64_t, std::string> keys_;
 };

@@ -8,9 +8,12 @@
 #include <set>
 #include <sstream>
 
+#include <stdexcept>
+
 #include "auth/identity.h"
 #include "common/digest.h"
 #include "common/ids.h"
+#include "common/random.h"
 #include "sql/sqlite_db.h"
 
 namespace glint::auth {
@@ -334,7 +337,8 @@ class SqliteIdentity final : public IdentityStore {
 std::string HashPassword(const std::string& password) {
   constexpr int kIterations = 120000;
   unsigned char salt[16], out[32];
-  RAND_bytes(salt, sizeof salt);
+  // No weak salt, ever: without randomness the request fails (the handler's boundary).
+  if (!SystemRandom().Fill(salt, sizeof salt).ok()) throw std::runtime_error("no randomness for a password salt");
   PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt, sizeof salt, kIterations,
                     EVP_sha256(), sizeof out, out);
   return "pbkdf2-sha256$" + std::to_string(kIterations) + "$" + HexEncode(salt, sizeof salt) + "$" +

@@ -67,7 +67,7 @@ Result<std::string> TokenService::KeyFor(int64_t id, bool reload) {
     if (!keys.ok()) return keys.status();
     if (keys->empty()) {
       unsigned char raw[32];
-      RAND_bytes(raw, sizeof raw);
+      GLINT_RETURN_IF_ERROR(random_.Fill(raw, sizeof raw));
       GLINT_RETURN_IF_ERROR(store_.AddTokenKey(HexEncode(raw, sizeof raw), clock_.NowMicros()));
       keys = store_.TokenKeys();
       if (!keys.ok()) return keys.status();
@@ -92,7 +92,7 @@ Result<std::string> TokenService::Issue(const TokenInfo& info) {
   if (info.project_id) payload["p"] = *info.project_id;
   std::string plain = payload.dump();
   unsigned char nonce[12];
-  RAND_bytes(nonce, sizeof nonce);
+  GLINT_RETURN_IF_ERROR(random_.Fill(nonce, sizeof nonce));
   std::string header(4, '\0');
   for (int i = 0; i < 4; ++i) header[i] = static_cast<char>((key_id >> (24 - 8 * i)) & 0xff);
   std::string cipher(plain.size(), '\0');

@@ -1,10 +1,17 @@
 #include "control/http_types.h"
 
+#include "store/backend.h"
+
 #include "common/ids.h"
 
 namespace glint::control {
 
 std::string UrlDecode(std::string_view s, bool plus_is_space) { return PercentDecode(s, plus_is_space); }
+
+HttpResponse::HttpResponse() = default;
+HttpResponse::~HttpResponse() = default;
+HttpResponse::HttpResponse(HttpResponse&&) noexcept = default;
+HttpResponse& HttpResponse::operator=(HttpResponse&&) noexcept = default;
 
 std::string UrlEncode(std::string_view s) { return PercentEncode(s); }
 

@@ -10,7 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "store/backend.h"
+
+namespace glint::store {
+class Reader;
+}
 
 namespace glint::control {
 
@@ -39,6 +42,12 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+  // Out of line, where store::Reader is complete: this header needs no store header.
+  HttpResponse();
+  ~HttpResponse();
+  HttpResponse(HttpResponse&&) noexcept;
+  HttpResponse& operator=(HttpResponse&&) noexcept;
+
   int status = 200;
   HeaderList headers;
   std::string body;

@@ -72,5 +72,27 @@ TEST_F(TokenTest, TamperedTokensAreRefused) {
   EXPECT_FALSE(tokens.Validate(std::string(5000, 'x')).ok());
 }
 
+TEST(TokenRandomness, TokensAreAFunctionOfTheInjectedRandomness) {
+  auto issue = [](uint64_t seed) {
+    glint::testing::TempDir dir;
+    Status s;
+    auto store = OpenIdentityStore("sqlite:///" + dir.path() + "/id.db", &s);
+    EXPECT_TRUE(store) << s.ToString();
+    ManualClock clock;
+    SeededRandom random(seed);
+    TokenService tokens(*store, 60, clock, random);
+    TokenInfo info;
+    info.user_id = "u";
+    info.issued_at = clock.NowMicros();
+    info.expires_at = info.issued_at + 60000000;
+    info.audit_id = "a";
+    auto t = tokens.Issue(info);
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    return t.ok() ? *t : std::string();
+  };
+  EXPECT_EQ(issue(7), issue(7)) << "same key, same nonce: the same token";
+  EXPECT_NE(issue(7), issue(8));
+}
+
 }  // namespace
 }  // namespace glint::auth
