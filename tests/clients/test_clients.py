@@ -301,7 +301,7 @@ class TestGlintCliStoresMembersLocations:
         assert project_b not in out
 
     def test_location_add_and_delete(self, multi, payload):
-        path, md5, _ = payload
+        path, md5, sha512 = payload
         _, out, _ = self.glint(multi, "image-create", "--name", "with-data", "--disk-format", "raw",
                                "--container-format", "bare", "--file", path)
         source = self.field(out, "id")
@@ -310,7 +310,8 @@ class TestGlintCliStoresMembersLocations:
                                "--container-format", "bare")
         target = self.field(out, "id")
         _, out, _ = self.glint(multi, "location-add", "--url", url, "--metadata", '{"store": "fast"}',
-                               "--validation-data", '{"checksum": "%s"}' % md5, target)
+                               "--validation-data", '{"checksum": "%s", "os_hash_algo": "sha512", '
+                               '"os_hash_value": "%s"}' % (md5, sha512), target)
         assert self.field(out, "status") == "active" and url in self.field(out, "locations")
         rc, _, err = self.glint(multi, "location-delete", "--url", url, target, expect_ok=False)
         assert rc == 1 and "HTTP 403" in err  # the last location stays
