@@ -1,6 +1,9 @@
 #define FUSE_USE_VERSION 312
 #include "fs/glint_fs.h"
 
+#include <mutex>
+#include <unordered_set>
+
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <spdlog/spdlog.h>
@@ -34,6 +37,13 @@ class Fs {
         state_(source, NodeAttrs{static_cast<double>(opt.refresh_seconds), opt.file_timeout, opt.uid, opt.gid,
                                  opt.file_mode, DirModeFor(opt.file_mode)}),
         refresher_(view, state_, opt.refresh_seconds) {}
+  // Files still open when the session ends (a lazy unmount, a reader killed) get no
+  // release from the kernel: they are freed here.
+  ~Fs() {
+    std::lock_guard<std::mutex> l(open_mu_);
+    for (OpenFile* of : open_) delete of;
+    for (auto* entries : open_dirs_) delete entries;
+  }
   const FsOptions& options() const { return opt_; }
   void SetMountpoint(std::string path) { mountpoint_ = std::move(path); }
 
@@ -96,6 +106,10 @@ class Fs {
   void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto entries = std::make_unique<std::vector<DirEntry>>();
     if (int err = state_.ListDir(ino, entries.get())) return (void)fuse_reply_err(req, err);
+    {
+      std::lock_guard<std::mutex> l(open_mu_);
+      open_dirs_.insert(entries.get());
+    }
     fi->fh = reinterpret_cast<uint64_t>(entries.release());
     fuse_reply_open(req, fi);
   }
@@ -117,7 +131,12 @@ class Fs {
   }
 
   void ReleaseDir(fuse_req_t req, fuse_file_info* fi) {
-    delete reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
+    auto* entries = reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
+    {
+      std::lock_guard<std::mutex> l(open_mu_);
+      open_dirs_.erase(entries);
+    }
+    delete entries;
     fuse_reply_err(req, 0);
   }
 
@@ -137,6 +156,10 @@ class Fs {
       return (void)fuse_reply_err(req, reader.status().code() == Status::Code::kNotFound ? ENOENT : EIO);
     }
     auto* of = new OpenFile{std::move(reader).value(), gone, entry.id};
+    {
+      std::lock_guard<std::mutex> l(open_mu_);
+      open_.insert(of);
+    }
     fi->fh = reinterpret_cast<uint64_t>(of);
     fi->keep_cache = 1;  // image data never changes: keep the page cache across opens
     fi->noflush = 1;
@@ -169,6 +192,10 @@ class Fs {
   void Release(fuse_req_t req, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
     state_.ReleaseImage(of->image_id);
+    {
+      std::lock_guard<std::mutex> l(open_mu_);
+      open_.erase(of);
+    }
     delete of;
     fuse_reply_err(req, 0);
   }
@@ -209,6 +236,9 @@ class Fs {
   const FsOptions opt_;
   std::string mountpoint_;
   std::once_flag readahead_once_;
+  std::mutex open_mu_;
+  std::unordered_set<OpenFile*> open_;  // what Open handed to the kernel and Release took back
+  std::unordered_set<std::vector<DirEntry>*> open_dirs_;  // the same for OpenDir and ReleaseDir
   MountState state_;
   TreeRefresher refresher_;
 };
@@ -321,6 +351,9 @@ class FuseSession {
     fuse_args fa = FUSE_ARGS_INIT(static_cast<int>(args.size()), args.data());
     static const fuse_lowlevel_ops kOps = MakeOps();
     se_ = fuse_session_new(&fa, &kOps, sizeof kOps, fs);
+    // Option parsing may have copied the arguments into memory libfuse allocated: ours to free
+    // (LeakSanitizer found it).
+    fuse_opt_free_args(&fa);
   }
   ~FuseSession() {
     if (!se_) return;
