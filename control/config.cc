@@ -8,6 +8,8 @@
 #include <optional>
 #include <sstream>
 
+#include "common/bool_word.h"
+
 namespace glint::control {
 namespace {
 
@@ -25,14 +27,6 @@ std::vector<std::string> SplitList(const std::string& v) {
     if (!Trim(item).empty()) out.push_back(Trim(item));
   }
   return out;
-}
-
-// oslo.config's boolean spellings, case-insensitive.
-std::optional<bool> ParseFlag(std::string t) {
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
-  if (t == "false" || t == "0" || t == "no" || t == "off") return false;
-  return std::nullopt;
 }
 
 // Typed access to the parsed INI tree; the first malformed value is remembered.
@@ -63,7 +57,7 @@ class IniReader {
   void Flag(const std::string& key, bool* out) {
     auto v = Raw(key);
     if (!v) return;
-    if (auto b = ParseFlag(*v)) {
+    if (auto b = ParseBoolWord(*v)) {
       *out = *b;
     } else {
       Fail(key, "'" + *v + "' is not a boolean (true/false)");

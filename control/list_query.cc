@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/bool_word.h"
 #include "common/ids.h"
 #include "control/image_attributes.h"
 
@@ -15,13 +16,6 @@ std::string Join(const std::set<std::string>& v, const char* sep) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
   return s;
-}
-
-std::optional<bool> ParseBool(std::string l) {
-  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
-  if (l == "false" || l == "0" || l == "no" || l == "off") return false;
-  return std::nullopt;
 }
 
 // A non-negative decimal integer that fits 63 bits, all of `v`.
@@ -116,7 +110,7 @@ class ListQueryParser {
       if (v != "all" && !kVisibilities.count(v)) return Status::InvalidArgument("Invalid visibility value: " + v);
       q_.visibility = v;
     } else if (k == "os_hidden") {
-      auto b = ParseBool(v);
+      auto b = ParseBoolWord(v);
       if (!b) return Status::InvalidArgument("Invalid value for os_hidden: " + v);
       q_.os_hidden = *b;
     } else {
