@@ -358,6 +358,13 @@ bool PolicyEngine::Allowed(const std::string& action, const RequestContext& ctx,
   return Eval(*it->second, ctx, target, 0);
 }
 
+bool PolicyEngine::RuleAllows(const std::string& rule, const RequestContext& ctx, const PolicyTarget& target) {
+  std::lock_guard<std::mutex> l(mu_);
+  MaybeReload();
+  auto it = rules_.find(rule);
+  return it != rules_.end() && Eval(*it->second, ctx, target, 0);
+}
+
 Status PolicyEngine::Enforce(const std::string& action, const RequestContext& ctx, const PolicyTarget& target) {
   if (Allowed(action, ctx, target)) return Status::Ok();
   return Status::PermissionDenied("You are not authorized to complete " + action + " action.");

@@ -31,6 +31,9 @@ class PolicyEngine {
   ~PolicyEngine();
   // Whether `ctx` may do `action` on `target`. Unknown actions fall back to rule:default.
   bool Allowed(const std::string& action, const RequestContext& ctx, const PolicyTarget& target);
+  // Whether the rule named `rule` allows: false when no such rule exists (oslo.policy's
+  // `rule:<name>` check; the property protections' policies format uses it).
+  bool RuleAllows(const std::string& rule, const RequestContext& ctx, const PolicyTarget& target);
   // PermissionDenied with Glance's wording when not allowed.
   Status Enforce(const std::string& action, const RequestContext& ctx, const PolicyTarget& target);
   // Parses a rule (for validation of files and tests); InvalidArgument on syntax errors.

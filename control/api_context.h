@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "auth/authenticator.h"
 #include "auth/policy.h"
+#include "auth/property_protections.h"
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "control/config.h"
@@ -35,8 +37,13 @@ struct ApiContext {
   int64_t Now() const { return clock.NowMicros(); }
   // Microseconds an upload, import or copy lock lives unrenewed.
   int64_t LockTtl() const { return int64_t{config.upload_lock_ttl} * 1000000; }
-  ImageJsonOptions ImageJson() const {
-    return {config.show_image_direct_url, config.show_multiple_locations, stores.multi_store()};
+  // property_protection_file's rules; null without one.
+  std::shared_ptr<const auth::PropertyProtections> protections;
+
+  // How images are shown to `reader`.
+  ImageJsonOptions ImageJson(const auth::RequestContext& reader) const {
+    return {config.show_image_direct_url, config.show_multiple_locations, stores.multi_store(),
+            protections.get(), &reader};
   }
   // The URL clients reach this service at: public_endpoint, else from the request.
   std::string BaseUrl(const HttpRequest& req) const;

@@ -164,6 +164,10 @@ ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::S
 
 ApiService::~ApiService() = default;
 
+void ApiService::SetPropertyProtections(std::shared_ptr<const auth::PropertyProtections> protections) {
+  impl_->api.protections = std::move(protections);
+}
+
 bool ApiService::IsUpload(const HttpRequest& head) const {
   std::string v2_path;
   if (ClassifyPath(head.path, impl_->api.stores.multi_store(), &v2_path) != PathKind::kTable) return false;

@@ -16,6 +16,7 @@
 
 #include "auth/authenticator.h"
 #include "auth/policy.h"
+#include "auth/property_protections.h"
 #include "catalog/catalog.h"
 #include "control/config.h"
 #include "control/http_types.h"
@@ -35,6 +36,9 @@ class ApiService {
              auth::Authenticator& authenticator, Post post, class IdentityApi* identity = nullptr,
              auth::PolicyEngine* policy = nullptr, const Clock& clock = SystemClock());
   ~ApiService();
+
+  // Applies property_protection_file's rules from now on (set before serving).
+  void SetPropertyProtections(std::shared_ptr<const auth::PropertyProtections> protections);
 
   // True for PUT /v2/images/{id}/file: its body streams into an UploadSession.
   bool IsUpload(const HttpRequest& head) const;

@@ -93,6 +93,8 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Flag("DEFAULT.show_image_direct_url", &c->show_image_direct_url);
   r.Flag("DEFAULT.show_multiple_locations", &c->show_multiple_locations);
   r.Flag("DEFAULT.enforce_secure_rbac", &c->enforce_secure_rbac);
+  r.Str("DEFAULT.property_protection_file", &c->property_protection_file);
+  r.Str("DEFAULT.property_protection_rule_format", &c->property_protection_rule_format);
   r.Flag("DEFAULT.use_keystone_limits", &c->use_keystone_limits);
   r.Num("DEFAULT.limit_param_default", &c->limit_param_default);
   r.Num("DEFAULT.api_limit_max", &c->api_limit_max);
@@ -186,6 +188,12 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   ReadSingleStore(reader, c);
   ReadBackends(reader, c);
   if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");
+  std::string& format = c->property_protection_rule_format;
+  for (char& ch : format) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (format != "roles" && format != "policies") {
+    return Status::InvalidArgument("config file " + path + ": property_protection_rule_format must be "
+                                   "'roles' or 'policies', not '" + format + "'");
+  }
   return Status::Ok();
 }
 

@@ -45,6 +45,8 @@ struct Config {
   bool use_keystone_limits = false;            // per-project quotas (unified limits)
   bool enforce_secure_rbac = false;            // Glance's secure RBAC defaults (else legacy)
   std::string policy_file;                     // [oslo_policy] policy_file; "" = <data_dir>/policy.yaml
+  std::string property_protection_file;        // Glance's; "" = no property protections
+  std::string property_protection_rule_format = "roles";  // roles or policies
   // [paste_deploy] flavor = keystone: validate tokens against an external Keystone
   // ([keystone_authtoken], keystonemiddleware's option names); else built-in identity.
   std::string paste_flavor;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/property_protections.h"
 #include "catalog/catalog.h"
 #include "catalog/image_record.h"
 #include "control/http_types.h"
@@ -17,6 +18,9 @@ struct ImageJsonOptions {
   bool show_direct_url = false;  // show_image_direct_url
   bool show_locations = false;   // show_multiple_locations
   bool multi_store = false;      // Glance's `stores` key
+  // With property protections, the custom properties `reader` may not read are left out.
+  const auth::PropertyProtections* protections = nullptr;
+  const auth::RequestContext* reader = nullptr;
 };
 
 void WriteImage(JsonWriter& w, const catalog::ImageRecord& img, const ImageJsonOptions& options);

@@ -6,6 +6,7 @@
 #include "control/image_modify.h"
 #include "control/json_body.h"
 #include "control/json_patch.h"
+#include "control/protected_properties.h"
 
 namespace glint::control {
 
@@ -58,12 +59,13 @@ Result<HttpResponse> ImagePatchHandler::Patch(const Call& call) {
       if (ch.root == "visibility" && ch.value.is_string()) {
         GLINT_RETURN_IF_ERROR(access_.MaySetVisibility(call.ctx, ch.value.get<std::string>(), img));
       }
+      GLINT_RETURN_IF_ERROR(CheckPropertyChange(api_.protections.get(), call.ctx, img, ch));
       GLINT_RETURN_IF_ERROR(ApplyChange(ch, img));
     }
     return Status::Ok();
   });
   if (!updated.ok()) return updated.status();
-  return ImageResponse(200, *updated, api_.ImageJson());
+  return ImageResponse(200, *updated, api_.ImageJson(call.ctx));
 }
 
 }  // namespace glint::control

@@ -1,5 +1,7 @@
 #include "control/images_handler.h"
 
+#include <algorithm>
+
 #include "common/ids.h"
 #include "control/image_attributes.h"
 #include "control/image_json.h"
@@ -7,6 +9,7 @@
 #include "control/json_body.h"
 #include "control/json_writer.h"
 #include "control/list_query.h"
+#include "control/protected_properties.h"
 
 namespace glint::control {
 
@@ -47,6 +50,7 @@ Result<HttpResponse> ImagesHandler::Create(const Call& call) {
   auto img = NewImageFrom(call.ctx, *body);
   if (!img.ok()) return img.status();
   GLINT_RETURN_IF_ERROR(access_.PolicyOn("add_image", call.ctx, *img));
+  GLINT_RETURN_IF_ERROR(CheckNewProperties(api_.protections.get(), call.ctx, *img));
   GLINT_RETURN_IF_ERROR(access_.MaySetVisibility(call.ctx, img->visibility, *img));
   if (static_cast<int>(img->tags.size()) > api_.config.image_tag_quota) {
     return Status::TooLarge("Maximum number of tags exceeded (" + std::to_string(api_.config.image_tag_quota) + ")");
@@ -54,7 +58,7 @@ Result<HttpResponse> ImagesHandler::Create(const Call& call) {
   GLINT_RETURN_IF_ERROR(quotas_.Check(call.ctx, "image_count_total", 1));
   img->created_at = img->updated_at = api_.Now();
   GLINT_RETURN_IF_ERROR(api_.catalog.CreateImage(*img));
-  HttpResponse r = ImageResponse(201, *img, api_.ImageJson());
+  HttpResponse r = ImageResponse(201, *img, api_.ImageJson(call.ctx));
   r.Set("Location", api_.BaseUrl(call.req) + "/v2/images/" + img->id);
   std::string methods;
   for (const auto& m : ImportMethods(api_)) methods += (methods.empty() ? "" : ",") + m;
@@ -70,7 +74,7 @@ Result<HttpResponse> ImagesHandler::Create(const Call& call) {
 Result<HttpResponse> ImagesHandler::Show(const Call& call) {
   auto img = access_.Visible(call.ctx, call.id);
   if (!img.ok()) return img.status();
-  return ImageResponse(200, *img, api_.ImageJson());
+  return ImageResponse(200, *img, api_.ImageJson(call.ctx));
 }
 
 Result<HttpResponse> ImagesHandler::List(const Call& call) {
@@ -92,7 +96,11 @@ Result<HttpResponse> ImagesHandler::List(const Call& call) {
     r.Set("ETag", etag);
     return r;
   }
-  auto images = api_.catalog.ListImages(*q);
+  // Filtering on a property the caller may not read would reveal its values: no match.
+  bool hidden_filter = api_.protections && std::any_of(q->properties.begin(), q->properties.end(), [&](const auto& p) {
+    return !api_.protections->Allowed(p.first, auth::PropertyOp::kRead, call.ctx);
+  });
+  auto images = hidden_filter ? Result<std::vector<ImageRecord>>(std::vector<ImageRecord>{}) : api_.catalog.ListImages(*q);
   if (!images.ok()) return images.status();
   std::string params;
   for (const auto& [k, v] : call.req.query) {
@@ -104,7 +112,7 @@ Result<HttpResponse> ImagesHandler::List(const Call& call) {
   w.BeginObject();
   w.Key("images");
   w.BeginArray();
-  const ImageJsonOptions options = api_.ImageJson();
+  const ImageJsonOptions options = api_.ImageJson(call.ctx);
   for (const auto& img : *images) WriteImage(w, img, options);
   w.EndArray();
   w.Key("first");

@@ -137,7 +137,7 @@ Result<HttpResponse> LocationsHandler::Patch(const Call& call, const json& ops) 
   }
   auto img = access_.Visible(call.ctx, call.id);
   if (!img.ok()) return img.status();
-  return ImageResponse(200, *img, api_.ImageJson());
+  return ImageResponse(200, *img, api_.ImageJson(call.ctx));
 }
 
 Result<HttpResponse> LocationsHandler::AddByService(const Call& call) {

@@ -163,6 +163,13 @@ int Serve(control::Config& config, const Flags& flags) {
   if (!policy.load_status().ok()) spdlog::error("policy: {}", policy.load_status().ToString());
   control::ApiService api(config, *catalog, **stores, **authenticator, pool.Poster(),
                           keystone ? nullptr : &identity_api, &policy);
+  if (!config.property_protection_file.empty()) {
+    auto format = config.property_protection_rule_format == "policies" ? auth::PropertyProtections::Format::kPolicies
+                                                                        : auth::PropertyProtections::Format::kRoles;
+    auto rules = auth::PropertyProtections::Load(config.property_protection_file, format, &policy);
+    if (!rules.ok()) return Fail(rules.status());
+    api.SetPropertyProtections(std::move(rules).value());
+  }
   control::HttpServer server(api, config, pool);
   if (s = server.Listen(config.bind_host, config.bind_port); !s.ok()) return Fail(s);
   FixEphemeralNodeId(config, server.port());
