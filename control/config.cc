@@ -185,6 +185,8 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   ReadKeystone(reader, c);
   ReadSingleStore(reader, c);
   ReadBackends(reader, c);
+  reader.List("image_format.vmdk_allowed_types", &c->image_format.vmdk_allowed_types);
+  reader.Flag("image_format.require_image_format_match", &c->image_format.require_image_format_match);
   if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");
   return Status::Ok();
 }
