@@ -25,6 +25,14 @@ Status Refuse(const std::string& why) { return Status::InvalidArgument("Image fo
 std::string Verdict::Summary() const { return "passed: " + detected; }
 
 Result<Verdict> Judge(const Report& report, const Policy& policy, const Declared& declared) {
+  if (report.data_size == 0) {
+    // No bytes, no format to hide anything in: clients (glanceclient reading an empty
+    // stdin) upload empty data under any disk_format, and Glance accepts it.
+    Verdict empty;
+    empty.detected = "empty";
+    if (declared.disk_format == std::optional<std::string>("raw")) empty.virtual_size = 0;
+    return empty;
+  }
   std::vector<const Finding*> formats;  // not counting partition tables
   const Finding* table = nullptr;
   for (const auto& f : report.findings) {

@@ -9,7 +9,7 @@
 // is not the declared one. gpt and mbr are raw. Formats no probe knows (ami, ari, aki,
 // ploop, and any other configured one) must be plain raw data. Non-bare containers (ova,
 // ovf, docker, compressed) are archives: only the safety refusals apply, as Glance
-// inspects only bare containers.
+// inspects only bare containers. Empty data (0 bytes) is accepted under any disk_format.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +33,7 @@ struct Declared {
 };
 
 struct Verdict {
-  std::string detected;                 // raw, gpt, mbr, qcow2, vmdk, ... (the data's format)
+  std::string detected;                 // raw, gpt, mbr, qcow2, vmdk, ...; "empty" for 0 bytes
   std::optional<int64_t> virtual_size;  // when the format says it
   std::string Summary() const;          // what docs/api-differences.md calls os_glint_format_check
 };
