@@ -83,6 +83,23 @@ Status InsertLocation(Db& db, const std::string& id, const ImageLocation& locati
   return loc->Run();
 }
 
+Status SetProperties(Db& db, const std::string& id, const std::map<std::string, std::string>& properties) {
+  for (const auto& [k, v] : properties) {
+    auto del = db.Prepare("DELETE FROM image_properties WHERE image_id = ? AND name = ?");
+    if (!del.ok()) return del.status();
+    del->Bind(1, id);
+    del->Bind(2, k);
+    GLINT_RETURN_IF_ERROR(del->Run());
+    auto st = db.Prepare("INSERT INTO image_properties (image_id, name, value) VALUES (?,?,?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, id);
+    st->Bind(2, k);
+    st->Bind(3, v);
+    GLINT_RETURN_IF_ERROR(st->Run());
+  }
+  return Status::Ok();
+}
+
 Status WriteChildren(Db& db, const ImageRecord& image) {
   for (const auto& [k, v] : image.properties) {
     auto st = db.Prepare("INSERT INTO image_properties (image_id, name, value) VALUES (?,?,?)");

@@ -3,6 +3,7 @@
 // connection its caller holds, inside the caller's transaction if it has one.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ Status InsertLocation(sql::Db& db, const std::string& id, const ImageLocation& l
 Result<bool> LocationReferencedIn(sql::Db& db, const std::string& url, const std::string& except_image_id);
 // Inserts the image's properties and tags (the caller removed any old ones).
 Status WriteChildren(sql::Db& db, const ImageRecord& image);
+// Sets (inserts or overwrites) the image's properties named in `properties`.
+Status SetProperties(sql::Db& db, const std::string& id, const std::map<std::string, std::string>& properties);
 // Fills properties, tags and locations of `images` with one query per child table.
 Status LoadChildren(sql::Db& db, std::vector<ImageRecord>& images,
                     bool include_pending_delete = false);

@@ -91,6 +91,7 @@ Status SqliteCatalog::AddLocation(const std::string& id, const ImageLocation& lo
     GLINT_RETURN_IF_ERROR(up->Run());
     if (db.Changes() == 0) return Status::Conflict("image " + id + " changed state; locations not updated");
     GLINT_RETURN_IF_ERROR(InsertLocation(db, id, location));
+    if (activate) GLINT_RETURN_IF_ERROR(SetProperties(db, id, activate->properties));
     return tx.Commit();
   });
 }

@@ -61,6 +61,7 @@ Status SqliteCatalog::CompleteUpload(const UploadLock& lock, const ImageRecord& 
                               " was deleted or its upload was cancelled during the upload");
     }
     GLINT_RETURN_IF_ERROR(InsertLocation(db, lock.image_id, location));
+    GLINT_RETURN_IF_ERROR(SetProperties(db, lock.image_id, facts.properties));
     return tx.Commit();
   });
 }

@@ -187,6 +187,8 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   ReadKeystone(reader, c);
   ReadSingleStore(reader, c);
   ReadBackends(reader, c);
+  reader.List("image_format.vmdk_allowed_types", &c->image_format.vmdk_allowed_types);
+  reader.Flag("image_format.require_image_format_match", &c->image_format.require_image_format_match);
   if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");
   std::string& format = c->property_protection_rule_format;
   for (char& ch : format) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

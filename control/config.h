@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "format/verdict.h"
 
 namespace glint::control {
 
@@ -84,6 +85,8 @@ struct Config {
   int rbd_store_chunk_size = 8;                // MiB, the RBD object size
   bool rbd_thin_provisioning = true;           // Glance's default is false; see docs
   int rados_op_timeout = 60;                   // seconds before a Ceph operation fails
+  // [image_format] vmdk_allowed_types (Glance's), require_image_format_match (later Glance's)
+  format::Policy image_format;
   // Multi-store: [DEFAULT] enabled_backends and [glance_store] default_backend.
   std::vector<BackendConfig> backends;
   std::string default_backend;

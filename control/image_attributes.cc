@@ -64,7 +64,9 @@ Status SetProperty(ImageRecord& img, const std::string& key, const json& v) {
 
 }  // namespace
 
-bool IsReservedNamespace(const std::string& key) { return key.rfind("os_glance", 0) == 0; }
+bool IsReservedNamespace(const std::string& key) {
+  return key.rfind("os_glance", 0) == 0 || key.rfind("os_glint_", 0) == 0;
+}
 
 // Applies one attribute from a create body or a patch to the record, validating it
 // against the image schema.

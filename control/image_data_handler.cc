@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "control/byte_range.h"
+#include "control/format_check.h"
 #include "control/http_errors.h"
 
 namespace glint::control {
@@ -88,8 +89,8 @@ Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginStage(const Call& 
     return writer.status();
   }
   return std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), *staging, lock,
-                                         img.disk_format, api_.config.image_size_cap, api_.config.upload_lock_ttl,
-                                         UploadSession::Mode::kStage);
+                                         DeclaredOf(img), api_.config.image_format, api_.config.image_size_cap,
+                                         api_.config.upload_lock_ttl,                                         UploadSession::Mode::kStage);
 }
 
 Result<int64_t> ImageDataHandler::UploadSizeCap(const Call& call, std::optional<uint64_t> content_length) {
@@ -153,7 +154,7 @@ Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginUpload(const Call&
     return writer.status();
   }
   return std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), **target, lock,
-                                         img->disk_format, *size_cap, api_.config.upload_lock_ttl);
+                                         DeclaredOf(*img), api_.config.image_format, *size_cap, api_.config.upload_lock_ttl);
 }
 
 }  // namespace glint::control

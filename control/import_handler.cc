@@ -5,6 +5,7 @@
 
 #include "common/ids.h"
 #include "control/image_json.h"
+#include "control/format_check.h"
 #include "control/import_jobs.h"
 #include "control/json_body.h"
 
@@ -97,8 +98,8 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
     return t;
   }
   // The copy into the store runs on the pool; the client polls the image (or its tasks).
-  api_.post([this, lock, task_id = task.id, target = *target, disk_format = img->disk_format] {
-    ImportJobs(api_).RunImport(lock, task_id, *target, disk_format);
+  api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img)] {
+    ImportJobs(api_).RunImport(lock, task_id, *target, declared);
   });
   return EmptyResponse(202);
 }

@@ -7,6 +7,7 @@
 
 #include "common/ids.h"
 #include "control/copy_stream.h"
+#include "control/format_check.h"
 
 namespace glint::control {
 
@@ -46,8 +47,15 @@ void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& 
   spdlog::warn("image {}: import failed: {}", lock.image_id, why.ToString());
 }
 
+void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
+  if (store::Backend* staging = api_.staging.Get()) (void)staging->Delete(staging->LocationFor(lock.image_id));
+  (void)api_.catalog.AbortUpload(lock);
+  (void)api_.catalog.UpdateTask(task_id, "failure", std::nullopt, why.message());
+  spdlog::warn("image {}: import refused: {}", lock.image_id, why.message());
+}
+
 void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
-                           const std::optional<std::string>& disk_format) {
+                           const format::Declared& declared) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()); !s.ok()) {
     (void)api_.catalog.UpdateTask(task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
@@ -72,17 +80,17 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   (void)target.Delete(target.LocationFor(lock.image_id));
   auto writer = target.NewWriter(lock.image_id, lock.token);
   if (!writer.ok()) return FailImport(lock, task_id, writer.status());
-  FormatInspector inspector;
-  inspector.disk_format = disk_format;
   CopyOptions options;
   options.sha512 = true;
-  options.inspector = &inspector;
+  options.format_policy = api_.config.image_format;
+  options.declared = declared;
   options.renew = [&] { return api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()); };
   options.renew_every = api_.LockTtl() / 3;
   options.clock = &api_.clock;
   auto copied = CopyStream(**reader, **writer, options);
   if (!copied.ok()) {
     (*writer)->Abort();
+    if (copied.status().code() == Status::Code::kInvalidArgument) return RefuseImport(lock, task_id, copied.status());
     return FailImport(lock, task_id, copied.status());
   }
   ImageRecord facts;
@@ -90,7 +98,7 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   facts.checksum = copied->md5;
   facts.os_hash_algo = "sha512";
   facts.os_hash_value = copied->sha512;
-  facts.virtual_size = inspector.VirtualSize(copied->size);
+  RecordVerdict(copied->verdict, &facts);
   auto location = (*writer)->Commit();
   if (!location.ok()) {
     (*writer)->Abort();
@@ -132,6 +140,8 @@ Status ImportJobs::CopyTo(const catalog::TaskRecord& task, const std::string& ta
   auto writer = target->NewWriter(img.id, *task.lock_token);
   if (!writer.ok()) return writer.status();
   CopyOptions options;
+  options.format_policy = api_.config.image_format;
+  options.declared = DeclaredOf(img);  // the source is checked again
   options.renew = [&] { return api_.catalog.RenewTask(task.id, *task.lock_token, api_.Now() + api_.LockTtl()); };
   options.renew_every = api_.LockTtl() / 3;
   options.clock = &api_.clock;

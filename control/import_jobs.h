@@ -12,6 +12,7 @@
 #include "auth/authenticator.h"
 #include "catalog/catalog.h"
 #include "control/api_context.h"
+#include "format/verdict.h"
 
 namespace glint::control {
 
@@ -28,9 +29,10 @@ class ImportJobs {
  public:
   explicit ImportJobs(ApiContext& api) : api_(api) {}
   // Staged data -> `target`, then the image becomes active. On failure the image goes
-  // back to `uploading` (the staged data stays, to be imported again) and the task says why.
+  // back to `uploading` (the staged data stays, to be imported again) and the task says why;
+  // staged data whose format is refused is deleted and the image goes back to `queued`.
   void RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
-                 const std::optional<std::string>& disk_format);
+                 const format::Declared& declared);
   // An active image's data -> each of `targets`; md5-checked copies become locations.
   void RunCopy(const catalog::TaskRecord& task, const std::vector<std::string>& targets,
                const catalog::ImageRecord& img);
@@ -39,6 +41,8 @@ class ImportJobs {
   Status CopyTo(const catalog::TaskRecord& task, const std::string& target_id, const catalog::ImageRecord& img,
                 int64_t* copied);
   void FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why);
+  // The staged data was refused: it is deleted, the image back to queued, the task failed.
+  void RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why);
   ApiContext& api_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "control/format_check.h"
 #include "control/image_json.h"
 #include "control/json_body.h"
 #include "control/location_rules.h"
@@ -37,17 +38,20 @@ Status LocationsHandler::CheckLocation(const Call& call, const ImageRecord& img,
 }
 
 // The facts of a queued image that becomes active on data already in a store: its size
-// from the store, its hashes from validation_data (Glance without do_secure_hash: none).
+// from the store, its hashes from validation_data (Glance without do_secure_hash: none),
+// its format checked from the header regions read from the store (refused: 400).
 Result<ImageRecord> LocationsHandler::FactsOf(const ImageRecord& img, const catalog::ImageLocation& loc,
                                               const ValidationFacts& v) {
   auto reader = api_.stores.Owner(loc.url)->Open(loc.url);
   if (!reader.ok()) return Status::InvalidArgument("Cannot read location " + loc.url + ": " + reader.status().message());
+  auto verdict = InspectStored(**reader, api_.config.image_format, DeclaredOf(img));
+  if (!verdict.ok()) return verdict.status();
   ImageRecord facts;
   facts.size = (*reader)->size();
   facts.checksum = v.checksum;
   facts.os_hash_algo = v.os_hash_algo;
   facts.os_hash_value = v.os_hash_value;
-  if (img.disk_format == std::optional<std::string>("raw")) facts.virtual_size = facts.size;
+  RecordVerdict(*verdict, &facts);
   return facts;
 }
 
@@ -64,11 +68,10 @@ Status LocationsHandler::Add(const Call& call, const ImageRecord& img, const jso
   auto facts = MergeValidationData(img, {op["value"]});
   if (!facts.ok()) return facts.status();
   std::optional<ImageRecord> activate;
-  if (img.status == catalog::kQueued) {
-    auto ready = FactsOf(img, loc, *facts);
-    if (!ready.ok()) return ready.status();
-    activate = *ready;
-  }
+  // Every added location's data is checked, that of an active image's too.
+  auto ready = FactsOf(img, loc, *facts);
+  if (!ready.ok()) return ready.status();
+  if (img.status == catalog::kQueued) activate = *ready;
   return api_.catalog.AddLocation(img.id, loc, activate);
 }
 

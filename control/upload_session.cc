@@ -1,6 +1,7 @@
 #include "control/upload_session.h"
 
 #include "common/ids.h"
+#include "control/format_check.h"
 #include "control/http_errors.h"
 #include "control/job_boundary.h"
 
@@ -8,12 +9,13 @@ namespace glint::control {
 
 UploadSession::UploadSession(Post post, catalog::Catalog& catalog,
                              std::unique_ptr<store::Writer> writer, store::Backend& backend,
-                             catalog::UploadLock lock, std::optional<std::string> disk_format,
+                             catalog::UploadLock lock, format::Declared declared, format::Policy policy,
                              int64_t size_cap, int lock_ttl_seconds, Mode mode)
     : post_(post), catalog_(catalog), writer_(std::move(writer)), backend_(backend),
       lock_(std::move(lock)), mode_(mode), size_cap_(size_cap), lock_ttl_(lock_ttl_seconds),
       last_renew_(NowMicros()), md5_queue_(post), sha_queue_(post), write_queue_(post) {
-  inspector_.disk_format = std::move(disk_format);
+  declared_ = std::move(declared);
+  policy_ = std::move(policy);
   for (int i = 0; i < kChunks; ++i) {
     auto c = std::make_unique<UploadChunk>();
     c->capacity = kChunkSize;
@@ -68,9 +70,7 @@ Status UploadSession::Submit(UploadChunk* c) {
                                 std::to_string(size_cap_) + " bytes)");
       return error_;
     }
-    if (inspector_.head.size() < FormatInspector::kHeadBytes) {
-      inspector_.Feed(c->data.get(), c->len);
-    }
+    inspector_.Feed(c->data.get(), c->len);
     total_ += static_cast<int64_t>(c->len);
     ++in_flight_;
   }
@@ -173,8 +173,15 @@ HttpResponse UploadSession::AbortAfterThrow() {
   return ErrorResponse(Status::Internal("Internal error while handling the request " + request_id_));
 }
 
+Result<format::Verdict> UploadSession::JudgeFormat() {
+  std::lock_guard<std::mutex> l(mu_);
+  return format::Judge(inspector_.Finish(), policy_, declared_);
+}
+
 HttpResponse UploadSession::Finalize() {
   Status failure = error_.ok() ? network_ : error_;
+  auto verdict = JudgeFormat();
+  if (failure.ok() && !verdict.ok()) failure = verdict.status();
   if (!failure.ok()) {
     writer_->Abort();
     (void)catalog_.AbortUpload(lock_);
@@ -198,7 +205,7 @@ HttpResponse UploadSession::Finalize() {
   facts.checksum = md5_.FinishHex();
   facts.os_hash_algo = "sha512";
   facts.os_hash_value = sha512_.FinishHex();
-  facts.virtual_size = inspector_.VirtualSize(total_);
+  RecordVerdict(*verdict, &facts);
   auto location = writer_->Commit();
   if (!location.ok()) {
     writer_->Abort();

@@ -6,6 +6,9 @@
 // At most kChunks chunks exist (bounded memory, whatever the image size): when all are
 // busy the reader waits for one to come back (backpressure to the client).
 //
+// The data's format is inspected as it passes (format/); refused data is never committed:
+// the client gets 400 saying what was found and the image goes back to queued.
+//
 // Threads: TakeBuffer/WhenBufferFree/Submit/Finish are called from the connection's strand;
 // everything else runs on the worker pool. Finish's callback runs on a worker thread.
 #pragma once
@@ -22,9 +25,10 @@
 #include "common/aligned_buffer.h"
 #include "common/digest.h"
 #include "control/http_types.h"
-#include "control/format_inspector.h"
 #include "control/post.h"
 #include "control/serial_queue.h"
+#include "format/inspector.h"
+#include "format/verdict.h"
 #include "store/backend.h"
 
 namespace glint::control {
@@ -46,7 +50,7 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   enum class Mode { kUpload, kStage };
   UploadSession(Post post, catalog::Catalog& catalog, std::unique_ptr<store::Writer> writer,
                 store::Backend& backend, catalog::UploadLock lock,
-                std::optional<std::string> disk_format, int64_t size_cap, int lock_ttl_seconds,
+                format::Declared declared, format::Policy policy, int64_t size_cap, int lock_ttl_seconds,
                 Mode mode = Mode::kUpload);
   ~UploadSession();
 
@@ -71,6 +75,8 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   void ChunkDone(UploadChunk* chunk);
   void MaybeFinalize();
   HttpResponse Finalize();
+  // The data's format verdict; a refusal aborts the upload (image back to queued).
+  Result<format::Verdict> JudgeFormat();
   HttpResponse AbortAfterThrow();
   void WriteChunk(UploadChunk* chunk);
   void SetError(Status s);
@@ -84,7 +90,10 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   int64_t size_cap_;
   int lock_ttl_;
   int64_t last_renew_;
-  FormatInspector inspector_;
+  // Fed every chunk (on the strand, under mu_); judged before anything is committed.
+  format::Inspector inspector_;
+  format::Declared declared_;
+  format::Policy policy_;
 
   Digest md5_{Digest::Algorithm::kMd5};
   Digest sha512_{Digest::Algorithm::kSha512};

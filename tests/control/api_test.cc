@@ -243,15 +243,27 @@ TEST_F(ApiTest, UploadOverCapGoesBackToQueued) {
 TEST_F(ApiTest, Qcow2VirtualSizeFromHeader) {
   std::string id = Create({{"disk_format", "qcow2"}, {"container_format", "bare"}});
   std::string header(512, '\0');
+  auto put_be = [&](size_t off, uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v >>= 8) header[off + i] = static_cast<char>(v & 0xff);
+  };
   header.replace(0, 4, "QFI\xfb");
-  header[7] = 3;  // version 3
+  put_be(4, 3, 4);          // version 3
+  put_be(20, 16, 4);        // 64 KiB clusters
   uint64_t vsize = 1ull << 33;
-  for (int i = 0; i < 8; ++i) header[24 + i] = static_cast<char>(vsize >> (56 - 8 * i));
+  put_be(24, vsize, 8);
+  put_be(48, 0x10000, 8);   // refcount table
+  put_be(56, 1, 4);
+  put_be(100, 104, 4);      // header length
   ASSERT_EQ(Upload(id, header).status, 204);
-  EXPECT_EQ(json::parse(Call("GET", "/v2/images/" + id).body)["virtual_size"], vsize);
+  auto img = json::parse(Call("GET", "/v2/images/" + id).body);
+  EXPECT_EQ(img["virtual_size"], vsize);
+  EXPECT_EQ(img["os_glint_format_check"], "passed: qcow2");
+  // Data that is no qcow2 is refused, and the image stays queued.
   std::string other = Create({{"disk_format", "qcow2"}, {"container_format", "bare"}});
-  ASSERT_EQ(Upload(other, "not a qcow2 at all").status, 204);
-  EXPECT_TRUE(json::parse(Call("GET", "/v2/images/" + other).body)["virtual_size"].is_null());
+  auto refused = Upload(other, "not a qcow2 at all");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("the data is a raw image, but disk_format is qcow2"), std::string::npos) << refused.body;
+  EXPECT_EQ(json::parse(Call("GET", "/v2/images/" + other).body)["status"], "queued");
 }
 
 TEST_F(ApiTest, ListPagingAndNextLink) {
