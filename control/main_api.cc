@@ -142,6 +142,7 @@ int Fail(const Status& s) {
 
 int Serve(control::Config& config, const Flags& flags) {
   if (Status s = control::PrepareDataDir(config); !s.ok()) return Fail(s);
+  if (Status s = control::ResolveDatabasePassword(&config); !s.ok()) return Fail(s);
   Status s;
   auto catalog = catalog::OpenCatalog(config.connection, &s);
   if (!catalog) return Fail(s);
