@@ -3,6 +3,7 @@
 Used by every Python test suite; the binary comes from GLINT_API_BIN, else build/.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -63,6 +64,9 @@ def test_engine():
     ($GLINT_TEST_ENGINE, set by the *_mariadb ctest entries, which run under
     tools/mariadb.sh so that $GLINT_TEST_MARIADB names the server)."""
     return os.environ.get("GLINT_TEST_ENGINE", "sqlite")
+
+
+_SHARED_DATABASES = {}  # a config's own [database] connection -> its MariaDB stand-in
 
 
 def scratch_mariadb_database():
@@ -155,15 +159,20 @@ class GlintServer:
         MariaDB."""
         if test_engine() != "mariadb":
             return self.config
-        if self.db_url is None:
-            self.db_url = scratch_mariadb_database()
         text = ""
         if self.config:
             with open(self.config) as f:
                 text = f.read()
-        line = "connection = %s\n" % self.db_url
-        text = text.replace("[database]\n", "[database]\n" + line) if "[database]\n" in text else \
-            text + "\n[database]\n" + line
+        # Nodes whose configs name the same database share one MariaDB database.
+        own = re.search(r"^connection\s*=\s*(\S+)\s*$", text, re.M)
+        if self.db_url is None:
+            if own and own.group(1) not in _SHARED_DATABASES:
+                _SHARED_DATABASES[own.group(1)] = scratch_mariadb_database()
+            self.db_url = _SHARED_DATABASES[own.group(1)] if own else scratch_mariadb_database()
+        if own:
+            text = text[:own.start(1)] + self.db_url + text[own.end(1):]
+        else:
+            text += "\n[database]\nconnection = %s\n" % self.db_url
         path = os.path.join(self.data_dir, "glint-mariadb.conf")
         fresh = not os.path.exists(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
