@@ -245,6 +245,14 @@ Status ResolveDatabasePassword(Config* c) {
   return Status::Ok();
 }
 
+std::string ConnectionForLog(const std::string& url) {
+  if (!UrlHasPassword(url)) return url;
+  auto sep = url.find("://");
+  auto at = url.find('@', sep + 3);
+  auto colon = url.find(':', sep + 3);
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 void FinalizeConfig(Config* c) {
   TrimTrailingSlashes(&c->data_dir);
   if (c->connection.empty()) c->connection = "sqlite:///" + c->data_dir + "/glint.db";

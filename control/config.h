@@ -98,6 +98,8 @@ Status LoadConfigFile(const std::string& path, Config* config);
 // [database] connection_password_file or $GLINT_DATABASE_PASSWORD (so it need not sit in
 // the configuration file), put into c->connection. Called after FinalizeConfig.
 Status ResolveDatabasePassword(Config* c);
+// The connection URL with its password replaced by "***", for logs.
+std::string ConnectionForLog(const std::string& url);
 
 // Fills derived defaults (connection, datadir, node id) after file and flags are applied.
 void FinalizeConfig(Config* config);

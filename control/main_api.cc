@@ -171,7 +171,7 @@ int Serve(control::Config& config, const Flags& flags) {
   if (s = api.RecoverUploads(/*at_startup=*/true); !s.ok()) return Fail(s.Prefixed("startup recovery failed: "));
   WritePortFile(flags.port_file, server.port());
   spdlog::info("glint-api listening on {}:{} (catalog {}, {} store, node {}{})", config.bind_host, server.port(),
-               config.connection, config.default_store, config.node_id,
+               control::ConnectionForLog(config.connection), config.default_store, config.node_id,
                admin_token->empty() ? "" : ", bootstrap admin token enabled");
   {
     Janitor janitor(api, config);

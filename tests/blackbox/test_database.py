@@ -95,6 +95,7 @@ def test_an_unsynced_mariadb_database_is_refused_until_db_sync():
         assert sync.returncode == 0, sync.stderr
         s.start()
         assert s.proc.poll() is None
+        assert password not in s.read_log() and ":***@" in s.read_log()  # redacted
     finally:
         os.environ["GLINT_TEST_ENGINE"] = os.environ.pop("GLINT_TEST_ENGINE_SAVED")
         s.stop()
