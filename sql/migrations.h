@@ -28,8 +28,9 @@ struct Schema {
 Result<int64_t> SchemaVersion(Db& db, const Schema& schema);
 
 // Applies every step newer than the database's version, each in its own transaction
-// with its version row (on MariaDB, DDL commits implicitly: a failed step is re-run
-// from its start by the next db-sync, so steps use IF NOT EXISTS where it matters).
+// with its version row. On MariaDB DDL commits implicitly, so a step cut short leaves
+// part of its tables behind and is not recorded: re-running it stops on them unless the
+// step uses IF NOT EXISTS (the identity step does; the catalog's do not yet).
 // Returns the version reached; an error when the database
 // is newer than this Glint.
 Result<int64_t> Migrate(Db& db, const Schema& schema);
