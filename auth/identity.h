@@ -82,8 +82,13 @@ class IdentityStore {
   virtual Result<bool> IsRevoked(const std::string& audit_id) = 0;
 };
 
-// Opens the identity tables in the catalog's SQLite database (creating them).
+// Opens the identity tables in the catalog's database (the same [database] connection):
+// on SQLite creating or upgrading them, on MariaDB/MySQL requiring `glint-manage db-sync`.
 std::unique_ptr<IdentityStore> OpenIdentityStore(const std::string& connection, Status* status);
+// `glint-manage db-sync` / `db-version` for the identity tables (0: none yet).
+Result<int64_t> SyncIdentitySchema(const std::string& connection);
+Result<int64_t> IdentitySchemaVersion(const std::string& connection);
+int64_t LatestIdentitySchemaVersion();
 
 class TokenService {
  public:

@@ -151,7 +151,16 @@ class Catalog {
 };
 
 // Opens the catalog named by a Glance-style connection URL. Supported:
-//   sqlite:////absolute/path.db   (creates the file, WAL mode, runs migrations)
+//   sqlite:////absolute/path.db   (creates the file, WAL mode, brings the schema up to date)
+//   mysql+pymysql://USER:PASS@HOST[:PORT]/DB[?charset=utf8], mysql://..., mariadb://...
+//     (MariaDB or MySQL; the schema must be current: `glint-manage db-sync` makes it so)
+// Either way a schema newer than this Glint knows is refused.
 std::unique_ptr<Catalog> OpenCatalog(const std::string& connection, Status* status);
+
+// `glint-manage db-sync` and `db-version`: the catalog schema's version in the database
+// (0: none yet), and the version this Glint knows.
+Result<int64_t> SyncCatalogSchema(const std::string& connection);
+Result<int64_t> CatalogSchemaVersion(const std::string& connection);
+int64_t LatestCatalogSchemaVersion();
 
 }  // namespace glint::catalog

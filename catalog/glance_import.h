@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "sql/connection_url.h"
 
 namespace glint::catalog {
 
@@ -25,16 +26,7 @@ class GlanceSource {
 };
 
 // A Glance `[database] connection` URL split into what a client library needs.
-// sqlite:////abs/path, sqlite:///rel/path,
-// mysql[+driver]://user:password@host[:port]/db[?unix_socket=..&ssl_ca=..&read_default_file=..]
-// (also mariadb[+driver]://). User and password are percent-decoded.
-struct GlanceConnection {
-  std::string engine;  // "sqlite" or "mysql"
-  std::string path;    // sqlite
-  std::string user, password, host, database, unix_socket, ssl_ca, ssl_cert, ssl_key;
-  std::string read_default_file, read_default_group;  // my.cnf, as TripleO/Kolla configure it
-  unsigned port = 3306;
-};
+using GlanceConnection = sql::ConnectionSpec;
 Result<GlanceConnection> ParseGlanceConnection(const std::string& url);
 
 // Opens the source and starts one consistent read (a snapshot), so a Glance that is still

@@ -1,6 +1,13 @@
 #include "control/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
 
 #include <algorithm>
 #include <boost/property_tree/ini_parser.hpp>
@@ -110,6 +117,17 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Str("paste_deploy.flavor", &c->paste_flavor);
   r.Num("token.expiration", &c->token_expiration);
   r.Str("database.connection", &c->connection);
+  r.Str("database.connection_password_file", &c->connection_password_file);
+}
+
+// A password in a URL's user-info part (scheme://user:password@host/...).
+bool UrlHasPassword(const std::string& url) {
+  auto sep = url.find("://");
+  if (sep == std::string::npos) return false;
+  auto at = url.find('@', sep + 3);
+  auto slash = url.find('/', sep + 3);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return false;
+  return url.find(':', sep + 3) < at;
 }
 
 void ReadKeystone(IniReader& r, Config* c) {
@@ -184,6 +202,11 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   }
   IniReader reader(pt);
   ReadDefaults(reader, c);
+  struct stat st {};
+  if (UrlHasPassword(c->connection) && ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH)) {
+    spdlog::warn("{} is readable by every local user and its [database] connection holds a password: "
+                 "make it private, or use connection_password_file or $GLINT_DATABASE_PASSWORD", path);
+  }
   ReadKeystone(reader, c);
   ReadSingleStore(reader, c);
   ReadBackends(reader, c);
@@ -197,6 +220,47 @@ Status LoadConfigFile(const std::string& path, Config* c) {
                                    "'roles' or 'policies', not '" + format + "'");
   }
   return Status::Ok();
+}
+
+Status ResolveDatabasePassword(Config* c) {
+  auto sep = c->connection.find("://");
+  bool mysql = c->connection.compare(0, 5, "mysql") == 0 || c->connection.compare(0, 7, "mariadb") == 0;
+  if (sep == std::string::npos || !mysql) return Status::Ok();
+  std::string password;
+  if (!c->connection_password_file.empty()) {
+    std::ifstream in(c->connection_password_file);
+    if (!in || !std::getline(in, password) || password.empty()) {
+      return Status::InvalidArgument("cannot read the database password from " + c->connection_password_file);
+    }
+  } else if (const char* env = std::getenv("GLINT_DATABASE_PASSWORD"); env && *env) {
+    password = env;
+  } else {
+    return Status::Ok();
+  }
+  auto at = c->connection.find('@', sep + 3);
+  if (at == std::string::npos || UrlHasPassword(c->connection)) {
+    return Status::InvalidArgument("a database password file or $GLINT_DATABASE_PASSWORD needs a connection URL "
+                                   "with a user and no password (mysql+pymysql://glint@host/glint)");
+  }
+  std::string encoded;
+  for (unsigned char ch : password) {
+    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      encoded += static_cast<char>(ch);
+    } else {
+      static const char* kHex = "0123456789ABCDEF";
+      encoded += {'%', kHex[ch >> 4], kHex[ch & 15]};
+    }
+  }
+  c->connection.insert(at, ":" + encoded);
+  return Status::Ok();
+}
+
+std::string ConnectionForLog(const std::string& url) {
+  if (!UrlHasPassword(url)) return url;
+  auto sep = url.find("://");
+  auto at = url.find('@', sep + 3);
+  auto colon = url.find(':', sep + 3);
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
 void FinalizeConfig(Config* c) {

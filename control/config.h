@@ -74,6 +74,7 @@ struct Config {
   bool debug = false;
   // [database]
   std::string connection;                      // "" = sqlite:///<data_dir>/glint.db
+  std::string connection_password_file;        // [database] connection_password_file
   // [glance_store]
   std::vector<std::string> stores = {"file"};
   std::string default_store = "file";
@@ -98,6 +99,13 @@ struct Config {
 // number that is not one, a boolean other than true/false/yes/no/on/off/1/0) is an error
 // naming the option, never a silent default.
 Status LoadConfigFile(const std::string& path, Config* config);
+// The database password, when the connection URL names a user but no password, from
+// [database] connection_password_file or $GLINT_DATABASE_PASSWORD (so it need not sit in
+// the configuration file), put into c->connection. Called after FinalizeConfig.
+Status ResolveDatabasePassword(Config* c);
+// The connection URL with its password replaced by "***", for logs.
+std::string ConnectionForLog(const std::string& url);
+
 // Fills derived defaults (connection, datadir, node id) after file and flags are applied.
 void FinalizeConfig(Config* config);
 

@@ -142,6 +142,7 @@ int Fail(const Status& s) {
 
 int Serve(control::Config& config, const Flags& flags) {
   if (Status s = control::PrepareDataDir(config); !s.ok()) return Fail(s);
+  if (Status s = control::ResolveDatabasePassword(&config); !s.ok()) return Fail(s);
   Status s;
   auto catalog = catalog::OpenCatalog(config.connection, &s);
   if (!catalog) return Fail(s);
@@ -177,7 +178,7 @@ int Serve(control::Config& config, const Flags& flags) {
   if (s = api.RecoverUploads(/*at_startup=*/true); !s.ok()) return Fail(s.Prefixed("startup recovery failed: "));
   WritePortFile(flags.port_file, server.port());
   spdlog::info("glint-api listening on {}:{} (catalog {}, {} store, node {}{})", config.bind_host, server.port(),
-               config.connection, config.default_store, config.node_id,
+               control::ConnectionForLog(config.connection), config.default_store, config.node_id,
                admin_token->empty() ? "" : ", bootstrap admin token enabled");
   {
     Janitor janitor(api, config);

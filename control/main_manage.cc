@@ -170,6 +170,23 @@ std::vector<std::pair<CLI::App*, Command>> AddCommands(CLI::App& app, Args& a) {
 
 }  // namespace
 
+// `db-sync` (as `glance-manage db_sync`): creates or upgrades the catalog and identity
+// schemas; `db-version`: prints where the database is.
+int DbSync(const control::Config& config) {
+  int64_t catalog = Must(catalog::SyncCatalogSchema(config.connection));
+  int64_t identity = Must(auth::SyncIdentitySchema(config.connection));
+  std::cout << "catalog schema at version " << catalog << ", identity schema at version " << identity << "\n";
+  return 0;
+}
+
+int DbVersion(const control::Config& config) {
+  int64_t catalog = Must(catalog::CatalogSchemaVersion(config.connection));
+  int64_t identity = Must(auth::IdentitySchemaVersion(config.connection));
+  std::cout << "catalog " << catalog << " (this Glint: " << catalog::LatestCatalogSchemaVersion() << ")\n"
+            << "identity " << identity << " (this Glint: " << auth::LatestIdentitySchemaVersion() << ")\n";
+  return 0;
+}
+
 int main(int argc, char** argv) {
   ::umask(077);  // the catalog and its token keys are private
   CLI::App app{"glint-manage: built-in identity administration"};
@@ -179,11 +196,16 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "data dir (when there is no config file)");
   Args args;
   auto commands = AddCommands(app, args);
+  auto* sync = app.add_subcommand("db-sync", "create or upgrade the database schema (as glance-manage db_sync)");
+  auto* version = app.add_subcommand("db-version", "print the database schema version");
   CLI11_PARSE(app, argc, argv);
   control::Config config;
   if (!config_file.empty()) Check(control::LoadConfigFile(config_file, &config));
   if (!data_dir.empty()) config.data_dir = data_dir;
   control::FinalizeConfig(&config);
+  Check(control::ResolveDatabasePassword(&config));
+  if (*sync) return DbSync(config);
+  if (*version) return DbVersion(config);
   Status s;
   auto store = auth::OpenIdentityStore(config.connection, &s);
   if (!store) Die(s.ToString());

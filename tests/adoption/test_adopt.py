@@ -15,14 +15,16 @@ import glint_server  # noqa: E402
 import mariadb  # noqa: E402
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
+@pytest.fixture(params=["sqlite", "mysql", "mysql-into-mariadb"])
 def glance_db(request, tmp_path):
     """Where the real Glance keeps its catalog: SQLite, or a throwaway MariaDB as production
-    clouds run it. Yields the MariaDB (None: glance-api's SQLite default)."""
+    clouds run it. Yields the MariaDB (None: glance-api's SQLite default). In
+    "mysql-into-mariadb" Glint's own catalog is on that server too (database `glint`)."""
     if request.param == "sqlite":
         yield None
         return
     db = mariadb.MariaDB(str(tmp_path / "mariadb"))
+    db.glint_into_mariadb = request.param == "mysql-into-mariadb"
     try:
         yield db
     finally:
@@ -60,20 +62,32 @@ def test_import_a_glance_catalog(tmp_path, glance_db):
 
     d = tmp_path / "glint"
     d.mkdir()
+    manage, config = [glint_server.binary("glint-manage"), "--data-dir", str(d)], None
+    if glance_db and glance_db.glint_into_mariadb:
+        # Glint's catalog on the same MariaDB server, prepared by db-sync, as in production.
+        glance_db.sql("CREATE DATABASE glint CHARACTER SET utf8mb4; GRANT ALL ON glint.* TO 'glance'@'127.0.0.1'")
+        config = str(d / "glint.conf")
+        with open(config, "w") as f:
+            f.write("[database]\nconnection = %s\n" % glance_db.url.replace("/glance?", "/glint?"))
+        manage += ["--config-file", config]
+        sync = subprocess.run(manage + ["db-sync"], capture_output=True, text=True)
+        assert sync.returncode == 0, sync.stderr
     glance_files = sorted(os.listdir(os.path.dirname(g.db)))
     db_before = open(g.db, "rb").read() if not glance_db else None
-    out = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
-                          "--glance-connection", g.connection], capture_output=True, text=True)
+    out = subprocess.run(manage + ["import-glance", "--glance-connection", g.connection], capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr
     assert "imported 3 images, reserved 1 deleted ids" in out.stdout, out.stdout
     if not glance_db:  # Glance's own database is only read: same bytes, no journal files left
         assert open(g.db, "rb").read() == db_before
         assert sorted(os.listdir(os.path.dirname(g.db))) == glance_files
-    again = subprocess.run([glint_server.binary("glint-manage"), "--data-dir", str(d), "import-glance",
-                            "--glance-connection", g.connection], capture_output=True, text=True)
+    again = subprocess.run(manage + ["import-glance", "--glance-connection", g.connection], capture_output=True,
+                           text=True)
     assert "skipped 4 already present" in again.stdout  # re-runnable
+    if config:  # the images really are in Glint's MariaDB database
+        assert glance_db.sql("SELECT count(*) FROM images", database="glint").stdout.split() == ["4"]
 
-    s = glint_server.GlintServer(str(d), extra_args=["--filesystem-store-datadir", g.images_dir])
+    s = glint_server.GlintServer(str(d), config=config, extra_args=["--filesystem-store-datadir", g.images_dir])
     s.start()
     try:
         h = {"X-Auth-Token": s.token}

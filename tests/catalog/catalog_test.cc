@@ -1,5 +1,5 @@
-// Catalog behaviour on the embedded SQLite backend: records, the upload state machine,
-// recovery, listing filters and keyset paging.
+// Catalog behaviour, one suite run against every engine (SQLite, MariaDB): records, the
+// upload state machine, recovery, listing filters and keyset paging, schema versions.
 #include <algorithm>
 #include <ctime>
 #include <random>
@@ -8,16 +8,26 @@
 
 #include "catalog/catalog.h"
 #include "common/ids.h"
+#include "sql/connection_pool.h"
+#include "tests/support/scratch_database.h"
 #include "tests/support/test_support.h"
 
 namespace glint::catalog {
 namespace {
 
-class CatalogTest : public ::testing::Test {
+class CatalogTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    url_ = glint::testing::ScratchDatabaseUrl(GetParam(), dir_);
+    if (url_.empty()) GTEST_SKIP() << GetParam() << " is not available here";
+    if (GetParam() != "sqlite") {  // a server database is synced by glint-manage db-sync
+      Status s;
+      EXPECT_FALSE(OpenCatalog(url_, &s));
+      EXPECT_NE(s.message().find("db-sync"), std::string::npos) << s.ToString();
+      ASSERT_TRUE(SyncCatalogSchema(url_).ok());
+    }
     Status s;
-    catalog_ = OpenCatalog("sqlite:///" + dir_.path() + "/c.db", &s);
+    catalog_ = OpenCatalog(url_, &s);
     ASSERT_TRUE(catalog_) << s.ToString();
   }
   ImageRecord Make(const std::string& name, int64_t created) {
@@ -39,10 +49,11 @@ class CatalogTest : public ::testing::Test {
   }
 
   glint::testing::TempDir dir_;
+  std::string url_;
   std::unique_ptr<Catalog> catalog_;
 };
 
-TEST_F(CatalogTest, CreateGetAndIdStaysReserved) {
+TEST_P(CatalogTest, CreateGetAndIdStaysReserved) {
   ImageRecord r = Make("a", 1000);
   r.properties = {{"os_distro", "debian"}};
   r.tags = {"x", "y"};
@@ -59,17 +70,17 @@ TEST_F(CatalogTest, CreateGetAndIdStaysReserved) {
   EXPECT_EQ(catalog_->CreateImage(r).code(), Status::Code::kConflict);
 }
 
-TEST_F(CatalogTest, SurvivesReopen) {
+TEST_P(CatalogTest, SurvivesReopen) {
   ImageRecord r = Make("persist", 5);
   ASSERT_OK(catalog_->CreateImage(r));
   catalog_.reset();
   Status s;
-  catalog_ = OpenCatalog("sqlite:///" + dir_.path() + "/c.db", &s);
+  catalog_ = OpenCatalog(url_, &s);
   ASSERT_TRUE(catalog_) << s.ToString();
   EXPECT_TRUE(catalog_->GetImage(r.id).ok());
 }
 
-TEST_F(CatalogTest, UpdateDetectsStaleVersion) {
+TEST_P(CatalogTest, UpdateDetectsStaleVersion) {
   ImageRecord r = Make("v", 1);
   ASSERT_OK(catalog_->CreateImage(r));
   auto a = *catalog_->GetImage(r.id);
@@ -81,7 +92,7 @@ TEST_F(CatalogTest, UpdateDetectsStaleVersion) {
   EXPECT_EQ(catalog_->GetImage(r.id)->name, "first");
 }
 
-TEST_F(CatalogTest, UploadStateMachine) {
+TEST_P(CatalogTest, UploadStateMachine) {
   ImageRecord r = Make("u", 1);
   ASSERT_OK(catalog_->CreateImage(r));
   UploadLock lock{r.id, "tok1", "node-a"};
@@ -107,7 +118,7 @@ TEST_F(CatalogTest, UploadStateMachine) {
   EXPECT_EQ(catalog_->BeginUpload({r.id, "tok3", "n"}, NowMicros() + 1).code(), Status::Code::kConflict);
 }
 
-TEST_F(CatalogTest, ConcurrentBeginUploadHasOneWinner) {
+TEST_P(CatalogTest, ConcurrentBeginUploadHasOneWinner) {
   ImageRecord r = Make("race", 1);
   ASSERT_OK(catalog_->CreateImage(r));
   std::atomic<int> wins{0}, conflicts{0};
@@ -123,7 +134,7 @@ TEST_F(CatalogTest, ConcurrentBeginUploadHasOneWinner) {
   EXPECT_EQ(conflicts, 7);
 }
 
-TEST_F(CatalogTest, AbortAndRecoveryReturnToQueued) {
+TEST_P(CatalogTest, AbortAndRecoveryReturnToQueued) {
   ImageRecord a = Make("a", 1), b = Make("b", 2), c = Make("c", 3);
   for (auto* r : {&a, &b, &c}) ASSERT_OK(catalog_->CreateImage(*r));
   ASSERT_OK(catalog_->BeginUpload({a.id, "ta", "me"}, NowMicros() + 60000000));
@@ -148,7 +159,7 @@ TEST_F(CatalogTest, AbortAndRecoveryReturnToQueued) {
   EXPECT_EQ(catalog_->GetImage(c.id)->status, "queued");
 }
 
-TEST_F(CatalogTest, DeleteKeepsLocationsPendingUntilForgotten) {
+TEST_P(CatalogTest, DeleteKeepsLocationsPendingUntilForgotten) {
   ImageRecord r = Make("d", 1);
   ASSERT_OK(catalog_->CreateImage(r));
   UploadLock lock{r.id, "t", "n"};
@@ -167,7 +178,7 @@ TEST_F(CatalogTest, DeleteKeepsLocationsPendingUntilForgotten) {
   EXPECT_TRUE(catalog_->PendingDeletes()->empty());
 }
 
-TEST_F(CatalogTest, ListSortsAndPagesWithMarker) {
+TEST_P(CatalogTest, ListSortsAndPagesWithMarker) {
   std::vector<std::string> expect;
   for (int i = 0; i < 30; ++i) {
     // Equal timestamps in pairs to exercise the id tie-break.
@@ -207,7 +218,7 @@ TEST_F(CatalogTest, ListSortsAndPagesWithMarker) {
   EXPECT_EQ(catalog_->ListImages(bad).status().code(), Status::Code::kInvalidArgument);
 }
 
-TEST_F(CatalogTest, ListFilters) {
+TEST_P(CatalogTest, ListFilters) {
   ImageRecord a = Make("alpha", 1), b = Make("beta", 2), c = Make("gamma", 3), h = Make("hidden", 4);
   a.tags = {"t1", "t2"};
   b.tags = {"t1"};
@@ -260,7 +271,7 @@ TEST_F(CatalogTest, ListFilters) {
 // Each page size gives new child-loading SQL (one IN placeholder per image on the page)
 // and each filter combination a new page query: far more distinct statements than one
 // connection caches, many of them prepared while the page query is still in use.
-TEST_F(CatalogTest, ManyDistinctListQueriesKeepAnsweringCorrectly) {
+TEST_P(CatalogTest, ManyDistinctListQueriesKeepAnsweringCorrectly) {
   constexpr int kImages = 200;
   for (int i = 0; i < kImages; ++i) {
     ImageRecord r = Make("img" + std::to_string(i), 1000 + i);
@@ -322,6 +333,28 @@ TEST(Ids, IsoRoundTripAndUuid) {
   EXPECT_TRUE(IsUuid(NewUuid()));
   EXPECT_FALSE(IsUuid("../../../../etc/passwd-000000000000"));
 }
+
+TEST_P(CatalogTest, SchemaVersionIsCurrentAndANewerOneIsRefused) {
+  auto v = CatalogSchemaVersion(url_);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, LatestCatalogSchemaVersion());
+  EXPECT_EQ(*SyncCatalogSchema(url_), LatestCatalogSchemaVersion());  // idempotent
+  catalog_.reset();
+  auto spec = sql::ParseConnectionUrl(url_);
+  ASSERT_TRUE(spec.ok());
+  sql::ConnectionPool pool(*spec, 1);
+  auto db = pool.Acquire();
+  ASSERT_TRUE(db.ok());
+  ASSERT_OK((*db)->Exec("INSERT INTO glint_schema (version) VALUES (" +
+                        std::to_string(LatestCatalogSchemaVersion() + 1) + ")"));
+  Status s;
+  EXPECT_FALSE(OpenCatalog(url_, &s));
+  EXPECT_NE(s.message().find("newer than this Glint"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(SyncCatalogSchema(url_).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CatalogTest, ::testing::Values("sqlite", "mariadb"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace glint::catalog

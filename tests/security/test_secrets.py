@@ -138,3 +138,27 @@ def test_secrets_on_argv_are_warned_about(data_dir, tmp_path):
         s.token_for("admin", "pw", "admin")
     finally:
         s.stop()
+
+
+def test_a_database_password_in_a_readable_config_is_warned_about(tmp_path):
+    """A [database] connection with a password in a configuration file other users can read
+    is warned about; the password file form is not. (The database does not exist: the node
+    then fails to start, saying so, which is all this test needs.)"""
+    d = tmp_path / "data"
+    d.mkdir()
+    config = tmp_path / "glint.conf"
+    config.write_text("[database]\nconnection = mysql+pymysql://glint:hunter2@127.0.0.1:1/glint\n")
+    os.chmod(config, 0o644)
+    run = lambda: subprocess.run([glint_server.binary("glint-api"), "--data-dir", str(d), "--bind-port", "0",
+                                  "--config-file", str(config)], capture_output=True, text=True, timeout=60)
+    out = run()
+    assert out.returncode != 0
+    log = out.stdout + out.stderr
+    assert "readable by every local user" in log and "connection_password_file" in log, log
+    assert "cannot connect to the catalog database glint at 127.0.0.1:1" in log, log
+    assert "hunter2" not in log  # the password itself is never logged
+    (tmp_path / "pw").write_text("hunter2\n")
+    config.write_text("[database]\nconnection = mysql+pymysql://glint@127.0.0.1:1/glint\n"
+                      "connection_password_file = %s\n" % (tmp_path / "pw"))
+    out = run()
+    assert out.returncode != 0 and "readable by every local user" not in out.stdout + out.stderr

@@ -3,6 +3,7 @@
 Used by every Python test suite; the binary comes from GLINT_API_BIN, else build/.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -58,6 +59,34 @@ def terminate(proc, timeout=30):
         proc.wait()
 
 
+def test_engine():
+    """The catalog engine the suites run Glint on: "sqlite" (default) or "mariadb"
+    ($GLINT_TEST_ENGINE, set by the *_mariadb ctest entries, which run under
+    tools/mariadb.sh so that $GLINT_TEST_MARIADB names the server)."""
+    return os.environ.get("GLINT_TEST_ENGINE", "sqlite")
+
+
+_SHARED_DATABASES = {}  # a config's own [database] connection -> its MariaDB stand-in
+
+
+def scratch_mariadb_database():
+    """A fresh database on the test MariaDB server; its connection URL."""
+    base = os.environ.get("GLINT_TEST_MARIADB", "")
+    if not base:
+        import pytest
+        if in_ci():
+            pytest.fail("GLINT_TEST_ENGINE=mariadb needs $GLINT_TEST_MARIADB (run under tools/mariadb.sh run)")
+        pytest.skip("no MariaDB server ($GLINT_TEST_MARIADB; mariadb-server not installed)")
+    rest = base.split("://", 1)[1].rstrip("/")
+    cred, hostport = rest.rsplit("@", 1)
+    user, password = cred.split(":", 1)
+    host, port = hostport.rsplit(":", 1)
+    name = "g_" + os.urandom(6).hex()
+    subprocess.run(["mariadb", "--no-defaults", "-h", host, "-P", port, "-u", user, "-p" + password,
+                    "-e", "CREATE DATABASE %s CHARACTER SET utf8mb4" % name], check=True, capture_output=True)
+    return base + name
+
+
 class GlintServer:
     def __init__(self, data_dir, token="glint-test-token", extra_args=(), config=None, preexec_fn=None):
         """`preexec_fn` runs in the child before exec (e.g. to lower its resource limits)."""
@@ -66,6 +95,7 @@ class GlintServer:
         self.token = token
         self.extra_args = list(extra_args)
         self.config = config
+        self.db_url = None  # set on MariaDB: the server's own database
         self.proc = None
         self.port = None
         self.owns_dir = False
@@ -101,8 +131,9 @@ class GlintServer:
             # The bootstrap token is opt-in and never on the command line.
             args.append("--bootstrap-admin-token")
             env["GLINT_ADMIN_TOKEN"] = self.token
-        if self.config:
-            args += ["--config-file", self.config]
+        config = self.effective_config()
+        if config:
+            args += ["--config-file", config]
         args += self.extra_args
         self.log = open(os.path.join(self.data_dir, "api.log"), "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
@@ -122,6 +153,38 @@ class GlintServer:
             time.sleep(0.05)
         raise RuntimeError("glint-api did not start; log: %s" % self.read_log())
 
+    def effective_config(self):
+        """The config file glint-api and glint-manage read: the test's own, with the
+        [database] connection of a fresh MariaDB database (synced) when the suite runs on
+        MariaDB."""
+        if test_engine() != "mariadb":
+            return self.config
+        text = ""
+        if self.config:
+            with open(self.config) as f:
+                text = f.read()
+        # Nodes whose configs name the same database share one MariaDB database.
+        own = re.search(r"^connection\s*=\s*(\S+)\s*$", text, re.M)
+        if self.db_url is None:
+            if own and own.group(1) not in _SHARED_DATABASES:
+                _SHARED_DATABASES[own.group(1)] = scratch_mariadb_database()
+            self.db_url = _SHARED_DATABASES[own.group(1)] if own else scratch_mariadb_database()
+        if own:
+            text = text[:own.start(1)] + self.db_url + text[own.end(1):]
+        else:
+            text += "\n[database]\nconnection = %s\n" % self.db_url
+        path = os.path.join(self.data_dir, "glint-mariadb.conf")
+        fresh = not os.path.exists(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        if fresh:
+            p = subprocess.run([binary("glint-manage"), "--config-file", path, "--data-dir", self.data_dir,
+                                "db-sync"], capture_output=True, text=True)
+            if p.returncode != 0:
+                raise RuntimeError("glint-manage db-sync failed: %s" % p.stderr)
+        return path
+
     def read_log(self):
         try:
             with open(os.path.join(self.data_dir, "api.log"), "rb") as f:
@@ -131,7 +194,9 @@ class GlintServer:
 
     def manage(self, *args):
         """Runs glint-manage on this server's data dir; returns its stdout."""
-        p = subprocess.run([binary("glint-manage"), "--data-dir", self.data_dir] + list(args),
+        config = self.effective_config()
+        p = subprocess.run([binary("glint-manage"), "--data-dir", self.data_dir] +
+                           (["--config-file", config] if config else []) + list(args),
                            capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError("glint-manage %s failed: %s" % (args, p.stderr))

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite_catalog.h"
-#include "catalog/sqlite_image_rows.h"
+#include "catalog/sql_catalog.h"
+#include "catalog/image_rows.h"
 #include "common/ids.h"
 
 namespace glint::catalog {
@@ -271,9 +271,12 @@ Status ListPage(Db& db, const ListQuery& q, std::vector<ImageRecord>* out) {
 
 }  // namespace
 
-Result<std::vector<ImageRecord>> SqliteCatalog::ListImages(const ListQuery& q) {
+Result<std::vector<ImageRecord>> SqlCatalog::ListImages(const ListQuery& q) {
   std::vector<ImageRecord> out;
-  Status s = pool_.WithDb([&](Db& db) -> Status { return ListPage(db, q, &out); });
+  Status s = pool_.WithDb([&](Db& db) -> Status {
+    out.clear();  // a retried call starts again
+    return ListPage(db, q, &out);
+  });
   if (!s.ok()) return s;
   return out;
 }

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite_catalog.h"
-#include "catalog/sqlite_image_rows.h"
+#include "catalog/sql_catalog.h"
+#include "catalog/image_rows.h"
 
 namespace glint::catalog {
 
@@ -91,10 +91,11 @@ Status ReleaseStaleLock(Db& db, const StaleLock& stale, int64_t now) {
 
 }  // namespace
 
-Result<std::vector<UploadLock>> SqliteCatalog::RecoverUploads(const std::string& node_id,
+Result<std::vector<UploadLock>> SqlCatalog::RecoverUploads(const std::string& node_id,
                                                               int64_t now) {
   std::vector<UploadLock> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
+    out.clear();  // a retried call starts again
     Transaction tx(db);
     GLINT_RETURN_IF_ERROR(tx.status());
     auto stale = SelectStaleLocks(db, node_id, now);
@@ -111,9 +112,10 @@ Result<std::vector<UploadLock>> SqliteCatalog::RecoverUploads(const std::string&
   return out;
 }
 
-Result<std::vector<UploadLock>> SqliteCatalog::LiveUploads() {
+Result<std::vector<UploadLock>> SqlCatalog::LiveUploads() {
   std::vector<UploadLock> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
+    out.clear();  // a retried call starts again
     auto sel = db.Prepare(
         "SELECT id, upload_token, upload_node FROM images WHERE status IN ('saving', 'uploading', 'importing') "
         "AND upload_token IS NOT NULL UNION ALL SELECT image_id, lock_token, lock_node FROM tasks "
@@ -130,9 +132,10 @@ Result<std::vector<UploadLock>> SqliteCatalog::LiveUploads() {
   return out;
 }
 
-Result<std::vector<ImageRecord>> SqliteCatalog::PendingDeletes() {
+Result<std::vector<ImageRecord>> SqlCatalog::PendingDeletes() {
   std::vector<ImageRecord> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
+    out.clear();  // a retried call starts again
     auto sel = db.Prepare(
         std::string("SELECT ") + kImageColumns +
         " FROM images WHERE id IN (SELECT image_id FROM image_locations "

@@ -1,16 +1,18 @@
 // The catalog's schema: DDL and the versioned migrations recorded in glint_schema.
-#include "catalog/sqlite_schema.h"
+#include "catalog/schema.h"
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace glint::catalog {
 namespace {
 
-// Each migration moves the schema from version index to index + 1.
-const std::vector<std::vector<std::string>> kMigrations = {
-    {
+// Each step moves the schema from version index to index + 1. Tables get the dialect's
+// options (InnoDB, utf8mb4, a byte-wise collation on MariaDB); every table has a primary
+// key (Galera replicates only those).
+std::vector<std::string> V1Tables(const sql::Dialect& d) {
+  const std::string opts = d.TableOptions();
+  return {
         R"(CREATE TABLE images (
           id VARCHAR(36) NOT NULL PRIMARY KEY,
           name VARCHAR(255),
@@ -36,7 +38,7 @@ const std::vector<std::vector<std::string>> kMigrations = {
           version BIGINT NOT NULL DEFAULT 0,
           upload_token VARCHAR(64),
           upload_node VARCHAR(255),
-          upload_expires BIGINT))",
+          upload_expires BIGINT))" + opts,
         "CREATE INDEX ix_images_created ON images (deleted, created_at, id)",
         "CREATE INDEX ix_images_name ON images (name)",
         "CREATE INDEX ix_images_owner ON images (owner)",
@@ -45,12 +47,12 @@ const std::vector<std::vector<std::string>> kMigrations = {
           image_id VARCHAR(36) NOT NULL REFERENCES images (id),
           name VARCHAR(255) NOT NULL,
           value TEXT NOT NULL,
-          PRIMARY KEY (image_id, name)))",
+          PRIMARY KEY (image_id, name)))" + opts,
         "CREATE INDEX ix_image_properties_name ON image_properties (name)",
         R"(CREATE TABLE image_tags (
           image_id VARCHAR(36) NOT NULL REFERENCES images (id),
           value VARCHAR(255) NOT NULL,
-          PRIMARY KEY (image_id, value)))",
+          PRIMARY KEY (image_id, value)))" + opts,
         "CREATE INDEX ix_image_tags_value ON image_tags (value)",
         R"(CREATE TABLE image_locations (
           image_id VARCHAR(36) NOT NULL REFERENCES images (id),
@@ -59,36 +61,38 @@ const std::vector<std::vector<std::string>> kMigrations = {
           metadata TEXT NOT NULL,
           store VARCHAR(255) NOT NULL,
           status VARCHAR(30) NOT NULL,
-          PRIMARY KEY (image_id, position)))",
+          PRIMARY KEY (image_id, position)))" + opts,
         R"(CREATE TABLE image_members (
           image_id VARCHAR(36) NOT NULL REFERENCES images (id),
           member VARCHAR(255) NOT NULL,
           status VARCHAR(20) NOT NULL,
           created_at BIGINT NOT NULL,
           updated_at BIGINT NOT NULL,
-          PRIMARY KEY (image_id, member)))",
+          PRIMARY KEY (image_id, member)))" + opts,
         "CREATE INDEX ix_image_members_member ON image_members (member, status)",
-    },
-    {
-        // A counter bumped by every change to what listings show, so clients can poll
-        // cheaply (ETag / If-None-Match on GET /v2/images). Kept by triggers so that no
-        // code path can forget it.
-        "CREATE TABLE glint_generation (id INTEGER NOT NULL PRIMARY KEY, value BIGINT NOT NULL)",
-        "INSERT INTO glint_generation (id, value) VALUES (1, 1)",
-        "CREATE TRIGGER tg_images_insert AFTER INSERT ON images BEGIN "
-        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
-        "CREATE TRIGGER tg_images_update AFTER UPDATE ON images "
-        "WHEN NEW.version <> OLD.version BEGIN "
-        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
-        "CREATE TRIGGER tg_members_insert AFTER INSERT ON image_members BEGIN "
-        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
-        "CREATE TRIGGER tg_members_update AFTER UPDATE ON image_members BEGIN "
-        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
-        "CREATE TRIGGER tg_members_delete AFTER DELETE ON image_members BEGIN "
-        "UPDATE glint_generation SET value = value + 1 WHERE id = 1; END",
-    },
-    // v3: import tasks (Glance's `tasks` for api_image_import), any node can report them.
-    {
+  };
+}
+
+// A counter bumped by every change to what listings show, so clients can poll cheaply
+// (ETag / If-None-Match on GET /v2/images). Kept by triggers so that no code path can
+// forget it.
+std::vector<std::string> V2Generation(const sql::Dialect& d) {
+  const std::string bump = "UPDATE glint_generation SET value = value + 1 WHERE id = 1";
+  return {
+      "CREATE TABLE glint_generation (id INTEGER NOT NULL PRIMARY KEY, value BIGINT NOT NULL)" +
+          d.TableOptions(),
+      "INSERT INTO glint_generation (id, value) VALUES (1, 1)",
+      d.AfterTrigger("tg_images_insert", "images", "INSERT", "", bump),
+      d.AfterTrigger("tg_images_update", "images", "UPDATE", "NEW.version <> OLD.version", bump),
+      d.AfterTrigger("tg_members_insert", "image_members", "INSERT", "", bump),
+      d.AfterTrigger("tg_members_update", "image_members", "UPDATE", "", bump),
+      d.AfterTrigger("tg_members_delete", "image_members", "DELETE", "", bump),
+  };
+}
+
+// Import tasks (Glance's `tasks` for api_image_import); any node can report them.
+std::vector<std::string> V3Tasks(const sql::Dialect& d) {
+  return {
         R"(CREATE TABLE tasks (
           id VARCHAR(36) NOT NULL PRIMARY KEY,
           image_id VARCHAR(36) NOT NULL,
@@ -105,37 +109,16 @@ const std::vector<std::vector<std::string>> kMigrations = {
           expires_at BIGINT,
           lock_token VARCHAR(64),
           lock_node VARCHAR(255),
-          lock_expires BIGINT))",
+          lock_expires BIGINT))" + d.TableOptions(),
         "CREATE INDEX ix_tasks_image ON tasks (image_id, created_at)",
-    },
-};
+  };
+}
 
 }  // namespace
 
-Status MigrateSchema(sql::Db& db) {
-  GLINT_RETURN_IF_ERROR(db.Exec("CREATE TABLE IF NOT EXISTS glint_schema (version INTEGER NOT NULL)"));
-  sql::Transaction tx(db);
-  GLINT_RETURN_IF_ERROR(tx.status());
-  int64_t version = 0;
-  {
-    auto st = db.Prepare("SELECT MAX(version) FROM glint_schema");
-    if (!st.ok()) return st.status();
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (*row && !st->IsNull(0)) version = st->Int(0);
-  }
-  if (version > static_cast<int64_t>(kMigrations.size())) {
-    return Status::Internal("catalog schema version " + std::to_string(version) +
-                            " is newer than this Glint understands");
-  }
-  for (size_t v = static_cast<size_t>(version); v < kMigrations.size(); ++v) {
-    for (const auto& ddl : kMigrations[v]) GLINT_RETURN_IF_ERROR(db.Exec(ddl));
-    auto st = db.Prepare("INSERT INTO glint_schema (version) VALUES (?)");
-    if (!st.ok()) return st.status();
-    st->Bind(1, static_cast<int64_t>(v + 1));
-    GLINT_RETURN_IF_ERROR(st->Run());
-  }
-  return tx.Commit();
+const sql::Schema& CatalogSchema() {
+  static const sql::Schema schema{"catalog", "glint_schema", {V1Tables, V2Generation, V3Tasks}};
+  return schema;
 }
 
 }  // namespace glint::catalog

@@ -3,8 +3,8 @@
 // importing -> active). The lock is a row, so two API nodes never write one image.
 #include <string>
 
-#include "catalog/sqlite_catalog.h"
-#include "catalog/sqlite_image_rows.h"
+#include "catalog/sql_catalog.h"
+#include "catalog/image_rows.h"
 #include "common/ids.h"
 
 namespace glint::catalog {
@@ -12,12 +12,12 @@ namespace glint::catalog {
 using sql::Db;
 using sql::Transaction;
 
-Status SqliteCatalog::BeginUpload(const UploadLock& lock, int64_t expires_at) {
+Status SqlCatalog::BeginUpload(const UploadLock& lock, int64_t expires_at) {
   return LockedTransition(lock, expires_at, kQueued, kSaving, false,
                           "Image " + lock.image_id + " is already receiving data from another upload");
 }
 
-Status SqliteCatalog::RenewUpload(const UploadLock& lock, int64_t expires_at) {
+Status SqlCatalog::RenewUpload(const UploadLock& lock, int64_t expires_at) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
         "UPDATE images SET upload_expires = ? WHERE id = ? AND upload_token = ? "
@@ -32,7 +32,7 @@ Status SqliteCatalog::RenewUpload(const UploadLock& lock, int64_t expires_at) {
   });
 }
 
-Status SqliteCatalog::CompleteUpload(const UploadLock& lock, const ImageRecord& facts,
+Status SqlCatalog::CompleteUpload(const UploadLock& lock, const ImageRecord& facts,
                                      const ImageLocation& location) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
@@ -66,7 +66,7 @@ Status SqliteCatalog::CompleteUpload(const UploadLock& lock, const ImageRecord& 
   });
 }
 
-Status SqliteCatalog::AbortUpload(const UploadLock& lock) {
+Status SqlCatalog::AbortUpload(const UploadLock& lock) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
         "UPDATE images SET status = 'queued', size = NULL, upload_token = NULL, upload_node = NULL, "
@@ -80,7 +80,7 @@ Status SqliteCatalog::AbortUpload(const UploadLock& lock) {
   });
 }
 
-Status SqliteCatalog::LockedTransition(const UploadLock& lock, int64_t expires_at, const char* from,
+Status SqlCatalog::LockedTransition(const UploadLock& lock, int64_t expires_at, const char* from,
                                        const char* to, bool must_be_unlocked, const std::string& busy) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(std::string("UPDATE images SET status = ?, upload_token = ?, upload_node = ?, "
@@ -113,15 +113,15 @@ Status SqliteCatalog::LockedTransition(const UploadLock& lock, int64_t expires_a
   });
 }
 
-Status SqliteCatalog::BeginStage(const UploadLock& lock, int64_t expires_at) {
+Status SqlCatalog::BeginStage(const UploadLock& lock, int64_t expires_at) {
   return LockedTransition(lock, expires_at, kQueued, kUploading, false);
 }
 
-Status SqliteCatalog::BeginImport(const UploadLock& lock, int64_t expires_at) {
+Status SqlCatalog::BeginImport(const UploadLock& lock, int64_t expires_at) {
   return LockedTransition(lock, expires_at, kUploading, kImporting, true);
 }
 
-Status SqliteCatalog::FinishStage(const UploadLock& lock, int64_t size) {
+Status SqlCatalog::FinishStage(const UploadLock& lock, int64_t size) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
         "UPDATE images SET size = ?, upload_token = NULL, upload_node = NULL, upload_expires = NULL, "
@@ -137,7 +137,7 @@ Status SqliteCatalog::FinishStage(const UploadLock& lock, int64_t size) {
   });
 }
 
-Status SqliteCatalog::ReleaseImport(const UploadLock& lock) {
+Status SqlCatalog::ReleaseImport(const UploadLock& lock) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
         "UPDATE images SET status = 'uploading', upload_token = NULL, upload_node = NULL, "

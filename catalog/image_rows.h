@@ -1,5 +1,5 @@
 // Image rows and their child rows (properties, tags, locations) as SQL reads and writes,
-// shared by the SqliteCatalog files. Internal to catalog/; every function runs on the
+// shared by the SqlCatalog files. Internal to catalog/; every function runs on the
 // connection its caller holds, inside the caller's transaction if it has one.
 #pragma once
 
@@ -9,7 +9,7 @@
 
 #include "catalog/image_record.h"
 #include "common/status.h"
-#include "sql/sqlite_db.h"
+#include "sql/db.h"
 
 namespace glint::catalog {
 

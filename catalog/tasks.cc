@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite_catalog.h"
+#include "catalog/sql_catalog.h"
 #include "common/ids.h"
 
 namespace glint::catalog {
@@ -12,7 +12,7 @@ namespace glint::catalog {
 using sql::Db;
 using sql::Transaction;
 
-Status SqliteCatalog::CreateTask(const TaskRecord& t) {
+Status SqlCatalog::CreateTask(const TaskRecord& t) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);  // a write transaction: the check and the insert are one step
     GLINT_RETURN_IF_ERROR(tx.status());
@@ -53,7 +53,7 @@ Status SqliteCatalog::CreateTask(const TaskRecord& t) {
   });
 }
 
-Status SqliteCatalog::RenewTask(const std::string& id, const std::string& token, int64_t expires_at) {
+Status SqlCatalog::RenewTask(const std::string& id, const std::string& token, int64_t expires_at) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare("UPDATE tasks SET lock_expires = ? WHERE id = ? AND lock_token = ? "
                          "AND status IN ('pending', 'processing')");
@@ -67,7 +67,7 @@ Status SqliteCatalog::RenewTask(const std::string& id, const std::string& token,
   });
 }
 
-Status SqliteCatalog::UpdateTask(const std::string& id, const std::string& status,
+Status SqlCatalog::UpdateTask(const std::string& id, const std::string& status,
                                  const std::optional<std::string>& result,
                                  const std::string& message) {
   return pool_.WithDb([&](Db& db) -> Status {
@@ -91,9 +91,10 @@ Status SqliteCatalog::UpdateTask(const std::string& id, const std::string& statu
   });
 }
 
-Result<std::vector<TaskRecord>> SqliteCatalog::ListTasks(const std::string& image_id) {
+Result<std::vector<TaskRecord>> SqlCatalog::ListTasks(const std::string& image_id) {
   std::vector<TaskRecord> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
+    out.clear();  // a retried call starts again
     auto st = db.Prepare(
         "SELECT id, image_id, type, status, owner, user_id, request_id, input, result, message, created_at, "
         "updated_at, expires_at FROM tasks WHERE image_id = ? AND (expires_at IS NULL OR expires_at > ?) "

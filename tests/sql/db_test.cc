@@ -12,7 +12,7 @@ namespace {
 class SqliteDbTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = Db::Open(dir_.path() + "/t.db");
+    auto db = OpenSqlite(dir_.path() + "/t.db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     ASSERT_OK(db_->Exec("CREATE TABLE t (n BIGINT NOT NULL)"));

@@ -1,13 +1,16 @@
-// SqliteCatalog: the embedded catalog backend, SQLite in WAL mode behind the Catalog
-// interface. Internal to catalog/: callers get it from OpenCatalog and see only Catalog.
-// Its methods run on worker threads, concurrently; each call borrows a connection from
-// the pool for its duration, so no connection is used by two threads at once.
+// SqlCatalog: the Catalog interface over SQL, the same code on every engine (SQLite
+// embedded in WAL mode, MariaDB/MySQL, Galera). Internal to catalog/: callers get it from
+// OpenCatalog and see only Catalog. Its methods run on worker threads, concurrently; each
+// call borrows a connection from the pool for its duration, so no connection is used by
+// two threads at once, and the pool runs a call again after a deadlock or a Galera
+// certification conflict (each call's closure starts from scratch).
 //
-// The implementation is split by responsibility: sqlite_schema.cc (DDL, migrations),
-// sqlite_image_rows.cc (row mapping shared by the others), sqlite_images.cc,
-// sqlite_locations.cc, sqlite_list.cc, sqlite_uploads.cc, sqlite_recovery.cc,
-// sqlite_tasks.cc, sqlite_members.cc. SQL is kept to what PostgreSQL and MySQL also
-// accept, except the PRAGMAs in sql/sqlite_db.cc.
+// The implementation is split by responsibility: schema.cc (DDL, migrations),
+// image_rows.cc (row mapping shared by the others), images.cc, locations.cc, list.cc,
+// uploads.cc, recovery.cc, tasks.cc, members.cc. The SQL is what SQLite, MariaDB/MySQL and
+// PostgreSQL all accept; where engines differ it asks db.dialect() (sql/dialect.h).
+// Concurrency is optimistic (version-checked UPDATEs), never LOCK TABLES, GET_LOCK or
+// SELECT ... FOR UPDATE, which do not act across Galera nodes.
 #pragma once
 
 #include <cstdint>
@@ -16,21 +19,22 @@
 #include <vector>
 
 #include "catalog/catalog.h"
-#include "catalog/sqlite_connection_pool.h"
+#include "sql/connection_pool.h"
 
 namespace glint::catalog {
 
 // How long finished and failed tasks stay listed (Glance's task_time_to_live default).
 inline constexpr int64_t kFinishedTaskLifetimeMicros = int64_t{48} * 3600 * 1000000;
 
-class SqliteCatalog final : public Catalog {
+class SqlCatalog final : public Catalog {
  public:
-  explicit SqliteCatalog(std::string path) : pool_(std::move(path)) {}
+  SqlCatalog(sql::ConnectionSpec spec, size_t max_open) : pool_(std::move(spec), max_open) {}
 
-  // Opens the first connection and brings the schema up to date.
-  Status Init();
+  // Opens the first connection; brings the schema up to date (`migrate`) or requires it
+  // to be current.
+  Status Init(bool migrate);
 
-  // sqlite_images.cc
+  // images.cc
   Status CreateImage(const ImageRecord& image) override;
   Result<ImageRecord> GetImage(const std::string& id) override;
   Result<ImageRecord> GetImageAnyStatus(const std::string& id) override;
@@ -43,7 +47,7 @@ class SqliteCatalog final : public Catalog {
   Result<ProjectUsage> Usage(const std::string& project_id) override;
   Result<int64_t> Generation() override;
 
-  // sqlite_locations.cc
+  // locations.cc
   Status ForgetLocations(const std::string& id) override;
   Result<bool> LocationReferenced(const std::string& url, const std::string& except_image_id) override;
   Status RemoveLocation(const std::string& id, const std::string& url) override;
@@ -52,10 +56,10 @@ class SqliteCatalog final : public Catalog {
   Status ReplaceLocations(const std::string& id,
                           const std::vector<ImageLocation>& locations) override;
 
-  // sqlite_list.cc
+  // list.cc
   Result<std::vector<ImageRecord>> ListImages(const ListQuery& query) override;
 
-  // sqlite_uploads.cc
+  // uploads.cc
   Status BeginUpload(const UploadLock& lock, int64_t expires_at) override;
   Status RenewUpload(const UploadLock& lock, int64_t expires_at) override;
   Status CompleteUpload(const UploadLock& lock, const ImageRecord& data_facts,
@@ -66,13 +70,13 @@ class SqliteCatalog final : public Catalog {
   Status BeginImport(const UploadLock& lock, int64_t expires_at) override;
   Status ReleaseImport(const UploadLock& lock) override;
 
-  // sqlite_recovery.cc
+  // recovery.cc
   Result<std::vector<UploadLock>> RecoverUploads(const std::string& node_id,
                                                  int64_t now) override;
   Result<std::vector<UploadLock>> LiveUploads() override;
   Result<std::vector<ImageRecord>> PendingDeletes() override;
 
-  // sqlite_tasks.cc
+  // tasks.cc
   Status CreateTask(const TaskRecord& task) override;
   Status RenewTask(const std::string& id, const std::string& token, int64_t expires_at) override;
   Status UpdateTask(const std::string& id, const std::string& status,
@@ -80,7 +84,7 @@ class SqliteCatalog final : public Catalog {
                     const std::string& message) override;
   Result<std::vector<TaskRecord>> ListTasks(const std::string& image_id) override;
 
-  // sqlite_members.cc
+  // members.cc
   Status AddMember(const ImageMember& member) override;
   Result<ImageMember> GetMember(const std::string& image_id, const std::string& member) override;
   Result<std::vector<ImageMember>> ListMembers(const std::string& image_id) override;
@@ -94,7 +98,7 @@ class SqliteCatalog final : public Catalog {
   Status LockedTransition(const UploadLock& lock, int64_t expires_at, const char* from,
                           const char* to, bool must_be_unlocked, const std::string& busy = "");
 
-  SqliteConnectionPool pool_;
+  sql::ConnectionPool pool_;
 };
 
 }  // namespace glint::catalog

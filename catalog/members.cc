@@ -4,14 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite_catalog.h"
+#include "catalog/sql_catalog.h"
 #include "common/ids.h"
 
 namespace glint::catalog {
 
 using sql::Db;
 
-Status SqliteCatalog::AddMember(const ImageMember& m) {
+Status SqlCatalog::AddMember(const ImageMember& m) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
         "INSERT INTO image_members (image_id, member, status, created_at, updated_at) "
@@ -30,7 +30,7 @@ Status SqliteCatalog::AddMember(const ImageMember& m) {
   });
 }
 
-Result<ImageMember> SqliteCatalog::GetMember(const std::string& image_id, const std::string& member) {
+Result<ImageMember> SqlCatalog::GetMember(const std::string& image_id, const std::string& member) {
   std::optional<ImageMember> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
@@ -49,9 +49,10 @@ Result<ImageMember> SqliteCatalog::GetMember(const std::string& image_id, const 
   return *out;
 }
 
-Result<std::vector<ImageMember>> SqliteCatalog::ListMembers(const std::string& image_id) {
+Result<std::vector<ImageMember>> SqlCatalog::ListMembers(const std::string& image_id) {
   std::vector<ImageMember> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
+    out.clear();  // a retried call starts again
     auto st = db.Prepare(
         "SELECT image_id, member, status, created_at, updated_at FROM image_members "
         "WHERE image_id = ? ORDER BY created_at, member");
@@ -68,7 +69,7 @@ Result<std::vector<ImageMember>> SqliteCatalog::ListMembers(const std::string& i
   return out;
 }
 
-Status SqliteCatalog::UpdateMemberStatus(const std::string& image_id, const std::string& member,
+Status SqlCatalog::UpdateMemberStatus(const std::string& image_id, const std::string& member,
                                          const std::string& status) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
@@ -84,7 +85,7 @@ Status SqliteCatalog::UpdateMemberStatus(const std::string& image_id, const std:
   });
 }
 
-Status SqliteCatalog::DeleteMember(const std::string& image_id, const std::string& member) {
+Status SqlCatalog::DeleteMember(const std::string& image_id, const std::string& member) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare("DELETE FROM image_members WHERE image_id = ? AND member = ?");
     if (!st.ok()) return st.status();

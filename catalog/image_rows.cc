@@ -1,4 +1,4 @@
-#include "catalog/sqlite_image_rows.h"
+#include "catalog/image_rows.h"
 
 #include <unordered_map>
 
@@ -70,13 +70,21 @@ Status InsertImageRow(Db& db, const ImageRecord& image, bool deleted) {
 }
 
 Status InsertLocation(Db& db, const std::string& id, const ImageLocation& location) {
+  // The next position, read first: MySQL cannot insert into a table it reads in the same
+  // statement. The caller's transaction already updated the image row, which orders
+  // concurrent writers of one image's locations.
+  auto next = db.Prepare("SELECT COALESCE(MAX(position), -1) + 1 FROM image_locations WHERE image_id = ?");
+  if (!next.ok()) return next.status();
+  next->Bind(1, id);
+  auto row = next->Step();
+  if (!row.ok()) return row.status();
+  int64_t position = *row ? next->Int(0) : 0;
   auto loc = db.Prepare(
       "INSERT INTO image_locations (image_id, position, url, metadata, store, status) "
-      "VALUES (?, (SELECT COALESCE(MAX(position), -1) + 1 FROM image_locations "
-      "WHERE image_id = ?), ?, ?, ?, 'active')");
+      "VALUES (?, ?, ?, ?, ?, 'active')");
   if (!loc.ok()) return loc.status();
   loc->Bind(1, id);
-  loc->Bind(2, id);
+  loc->Bind(2, position);
   loc->Bind(3, location.url);
   loc->Bind(4, location.metadata_json.empty() ? std::string("{}") : location.metadata_json);
   loc->Bind(5, location.store);

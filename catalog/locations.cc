@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite_catalog.h"
-#include "catalog/sqlite_image_rows.h"
+#include "catalog/sql_catalog.h"
+#include "catalog/image_rows.h"
 #include "common/ids.h"
 
 namespace glint::catalog {
@@ -13,7 +13,7 @@ namespace glint::catalog {
 using sql::Db;
 using sql::Transaction;
 
-Status SqliteCatalog::ForgetLocations(const std::string& id) {
+Status SqlCatalog::ForgetLocations(const std::string& id) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare("DELETE FROM image_locations WHERE image_id = ?");
     if (!st.ok()) return st.status();
@@ -33,7 +33,7 @@ Result<bool> LocationReferencedIn(Db& db, const std::string& url, const std::str
   return st->Step();
 }
 
-Result<bool> SqliteCatalog::LocationReferenced(const std::string& url, const std::string& except_image_id) {
+Result<bool> SqlCatalog::LocationReferenced(const std::string& url, const std::string& except_image_id) {
   bool referenced = false;
   Status s = pool_.WithDb([&](Db& db) -> Status {
     auto r = LocationReferencedIn(db, url, except_image_id);
@@ -45,7 +45,7 @@ Result<bool> SqliteCatalog::LocationReferenced(const std::string& url, const std
   return referenced;
 }
 
-Status SqliteCatalog::RemoveLocation(const std::string& id, const std::string& url) {
+Status SqlCatalog::RemoveLocation(const std::string& id, const std::string& url) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
     GLINT_RETURN_IF_ERROR(tx.status());
@@ -64,7 +64,7 @@ Status SqliteCatalog::RemoveLocation(const std::string& id, const std::string& u
   });
 }
 
-Status SqliteCatalog::AddLocation(const std::string& id, const ImageLocation& location,
+Status SqlCatalog::AddLocation(const std::string& id, const ImageLocation& location,
                                   const std::optional<ImageRecord>& activate) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
@@ -96,7 +96,7 @@ Status SqliteCatalog::AddLocation(const std::string& id, const ImageLocation& lo
   });
 }
 
-Status SqliteCatalog::ReplaceLocations(const std::string& id, const std::vector<ImageLocation>& locations) {
+Status SqlCatalog::ReplaceLocations(const std::string& id, const std::vector<ImageLocation>& locations) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
     GLINT_RETURN_IF_ERROR(tx.status());

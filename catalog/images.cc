@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite_catalog.h"
-#include "catalog/sqlite_image_rows.h"
+#include "catalog/sql_catalog.h"
+#include "catalog/image_rows.h"
 #include "common/ids.h"
 
 namespace glint::catalog {
@@ -13,7 +13,7 @@ namespace glint::catalog {
 using sql::Db;
 using sql::Transaction;
 
-Status SqliteCatalog::CreateImage(const ImageRecord& image) {
+Status SqlCatalog::CreateImage(const ImageRecord& image) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
     GLINT_RETURN_IF_ERROR(tx.status());
@@ -31,13 +31,13 @@ Status SqliteCatalog::CreateImage(const ImageRecord& image) {
   });
 }
 
-Result<ImageRecord> SqliteCatalog::GetImage(const std::string& id) {
+Result<ImageRecord> SqlCatalog::GetImage(const std::string& id) {
   auto r = GetImageAnyStatus(id);
   if (r.ok() && r->status == kDeleted) return Status::NotFound("No image found with ID " + id);
   return r;
 }
 
-Result<ImageRecord> SqliteCatalog::GetImageAnyStatus(const std::string& id) {
+Result<ImageRecord> SqlCatalog::GetImageAnyStatus(const std::string& id) {
   std::optional<ImageRecord> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(std::string("SELECT ") + kImageColumns + " FROM images WHERE id = ?");
@@ -56,7 +56,7 @@ Result<ImageRecord> SqliteCatalog::GetImageAnyStatus(const std::string& id) {
   return std::move(*out);
 }
 
-Status SqliteCatalog::UpdateImage(const ImageRecord& image) {
+Status SqlCatalog::UpdateImage(const ImageRecord& image) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
     GLINT_RETURN_IF_ERROR(tx.status());
@@ -95,7 +95,7 @@ Status SqliteCatalog::UpdateImage(const ImageRecord& image) {
   });
 }
 
-Status SqliteCatalog::TransitionStatus(const std::string& id, const std::string& from,
+Status SqlCatalog::TransitionStatus(const std::string& id, const std::string& from,
                                        const std::string& to) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
@@ -138,7 +138,7 @@ Status KeepSharedData(Db& db, ImageRecord& image) {
 
 }  // namespace
 
-Result<ImageRecord> SqliteCatalog::DeleteImage(const std::string& id) {
+Result<ImageRecord> SqlCatalog::DeleteImage(const std::string& id) {
   std::optional<ImageRecord> before;
   Status s = pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
@@ -179,7 +179,7 @@ Result<ImageRecord> SqliteCatalog::DeleteImage(const std::string& id) {
   return std::move(*before);
 }
 
-Status SqliteCatalog::ImportImage(const ImageRecord& image, bool deleted,
+Status SqlCatalog::ImportImage(const ImageRecord& image, bool deleted,
                                   const std::vector<ImageMember>& members) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
@@ -205,7 +205,7 @@ Status SqliteCatalog::ImportImage(const ImageRecord& image, bool deleted,
   });
 }
 
-Result<ProjectUsage> SqliteCatalog::Usage(const std::string& project_id) {
+Result<ProjectUsage> SqlCatalog::Usage(const std::string& project_id) {
   ProjectUsage u;
   Status s = pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
@@ -226,7 +226,7 @@ Result<ProjectUsage> SqliteCatalog::Usage(const std::string& project_id) {
   return u;
 }
 
-Result<int64_t> SqliteCatalog::Generation() {
+Result<int64_t> SqlCatalog::Generation() {
   int64_t value = 0;
   Status s = pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare("SELECT value FROM glint_generation WHERE id = 1");

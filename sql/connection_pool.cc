@@ -1,0 +1,54 @@
+#include "sql/connection_pool.h"
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "sql/open.h"
+
+namespace glint::sql {
+
+// Idle connections kept open; more concurrent calls open extra ones that close after use.
+constexpr size_t kMaxIdleConnections = 32;
+
+ConnectionPool::ConnectionPool(ConnectionSpec spec, size_t max_open)
+    : spec_(std::move(spec)), max_open_(max_open) {}
+
+Result<std::unique_ptr<Db>> ConnectionPool::Acquire() {
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    if (max_open_) freed_.wait(l, [&] { return !idle_.empty() || open_ < max_open_; });
+    if (!idle_.empty()) {
+      auto db = std::move(idle_.back());
+      idle_.pop_back();
+      return db;
+    }
+    ++open_;
+  }
+  auto db = OpenDatabase(spec_);
+  if (!db.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    --open_;
+    freed_.notify_one();
+  }
+  return db;
+}
+
+void ConnectionPool::Release(std::unique_ptr<Db> db) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!db->Broken() && idle_.size() < kMaxIdleConnections) {
+    idle_.push_back(std::move(db));
+  } else {
+    --open_;
+  }
+  freed_.notify_one();
+}
+
+void ConnectionPool::Backoff(int attempt) {
+  // Jitter only: not a security use, and the clock is not what tests control here.
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  int base_ms = 10 << std::min(attempt, 6);
+  std::this_thread::sleep_for(std::chrono::milliseconds(base_ms / 2 + static_cast<int>(jitter() % base_ms)));
+}
+
+}  // namespace glint::sql
