@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "auth/password_hash.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
@@ -34,6 +35,11 @@ struct User {
   std::string id, name, domain_id = "default";
   std::optional<std::string> default_project_id;
   bool enabled = true;
+};
+
+struct LoginRecord {
+  User user;
+  std::string password_hash;
 };
 
 struct Role {
@@ -60,9 +66,15 @@ class IdentityStore {
   virtual Result<User> GetUser(const std::string& id) = 0;
   virtual Result<User> FindUser(const std::string& name) = 0;
   virtual Result<std::vector<User>> ListUsers() = 0;
-  // PermissionDenied-free: Unauthenticated for an unknown user or a wrong password.
-  virtual Result<User> CheckPassword(const std::string& user_name_or_id, bool by_id,
-                                     const std::string& password) = 0;
+  // A user and the stored password hash, by name or id; NotFound for an unknown user.
+  // Logins go through PasswordLogin (auth/password_login.h), which checks the hash.
+  virtual Result<LoginRecord> FindLogin(const std::string& user_name_or_id, bool by_id) = 0;
+  // Failed logins counted under `key` (a user or a source address): the count when the
+  // last one is later than `since`, else 0. Recording one starts again at 1 after `since`;
+  // rows past their window are pruned now and then. Shared by all API nodes.
+  virtual Result<int64_t> RecentLoginFailures(const std::string& key, int64_t since) = 0;
+  virtual Status RecordLoginFailure(const std::string& key, int64_t now, int64_t since) = 0;
+  virtual Status ClearLoginFailures(const std::string& key) = 0;
   virtual Result<Role> EnsureRole(const std::string& name) = 0;
   virtual Status AssignRole(const std::string& user_id, const std::string& project_id,
                             const std::string& role_name) = 0;
@@ -120,9 +132,5 @@ class TokenService {
 // or a token issued by TokenService (roles read from the assignments, cached briefly).
 std::unique_ptr<Authenticator> NewIdentityAuthenticator(IdentityStore& store, TokenService& tokens,
                                                         std::string admin_token);
-
-// PBKDF2-HMAC-SHA256 with a random salt, as "pbkdf2-sha256$<iterations>$<salt>$<hash>".
-std::string HashPassword(const std::string& password);
-bool VerifyPassword(const std::string& password, const std::string& stored);
 
 }  // namespace glint::auth

@@ -6,15 +6,13 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <set>
-#include <sstream>
-
-#include <stdexcept>
 
 #include "auth/identity.h"
-#include "common/digest.h"
+#include "auth/password_hash.h"
 #include "common/ids.h"
 #include "common/random.h"
 #include "sql/connection_pool.h"
@@ -51,8 +49,14 @@ std::vector<std::string> V1Tables(const sql::Dialect& d) {
   };
 }
 
+// Version 2: failed password logins per user and per source address (auth/password_login.h).
+std::vector<std::string> V2LoginFailures(const sql::Dialect& d) {
+  return {"CREATE TABLE IF NOT EXISTS identity_login_failures (failure_key VARCHAR(255) NOT NULL PRIMARY KEY, "
+          "failures INTEGER NOT NULL, last_failure_at BIGINT NOT NULL)" + d.TableOptions()};
+}
+
 const sql::Schema& IdentitySchema() {
-  static const sql::Schema schema{"identity", "identity_schema", {V1Tables}};
+  static const sql::Schema schema{"identity", "identity_schema", {V1Tables, V2LoginFailures}};
   return schema;
 }
 
@@ -147,15 +151,42 @@ class SqlIdentity final : public IdentityStore {
     }
     });
   }
-  Result<User> CheckPassword(const std::string& key, bool by_id, const std::string& password) override {
+  Result<LoginRecord> FindLogin(const std::string& key, bool by_id) override {
     auto r = OneUser(by_id ? "id" : "name", key);
-    // The same work whether or not the user exists, so timing does not tell.
-    std::string stored = r.ok() ? r->second : HashPassword("glint-no-such-user");
-    bool ok = VerifyPassword(password, stored);
-    if (!r.ok() || !ok || !r->first.enabled) {
-      return Status::Unauthenticated("The request you have made requires authentication.");
-    }
-    return r->first;
+    if (!r.ok()) return r.status();
+    return LoginRecord{r->first, r->second};
+  }
+
+  Result<int64_t> RecentLoginFailures(const std::string& key, int64_t since) override {
+    return Run<int64_t>([&](Db& db) -> Result<int64_t> {
+      auto st = db.Prepare(
+          "SELECT failures FROM identity_login_failures WHERE failure_key = ? AND last_failure_at > ?");
+      if (!st.ok()) return st.status();
+      st->Bind(1, key);
+      st->Bind(2, since);
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      return *row ? st->Int(0) : int64_t{0};
+    });
+  }
+  Status RecordLoginFailure(const std::string& key, int64_t now, int64_t since) override {
+    bool prune = ++failures_recorded_ % 64 == 0;  // bounded table: expired rows go now and then
+    return pool_.WithDb([&](Db& db) -> Status {
+      GLINT_RETURN_IF_ERROR(UpsertFailure(db, key, now, since));
+      if (!prune) return Status::Ok();
+      auto del = db.Prepare("DELETE FROM identity_login_failures WHERE last_failure_at <= ?");
+      if (!del.ok()) return del.status();
+      del->Bind(1, since);
+      return del->Run();
+    });
+  }
+  Status ClearLoginFailures(const std::string& key) override {
+    return pool_.WithDb([&](Db& db) -> Status {
+      auto st = db.Prepare("DELETE FROM identity_login_failures WHERE failure_key = ?");
+      if (!st.ok()) return st.status();
+      st->Bind(1, key);
+      return st->Run();
+    });
   }
 
   Result<Role> EnsureRole(const std::string& name) override {
@@ -371,41 +402,37 @@ class SqlIdentity final : public IdentityStore {
     return std::move(*out);
   }
 
+  // The one upsert: count a failure for `key`, starting again at 1 when the last one is
+  // older than `since`. Plain SQL (an UPDATE, then an INSERT for a new key) so any SQL
+  // backend runs it; another node inserting the same key first makes the INSERT conflict,
+  // and the UPDATE is then retried once.
+  static Status UpsertFailure(Db& db, const std::string& key, int64_t now, int64_t since) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto up = db.Prepare(
+          "UPDATE identity_login_failures SET failures = CASE WHEN last_failure_at <= ? THEN 1 "
+          "ELSE failures + 1 END, last_failure_at = ? WHERE failure_key = ?");
+      if (!up.ok()) return up.status();
+      up->Bind(1, since);
+      up->Bind(2, now);
+      up->Bind(3, key);
+      GLINT_RETURN_IF_ERROR(up->Run());
+      if (db.Changes() > 0) return Status::Ok();
+      auto ins = db.Prepare(
+          "INSERT INTO identity_login_failures (failure_key, failures, last_failure_at) VALUES (?, 1, ?)");
+      if (!ins.ok()) return ins.status();
+      ins->Bind(1, key);
+      ins->Bind(2, now);
+      Status s = ins->Run();
+      if (s.code() != Status::Code::kConflict) return s;
+    }
+    return Status::Ok();
+  }
+
   sql::ConnectionPool pool_;
+  std::atomic<uint64_t> failures_recorded_{0};
 };
 
 }  // namespace
-
-std::string HashPassword(const std::string& password) {
-  constexpr int kIterations = 120000;
-  unsigned char salt[16], out[32];
-  // No weak salt, ever: without randomness the request fails (the handler's boundary).
-  if (!SystemRandom().Fill(salt, sizeof salt).ok()) throw std::runtime_error("no randomness for a password salt");
-  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt, sizeof salt, kIterations,
-                    EVP_sha256(), sizeof out, out);
-  return "pbkdf2-sha256$" + std::to_string(kIterations) + "$" + HexEncode(salt, sizeof salt) + "$" +
-         HexEncode(out, sizeof out);
-}
-
-bool VerifyPassword(const std::string& password, const std::string& stored) {
-  std::stringstream ss(stored);
-  std::string scheme, iters, salt_hex, hash_hex;
-  if (!std::getline(ss, scheme, '$') || !std::getline(ss, iters, '$') || !std::getline(ss, salt_hex, '$') ||
-      !std::getline(ss, hash_hex, '$') || scheme != "pbkdf2-sha256") {
-    return false;
-  }
-  std::string salt;
-  for (size_t i = 0; i + 1 < salt_hex.size(); i += 2) {
-    salt.push_back(static_cast<char>(std::stoi(salt_hex.substr(i, 2), nullptr, 16)));
-  }
-  unsigned char out[32];
-  PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                    reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()),
-                    std::stoi(iters), EVP_sha256(), sizeof out, out);
-  std::string computed = HexEncode(out, sizeof out);
-  return computed.size() == hash_hex.size() &&
-         CRYPTO_memcmp(computed.data(), hash_hex.data(), computed.size()) == 0;
-}
 
 std::unique_ptr<IdentityStore> OpenIdentityStore(const std::string& connection, Status* status) {
   auto spec = sql::ParseConnectionUrl(connection);

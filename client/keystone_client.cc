@@ -47,12 +47,13 @@ Result<TokenInfo> ParseTokenBody(const std::string& body) {
 }
 
 KeystoneClient::KeystoneClient(std::string auth_url, ClientOptions options)
-    : auth_url_(std::move(auth_url)), options_(std::move(options)) {
+    : auth_url_(std::move(auth_url)) {
   while (!auth_url_.empty() && auth_url_.back() == '/') auth_url_.pop_back();
+  pool_ = std::make_unique<ClientPool>(auth_url_, std::move(options));
 }
 
 Result<TokenInfo> KeystoneClient::IssueToken(const PasswordCredentials& c) const {
-  auto client = HttpClient::Create(auth_url_, options_);
+  auto client = pool_->Borrow();
   if (!client.ok()) return client.status();
   json body = {{"auth",
                 {{"identity",
@@ -63,7 +64,10 @@ Result<TokenInfo> KeystoneClient::IssueToken(const PasswordCredentials& c) const
                                          {"domain", Domain(c.project_domain_name, c.project_domain_id)}}}}}}}};
   auto r = (*client)->Request("POST", "/auth/tokens", {{"Content-Type", "application/json"}},
                               body.dump(-1, ' ', false, json::error_handler_t::replace));
-  if (!r.ok()) return Status::Unavailable("identity service unreachable: " + r.status().message());
+  if (!r.ok()) {
+    client->Discard();
+    return Status::Unavailable("identity service unreachable: " + r.status().message());
+  }
   if (r->status == 401 || r->status == 403 || r->status == 404) {
     return Status::Unauthenticated("the identity service refused user " + c.username + ": HTTP " +
                                    std::to_string(r->status));
@@ -78,11 +82,14 @@ Result<TokenInfo> KeystoneClient::IssueToken(const PasswordCredentials& c) const
 
 Result<TokenInfo> KeystoneClient::ValidateToken(const std::string& service_token, const std::string& subject,
                                                 bool allow_expired) const {
-  auto client = HttpClient::Create(auth_url_, options_);
+  auto client = pool_->Borrow();
   if (!client.ok()) return client.status();
   auto r = (*client)->Request("GET", std::string("/auth/tokens") + (allow_expired ? "?allow_expired=1" : ""),
                               {{"X-Auth-Token", service_token}, {"X-Subject-Token", subject}}, "");
-  if (!r.ok()) return Status::Unavailable("Keystone unreachable: " + r.status().message());
+  if (!r.ok()) {
+    client->Discard();
+    return Status::Unavailable("Keystone unreachable: " + r.status().message());
+  }
   if (r->status == 200) return ParseTokenBody(r->body);
   if (r->status == 404) return Status::Unauthenticated("token not valid");
   if (r->status == 401) return Status::PermissionDenied("Keystone refused the service token");

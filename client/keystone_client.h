@@ -3,15 +3,18 @@
 // and validating someone else's token (GET /v3/auth/tokens, for the authenticator).
 // Works against a real Keystone and Glint's built-in identity API alike.
 //
-// Threads: each call makes its own connection (HttpClient), so calls from several threads
-// never wait for each other; no lock is held during I/O.
+// Threads: any. Calls reuse kept-alive connections from a ClientPool (one connection per
+// call in flight, idle ones kept for the next call), so calls from several threads never
+// wait for each other and no lock is held during I/O.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "client/client_pool.h"
 #include "client/http_client.h"
 #include "common/status.h"
 
@@ -45,10 +48,12 @@ class KeystoneClient {
   // as kPermissionDenied so the caller can renew it and retry.
   Result<TokenInfo> ValidateToken(const std::string& service_token, const std::string& subject,
                                   bool allow_expired) const;
+  // Connections waiting for reuse (for tests).
+  size_t idle_connections() const { return pool_->idle(); }
 
  private:
   std::string auth_url_;
-  ClientOptions options_;
+  std::unique_ptr<ClientPool> pool_;  // a pointer: the pool is neither copied nor moved
 };
 
 // Parses a Keystone token body ({"token": {...}}); exposed for tests and fuzzing.

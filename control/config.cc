@@ -116,6 +116,10 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Str("oslo_policy.policy_file", &c->policy_file);
   r.Str("paste_deploy.flavor", &c->paste_flavor);
   r.Num("token.expiration", &c->token_expiration);
+  r.Num("security_compliance.lockout_failure_attempts", &c->lockout_failure_attempts);
+  r.Num("security_compliance.lockout_duration", &c->lockout_duration);
+  r.Num("security_compliance.lockout_failure_attempts_per_address", &c->lockout_failure_attempts_per_address);
+  r.List("DEFAULT.trusted_proxies", &c->trusted_proxies);
   r.Str("database.connection", &c->connection);
   r.Str("database.connection_password_file", &c->connection_password_file);
 }

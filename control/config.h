@@ -61,6 +61,12 @@ struct Config {
   std::vector<std::string> ks_service_token_roles = {"service"};
   bool ks_service_token_roles_required = false;
   int token_expiration = 3600;                 // seconds a built-in identity token lives
+  // [security_compliance]: password login throttling (auth/password_login.h).
+  int lockout_failure_attempts = 5;            // per user; 0 = off
+  int lockout_duration = 300;                  // seconds: the window and the lock
+  int lockout_failure_attempts_per_address = 30;  // per source address; 0 = off
+  // Proxies whose X-Forwarded-For names the client (exact addresses); none by default.
+  std::vector<std::string> trusted_proxies;
   int limit_param_default = 25;
   int api_limit_max = 1000;
   int upload_lock_ttl = 300;                   // seconds an upload lock lives unrenewed

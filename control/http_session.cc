@@ -111,6 +111,9 @@ class Session : public std::enable_shared_from_this<Session> {
     req_.method = std::string(h.method_string());
     req_.target = std::string(h.target());
     ParseTarget(req_.target, &req_.path, &req_.query);
+    beast::error_code peer_ec;
+    auto peer = stream_.socket().remote_endpoint(peer_ec);
+    if (!peer_ec) req_.peer = peer.address().to_string();
     for (const auto& field : h) {
       std::string name(field.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -31,6 +31,9 @@ struct HttpRequest {
   // the access log.
   std::string user_id, project_id;
   bool tls = false;
+  // The connection's peer address as the socket sees it ("" when not known); see
+  // client_address.h for the client behind a trusted proxy.
+  std::string peer;
 
   // First value of a header (name in lowercase), or "".
   std::string_view Header(std::string_view lower_name) const {

@@ -7,18 +7,24 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/authenticator.h"
 #include "auth/identity.h"
+#include "auth/password_login.h"
 #include "control/http_types.h"
 
 namespace glint::control {
 
 class IdentityApi {
  public:
+  // `trusted_proxies`: peers whose X-Forwarded-For names the client (client_address.h),
+  // for the per-address login limit of `login`.
   IdentityApi(auth::IdentityStore& store, auth::TokenService& tokens, auth::Authenticator& authn,
+              auth::PasswordLogin& login, std::vector<std::string> trusted_proxies = {},
               std::string region = "RegionOne")
-      : store_(store), tokens_(tokens), authn_(authn), region_(std::move(region)) {}
+      : store_(store), tokens_(tokens), authn_(authn), login_(login), trusted_proxies_(std::move(trusted_proxies)),
+        region_(std::move(region)) {}
   static bool Owns(const std::string& path) {
     return path == "/identity" || path.rfind("/identity/", 0) == 0;
   }
@@ -33,6 +39,8 @@ class IdentityApi {
   auth::IdentityStore& store_;
   auth::TokenService& tokens_;
   auth::Authenticator& authn_;
+  auth::PasswordLogin& login_;
+  std::vector<std::string> trusted_proxies_;
   std::string region_;
 };
 

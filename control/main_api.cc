@@ -155,7 +155,12 @@ int Serve(control::Config& config, const Flags& flags) {
   auth::TokenService tokens(*identity, config.token_expiration);
   auto authenticator = control::NewAuthenticator(config, *identity, tokens, *admin_token);
   if (!authenticator.ok()) return Fail(authenticator.status());
-  control::IdentityApi identity_api(*identity, tokens, **authenticator);
+  auth::LoginLimits limits;
+  limits.user_failures = config.lockout_failure_attempts;
+  limits.address_failures = config.lockout_failure_attempts_per_address;
+  limits.window_seconds = config.lockout_duration;
+  auth::PasswordLogin login(*identity, limits);
+  control::IdentityApi identity_api(*identity, tokens, **authenticator, login, config.trusted_proxies);
   const bool keystone = control::UsesExternalKeystone(config);
 
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -143,3 +143,104 @@ def test_glint_fs_never_takes_a_200_to_a_ranged_read_as_the_range(tmp_path):
         proc.terminate()
         proc.wait(20)
         api.shutdown()
+
+
+class CountingKeystone(ThreadingHTTPServer):
+    """A Keystone that accepts any user token, counts TCP connections and validations,
+    and answers each validation after `delay` seconds."""
+
+    daemon_threads = True
+
+    def __init__(self, delay=0.0):
+        self.accepts = 0
+        self.validations = 0
+        self.delay = delay
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), CountingKeystoneHandler)
+
+    def get_request(self):
+        conn = super().get_request()
+        with self.lock:
+            self.accepts += 1
+        return conn
+
+
+class CountingKeystoneHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Keystone behind any web server
+
+    def log_message(self, *args):
+        pass
+
+    def _token(self, status, token_id=None):
+        expires = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(time.time() + 3600))
+        body = json.dumps({"token": {"user": {"id": "u-" + (token_id or "svc")}, "project": {"id": "p1"},
+                                     "roles": [{"name": "member"}, {"name": "service"}],
+                                     "expires_at": expires}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if token_id is None:
+            self.send_header("X-Subject-Token", "service-token")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._token(201)
+
+    def do_GET(self):
+        with self.server.lock:
+            self.server.validations += 1
+        time.sleep(self.server.delay)
+        self._token(200, self.headers.get("X-Subject-Token", ""))
+
+
+def keystone_mode_server(tmp_path, keystone):
+    conf = tmp_path / "ks.conf"
+    conf.write_text("[paste_deploy]\nflavor = keystone\n[keystone_authtoken]\n"
+                    "auth_url = http://127.0.0.1:%d/v3\nusername = glance\npassword = x\nproject_name = service\n"
+                    % keystone.server_port)
+    s = glint_server.GlintServer(str(tmp_path / "data"), config=str(conf))
+    os.makedirs(s.data_dir)
+    s.start()
+    return s
+
+
+def test_keystone_validations_reuse_connections(tmp_path):
+    keystone = CountingKeystone()
+    threading.Thread(target=keystone.serve_forever, daemon=True).start()
+    s = keystone_mode_server(tmp_path, keystone)
+    try:
+        n = 30
+        for i in range(n):  # distinct tokens: each one is a validation (no cache hit)
+            r = requests.get(s.url + "/v2/images", headers={"X-Auth-Token": "user-%d" % i}, timeout=10)
+            assert r.status_code == 200, r.text
+        assert keystone.validations == n
+        # The service token's issue and every validation share kept-alive connections.
+        assert keystone.accepts <= 2, keystone.accepts
+    finally:
+        s.stop()
+        keystone.shutdown()
+
+
+def test_concurrent_keystone_validations_still_run_in_parallel(tmp_path):
+    keystone = CountingKeystone(delay=1.0)
+    threading.Thread(target=keystone.serve_forever, daemon=True).start()
+    s = keystone_mode_server(tmp_path, keystone)
+    try:
+        def validate(i):
+            r = requests.get(s.url + "/v2/images", headers={"X-Auth-Token": "par-%d" % i}, timeout=30)
+            return r.status_code
+        for rnd in range(2):  # the second round runs on connections kept from the first
+            t0 = time.time()
+            with ThreadPoolExecutor(6) as pool:
+                statuses = list(pool.map(validate, range(rnd * 6, rnd * 6 + 6)))
+            took = time.time() - t0
+            assert statuses == [200] * 6
+            # Six 1 s validations one after another would take 6 s.
+            assert took < 3.0, took
+        assert keystone.validations == 12
+        assert keystone.accepts <= 7, keystone.accepts  # <= 6 in parallel, + the service token's
+    finally:
+        s.stop()
+        keystone.shutdown()
