@@ -120,6 +120,10 @@ Status SqliteCatalog::BeginImport(const UploadLock& lock, int64_t expires_at) {
   return LockedTransition(lock, expires_at, kUploading, kImporting, true);
 }
 
+Status SqliteCatalog::BeginWebDownload(const UploadLock& lock, int64_t expires_at) {
+  return LockedTransition(lock, expires_at, kQueued, kImporting, true);
+}
+
 Status SqliteCatalog::FinishStage(const UploadLock& lock, int64_t size) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(

@@ -66,6 +66,18 @@ class IniReader {
   void List(const std::string& key, std::vector<std::string>* out) const {
     if (auto v = Raw(key)) *out = SplitList(*v);
   }
+  void Ports(const std::string& key, std::vector<int>* out) {
+    auto v = Raw(key);
+    if (!v) return;
+    out->clear();
+    for (const auto& item : SplitList(*v)) {
+      if (item.size() > 5 || item.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(item) < 1 || std::stoi(item) > 65535) {
+        return Fail(key, "'" + item + "' is not a port (1..65535)");
+      }
+      out->push_back(std::stoi(item));
+    }
+  }
   void Fail(const std::string& key, const std::string& why) {
     if (error_.ok()) error_ = Status::InvalidArgument("option " + key + ": " + why);
   }
@@ -127,6 +139,25 @@ void ReadKeystone(IniReader& r, Config* c) {
   r.Flag("keystone_authtoken.service_token_roles_required", &c->ks_service_token_roles_required);
 }
 
+void ReadImport(IniReader& r, Config* c) {
+  r.List("DEFAULT.enabled_import_methods", &c->enabled_import_methods);
+  for (auto& m : c->enabled_import_methods) {  // Glance's list items may be quoted
+    if (m.size() >= 2 && (m.front() == '\'' || m.front() == '"') && m.back() == m.front()) m = m.substr(1, m.size() - 2);
+  }
+  auto& f = c->import_filter;
+  r.List("import_filtering_opts.allowed_schemes", &f.allowed_schemes);
+  r.List("import_filtering_opts.disallowed_schemes", &f.disallowed_schemes);
+  r.List("import_filtering_opts.allowed_hosts", &f.allowed_hosts);
+  r.List("import_filtering_opts.disallowed_hosts", &f.disallowed_hosts);
+  r.Ports("import_filtering_opts.allowed_ports", &f.allowed_ports);
+  r.Ports("import_filtering_opts.disallowed_ports", &f.disallowed_ports);
+  r.List("import_filtering_opts.allowed_networks", &f.allowed_networks);
+  r.Num("import_filtering_opts.max_redirects", &c->max_redirects);
+  r.Str("DEFAULT.outbound_ca_file", &c->outbound_ca_file);
+  r.Num("DEFAULT.outbound_connect_timeout", &c->outbound_connect_timeout);
+  r.Num("DEFAULT.outbound_stall_timeout", &c->outbound_stall_timeout);
+}
+
 void ReadSingleStore(IniReader& r, Config* c) {
   r.List("glance_store.stores", &c->stores);
   r.Str("glance_store.default_store", &c->default_store);
@@ -184,6 +215,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   ReadDefaults(reader, c);
   ReadKeystone(reader, c);
   ReadSingleStore(reader, c);
+  ReadImport(reader, c);
   ReadBackends(reader, c);
   if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");
   return Status::Ok();
