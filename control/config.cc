@@ -183,8 +183,8 @@ void ReadBackends(IniReader& r, Config* c) {
     BackendConfig b;
     b.id = Trim(item.substr(0, colon));
     b.type = Trim(item.substr(colon + 1));
-    if (b.type != "file" && b.type != "rbd") {
-      return r.Fail("DEFAULT.enabled_backends", "backend " + b.id + ": type " + b.type + " is not file or rbd");
+    if (b.type != "file" && b.type != "rbd" && b.type != "http") {
+      return r.Fail("DEFAULT.enabled_backends", "backend " + b.id + ": type " + b.type + " is not file, rbd or http");
     }
     std::string sec = b.id + ".";
     r.Str(sec + "filesystem_store_datadir", &b.filesystem_store_datadir);

@@ -84,7 +84,7 @@ struct Config {
   // [database]
   std::string connection;                      // "" = sqlite:///<data_dir>/glint.db
   // [glance_store]
-  std::vector<std::string> stores = {"file"};
+  std::vector<std::string> stores = {"file", "http"};  // http: the read-only http store
   std::string default_store = "file";
   std::string filesystem_store_datadir;        // "" = <data_dir>/store
   std::string staging_dir;  // [os_glance_staging_store] filesystem_store_datadir; "" = <data_dir>/staging

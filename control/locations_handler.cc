@@ -22,7 +22,8 @@ Status LocationsHandler::CheckLocation(const Call& call, const ImageRecord& img,
   out->store = owner->id();
   bool already = std::any_of(img.locations.begin(), img.locations.end(),
                              [&](const catalog::ImageLocation& l) { return l.url == out->url; });
-  if (!already && out->url != owner->LocationFor(img.id)) {
+  // Remote (http) data is no image's own: the outbound filter, not ownership, guards it.
+  if (!already && !owner->ReadOnly() && out->url != owner->LocationFor(img.id)) {
     // Without a policy engine the default rule applies: admin or service.
     bool service = std::find(call.ctx.roles.begin(), call.ctx.roles.end(), "service") != call.ctx.roles.end();
     Status may = api_.policy ? access_.Policy("glint:use_foreign_location", call.ctx, access_.Target(call.ctx, img))

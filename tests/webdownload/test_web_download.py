@@ -383,3 +383,68 @@ def test_sigkill_during_web_download_leaves_nothing(workdir, origin):
         assert t["status"] == "failure" and "interrupted" in t["message"]
     finally:
         s.stop()
+
+
+# ------------------------------------------------------------------ the read-only http store
+
+@pytest.fixture(scope="module")
+def locations(workdir):
+    """show_multiple_locations, loopback allowed by configuration (allowed_networks)."""
+    s = server_with(workdir, "locations", "[DEFAULT]\nshow_multiple_locations = true\n"
+                    "[import_filtering_opts]\nallowed_ports =\nallowed_networks = 127.0.0.0/8\n")
+    yield s
+    s.stop()
+
+
+def add_location(s, image_id, url, data=None):
+    value = {"url": url, "metadata": {}}
+    if data is not None:
+        value["validation_data"] = {"checksum": hashlib.md5(data).hexdigest(), "os_hash_algo": "sha512",
+                                    "os_hash_value": hashlib.sha512(data).hexdigest()}
+    return requests.patch(s.url + "/v2/images/" + image_id,
+                          headers=dict(h(s), **{"Content-Type": "application/openstack-images-v2.1-json-patch"}),
+                          json=[{"op": "add", "path": "/locations/-", "value": value}])
+
+
+def test_http_location_is_read_through_the_filter_with_ranges(locations, origin):
+    data = os.urandom(3 << 20) + b"end"
+    BLOBS["/remote.raw"] = data
+    url = "http://127.0.0.1:%d/remote.raw" % origin.server_address[1]
+    image_id = new_image(locations)
+    r = add_location(locations, image_id, url, data)
+    assert r.status_code == 200, r.text
+    img = image(locations, image_id)
+    assert img["status"] == "active" and img["size"] == len(data)  # the size came by HEAD
+    seen_before = len(origin.seen)
+    r = requests.get(locations.url + "/v2/images/%s/file" % image_id, headers=h(locations))
+    assert r.status_code == 200 and r.content == data
+    r = requests.get(locations.url + "/v2/images/%s/file" % image_id,
+                     headers=dict(h(locations), Range="bytes=1000-2999"))
+    assert r.status_code == 206 and r.content == data[1000:3000]
+    # Glint read the remote data with Range requests only.
+    gets = [x for x in origin.seen[seen_before:] if x[0] == "GET" and x[1] == "/remote.raw"]
+    assert gets and all(x[2] and x[2].startswith("bytes=") for x in gets)
+    # Deleting the image forgets the location; the remote data is not Glint's to delete.
+    assert requests.delete(locations.url + "/v2/images/" + image_id, headers=h(locations)).status_code == 204
+    assert BLOBS["/remote.raw"] == data
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/remote.raw",
+                                 "http://2130706433:{port}/remote.raw",
+                                 "http://127.0.0.1:{port}/redirect?to=http://169.254.169.254/"])
+def test_http_location_at_a_refused_address_is_refused(locations, origin, url):
+    BLOBS["/remote.raw"] = b"r" * 1000
+    image_id = new_image(locations)
+    r = add_location(locations, image_id, url.format(port=origin.server_address[1]))
+    assert r.status_code == 400, r.text
+    assert image(locations, image_id)["status"] == "queued"
+
+
+def test_http_location_refused_by_default(default, origin):
+    """With the default filter even a server on loopback cannot be made a location (and
+    the locations API is off by default anyway)."""
+    BLOBS["/remote.raw"] = b"r" * 1000
+    image_id = new_image(default)
+    r = add_location(default, image_id, "http://127.0.0.1:%d/remote.raw" % origin.server_address[1])
+    assert r.status_code in (400, 403), r.text
+    assert image(default, image_id)["status"] == "queued"
