@@ -165,7 +165,7 @@ Status ParseHost(const std::string& authority, OutboundUrl* out, std::string* po
   if (colon != std::string::npos) *port_text = authority.substr(colon + 1);
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (host.empty()) return Status::InvalidArgument("no host");
-  if (!std::all_of(host.begin(), host.end(), ValidHostChar) || host.front() == '.' ||
+  if (!std::all_of(host.begin(), host.end(), ValidHostChar) || host.front() == '.' || host.back() == '.' ||
       host.find("..") != std::string::npos) {
     return Status::InvalidArgument("'" + host + "' is not a host name");
   }

@@ -44,7 +44,8 @@ TEST(OutboundFilter, RefusesAmbiguousUrls) {
   for (const char* bad : {"ftp://example.com/x", "file:///etc/passwd", "http://", "http:///x", "http://a b/",
                           "http://example.com\\@127.0.0.1/", "http://user@example.com/", "http://x:0/",
                           "http://x:65536/", "http://x:/", "http://[::1%25eth0]/", "http://[::1/",
-                          "http://ex%41mple.com/", "http://a..b/", "example.com/x", "http://999.1.1.1/"}) {
+                          "http://ex%41mple.com/", "http://a..b/",
+                          "http://266t6..:6/" /* empty last label (found by fuzzing) */, "example.com/x", "http://999.1.1.1/"}) {
     EXPECT_FALSE(ParseOutboundUrl(bad).ok()) << bad;
   }
 }
