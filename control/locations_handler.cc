@@ -20,6 +20,12 @@ Status LocationsHandler::CheckLocation(const Call& call, const ImageRecord& img,
   store::Backend* owner = api_.stores.Owner(out->url);
   if (!owner) return Status::InvalidArgument("Invalid location: " + out->url);
   out->store = owner->id();
+  if (owner->ReadOnly()) {
+    // As Glance: a remote location must pass the outbound filter and answer its size,
+    // whatever the image's status.
+    auto reader = owner->Open(out->url);
+    if (!reader.ok()) return Status::InvalidArgument("Invalid location " + out->url + ": " + reader.status().message());
+  }
   bool already = std::any_of(img.locations.begin(), img.locations.end(),
                              [&](const catalog::ImageLocation& l) { return l.url == out->url; });
   // Remote (http) data is no image's own: the outbound filter, not ownership, guards it.
