@@ -128,6 +128,9 @@ class Catalog {
   virtual Status FinishStage(const UploadLock& lock, int64_t size) = 0;
   virtual Status BeginImport(const UploadLock& lock, int64_t expires_at) = 0;
   virtual Status ReleaseImport(const UploadLock& lock) = 0;
+  // web-download: queued -> importing under a lock, with nothing staged (no size). It ends
+  // by CompleteUpload (active) or AbortUpload (queued); recovery puts it back to queued.
+  virtual Status BeginWebDownload(const UploadLock& lock, int64_t expires_at) = 0;
   // Conflict ("Image has active task") when the task holds a lock and another task on the
   // image is unfinished.
   virtual Status CreateTask(const TaskRecord& task) = 0;

@@ -17,13 +17,14 @@ namespace {
 struct StaleLock {
   UploadLock lock;
   std::string status;
+  bool no_size = false;  // importing without staged data: a web-download
 };
 
 // Locks held by `node_id` (it restarted) or expired before `now`, and saving images
 // that hold no lock at all.
 Result<std::vector<StaleLock>> SelectStaleLocks(Db& db, const std::string& node_id, int64_t now) {
   auto sel = db.Prepare(
-      "SELECT id, upload_token, upload_node, status FROM images WHERE deleted = 0 AND ("
+      "SELECT id, upload_token, upload_node, status, size IS NULL FROM images WHERE deleted = 0 AND ("
       "(status = 'saving' AND (upload_node = ? OR upload_expires < ? OR upload_token IS NULL)) OR "
       "(status IN ('uploading', 'importing') AND upload_token IS NOT NULL AND "
       "(upload_node = ? OR upload_expires < ?)))");
@@ -38,7 +39,7 @@ Result<std::vector<StaleLock>> SelectStaleLocks(Db& db, const std::string& node_
     if (!row.ok()) return row.status();
     if (!*row) return stale;
     stale.push_back({{sel->Text(0), sel->OptText(1).value_or(""), sel->OptText(2).value_or("")},
-                     sel->Text(3)});
+                     sel->Text(3), sel->Int(4) != 0});
   }
 }
 
@@ -63,10 +64,12 @@ Status FailInterruptedCopies(Db& db, const std::string& node_id, int64_t now) {
   return t->Run();
 }
 
-// An interrupted import keeps its staged data: back to uploading, to be imported again,
-// and its task failed; an interrupted upload or stage has nothing: back to queued.
+// An interrupted import keeps its staged data: back to uploading, to be imported again;
+// an interrupted upload, stage or web-download has nothing: back to queued. An
+// interrupted import's task fails.
 Status ReleaseStaleLock(Db& db, const StaleLock& stale, int64_t now) {
-  bool import = stale.status == kImporting;
+  bool had_task = stale.status == kImporting;
+  bool import = had_task && !stale.no_size;
   auto up = db.Prepare(
       std::string("UPDATE images SET status = ?, ") + (import ? "" : "size = NULL, ") +
       "upload_token = NULL, upload_node = NULL, upload_expires = NULL, updated_at = ?, "
@@ -77,7 +80,7 @@ Status ReleaseStaleLock(Db& db, const StaleLock& stale, int64_t now) {
   up->Bind(3, stale.lock.image_id);
   up->Bind(4, stale.status);
   GLINT_RETURN_IF_ERROR(up->Run());
-  if (!import) return Status::Ok();
+  if (!had_task) return Status::Ok();
   auto t = db.Prepare(
       "UPDATE tasks SET status = 'failure', message = 'the import was interrupted (node restarted "
       "or lost); import the image again', updated_at = ?, expires_at = ? "

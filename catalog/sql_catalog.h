@@ -69,6 +69,7 @@ class SqlCatalog final : public Catalog {
   Status FinishStage(const UploadLock& lock, int64_t size) override;
   Status BeginImport(const UploadLock& lock, int64_t expires_at) override;
   Status ReleaseImport(const UploadLock& lock) override;
+  Status BeginWebDownload(const UploadLock& lock, int64_t expires_at) override;
 
   // recovery.cc
   Result<std::vector<UploadLock>> RecoverUploads(const std::string& node_id,

@@ -121,6 +121,10 @@ Status SqlCatalog::BeginImport(const UploadLock& lock, int64_t expires_at) {
   return LockedTransition(lock, expires_at, kUploading, kImporting, true);
 }
 
+Status SqlCatalog::BeginWebDownload(const UploadLock& lock, int64_t expires_at) {
+  return LockedTransition(lock, expires_at, kQueued, kImporting, true);
+}
+
 Status SqlCatalog::FinishStage(const UploadLock& lock, int64_t size) {
   return pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(

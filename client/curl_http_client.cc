@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -131,6 +133,20 @@ size_t OnRead(char* buf, size_t size, size_t count, void* user) {
   return *n;
 }
 
+// Refuses to open a socket to any address but the pinned one (CURLOPT_OPENSOCKETFUNCTION):
+// whatever curl's own reading of the URL, it connects only where the filter said.
+curl_socket_t OpenPinnedSocket(void* user, curlsocktype, curl_sockaddr* address) {
+  const auto* pin = static_cast<const std::string*>(user);
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (address->family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&address->addr)->sin_addr, text, sizeof text);
+  } else if (address->family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_addr, text, sizeof text);
+  }
+  if (*pin != text) return CURL_SOCKET_BAD;
+  return ::socket(address->family, address->socktype, address->protocol);
+}
+
 class CurlClient final : public HttpClient {
  public:
   CurlClient(std::string base, ClientOptions options, CurlHandle handle)
@@ -198,6 +214,7 @@ class CurlClient final : public HttpClient {
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, &ex);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!options_.pin_address.empty()) Pin(c);
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (!options_.verify_tls) {
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -215,6 +232,18 @@ class CurlClient final : public HttpClient {
       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
     }
     return c;
+  }
+
+  void Pin(CURL* c) {
+    curl_easy_setopt(c, CURLOPT_PROXY, "");  // no proxy from the environment
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &OpenPinnedSocket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &options_.pin_address);
+    bool v6 = options_.pin_address.find(':') != std::string::npos;
+    std::string entry = options_.pin_host + ":" + std::to_string(options_.pin_port) + ":" +
+                        (v6 ? "[" + options_.pin_address + "]" : options_.pin_address);
+    resolve_.reset(curl_slist_append(nullptr, entry.c_str()));
+    curl_easy_setopt(c, CURLOPT_RESOLVE, resolve_.get());
   }
 
   Status Perform(const HeaderList& headers, Exchange& ex) {
@@ -239,6 +268,7 @@ class CurlClient final : public HttpClient {
   std::string base_, url_;
   ClientOptions options_;
   CurlHandle handle_;
+  HeaderSlist resolve_;
   char error_[CURL_ERROR_SIZE] = {};
 };
 

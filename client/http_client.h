@@ -27,6 +27,12 @@ struct ClientOptions {
   // A response (head or body) that delivers no byte for this long fails as Unavailable:
   // a peer that accepts and never answers cannot hold the caller forever.
   int stall_timeout_ms = 30000;
+  // Pinning (outbound fetches, outbound_fetch.h): connect only to `pin_address` (an IP
+  // literal) for the base URL's host and port, never to a DNS answer or a proxy; any
+  // other address curl would connect to is refused before the connect.
+  std::string pin_address;
+  std::string pin_host;
+  int pin_port = 0;
 };
 
 struct ClientResponse {

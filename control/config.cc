@@ -73,6 +73,18 @@ class IniReader {
   void List(const std::string& key, std::vector<std::string>* out) const {
     if (auto v = Raw(key)) *out = SplitList(*v);
   }
+  void Ports(const std::string& key, std::vector<int>* out) {
+    auto v = Raw(key);
+    if (!v) return;
+    out->clear();
+    for (const auto& item : SplitList(*v)) {
+      if (item.size() > 5 || item.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(item) < 1 || std::stoi(item) > 65535) {
+        return Fail(key, "'" + item + "' is not a port (1..65535)");
+      }
+      out->push_back(std::stoi(item));
+    }
+  }
   void Fail(const std::string& key, const std::string& why) {
     if (error_.ok()) error_ = Status::InvalidArgument("option " + key + ": " + why);
   }
@@ -151,6 +163,25 @@ void ReadKeystone(IniReader& r, Config* c) {
   r.Flag("keystone_authtoken.service_token_roles_required", &c->ks_service_token_roles_required);
 }
 
+void ReadImport(IniReader& r, Config* c) {
+  r.List("DEFAULT.enabled_import_methods", &c->enabled_import_methods);
+  for (auto& m : c->enabled_import_methods) {  // Glance's list items may be quoted
+    if (m.size() >= 2 && (m.front() == '\'' || m.front() == '"') && m.back() == m.front()) m = m.substr(1, m.size() - 2);
+  }
+  auto& f = c->import_filter;
+  r.List("import_filtering_opts.allowed_schemes", &f.allowed_schemes);
+  r.List("import_filtering_opts.disallowed_schemes", &f.disallowed_schemes);
+  r.List("import_filtering_opts.allowed_hosts", &f.allowed_hosts);
+  r.List("import_filtering_opts.disallowed_hosts", &f.disallowed_hosts);
+  r.Ports("import_filtering_opts.allowed_ports", &f.allowed_ports);
+  r.Ports("import_filtering_opts.disallowed_ports", &f.disallowed_ports);
+  r.List("import_filtering_opts.allowed_networks", &f.allowed_networks);
+  r.Num("import_filtering_opts.max_redirects", &c->max_redirects);
+  r.Str("DEFAULT.outbound_ca_file", &c->outbound_ca_file);
+  r.Num("DEFAULT.outbound_connect_timeout", &c->outbound_connect_timeout);
+  r.Num("DEFAULT.outbound_stall_timeout", &c->outbound_stall_timeout);
+}
+
 void ReadSingleStore(IniReader& r, Config* c) {
   r.List("glance_store.stores", &c->stores);
   r.Str("glance_store.default_store", &c->default_store);
@@ -176,8 +207,8 @@ void ReadBackends(IniReader& r, Config* c) {
     BackendConfig b;
     b.id = Trim(item.substr(0, colon));
     b.type = Trim(item.substr(colon + 1));
-    if (b.type != "file" && b.type != "rbd") {
-      return r.Fail("DEFAULT.enabled_backends", "backend " + b.id + ": type " + b.type + " is not file or rbd");
+    if (b.type != "file" && b.type != "rbd" && b.type != "http") {
+      return r.Fail("DEFAULT.enabled_backends", "backend " + b.id + ": type " + b.type + " is not file, rbd or http");
     }
     std::string sec = b.id + ".";
     r.Str(sec + "filesystem_store_datadir", &b.filesystem_store_datadir);
@@ -213,6 +244,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   }
   ReadKeystone(reader, c);
   ReadSingleStore(reader, c);
+  ReadImport(reader, c);
   ReadBackends(reader, c);
   reader.List("image_format.vmdk_allowed_types", &c->image_format.vmdk_allowed_types);
   reader.Flag("image_format.require_image_format_match", &c->image_format.require_image_format_match);

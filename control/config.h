@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "client/outbound_filter.h"
 #include "common/status.h"
 #include "format/verdict.h"
 
@@ -78,11 +79,22 @@ struct Config {
   std::string log_file;                        // "" = stderr
   bool access_log = true;                      // one info line per request (access_log.h)
   bool debug = false;
+  // Interoperable import: Glance's enabled_import_methods (copy-image only matters on a
+  // multi-store node).
+  std::vector<std::string> enabled_import_methods = {"glance-direct", "web-download", "copy-image"};
+  // [import_filtering_opts]: what web-download and the http store may fetch (Glance's
+  // options, plus Glint's allowed_networks; see client/outbound_filter.h).
+  client::OutboundFilterOptions import_filter;
+  int max_redirects = 5;                       // [import_filtering_opts] (Glint)
+  // Outbound fetches (web-download, the http store): [DEFAULT] options of Glint's.
+  std::string outbound_ca_file;                // PEM bundle for https; "" = the system's
+  int outbound_connect_timeout = 10;           // seconds
+  int outbound_stall_timeout = 60;             // seconds a fetch may deliver nothing
   // [database]
   std::string connection;                      // "" = sqlite:///<data_dir>/glint.db
   std::string connection_password_file;        // [database] connection_password_file
   // [glance_store]
-  std::vector<std::string> stores = {"file"};
+  std::vector<std::string> stores = {"file", "http"};  // http: the read-only http store
   std::string default_store = "file";
   std::string filesystem_store_datadir;        // "" = <data_dir>/store
   std::string staging_dir;  // [os_glance_staging_store] filesystem_store_datadir; "" = <data_dir>/staging

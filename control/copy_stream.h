@@ -1,9 +1,10 @@
-// CopyStream: the one streaming copy of image data from a store Reader into a store
-// Writer, in fixed 1 MiB aligned chunks (bounded memory whatever the size), hashing as it
-// goes. Used by glance-direct imports (staging area -> store) and copy-image (store ->
-// store). A long copy keeps its catalog lock alive through `renew`. Every copy inspects
-// the data's format as it streams (format/) and fails with the verdict's 400 message when
-// the data is refused: a caller that declares nothing still gets the safety refusals.
+// CopyStream: the one streaming copy of image data into a store Writer, in fixed 1 MiB
+// aligned chunks (bounded memory whatever the size), hashing as it goes. Used by
+// glance-direct imports (staging area -> store), copy-image (store -> store) and
+// web-download (an HTTP body pushed through a CopySink). A long copy keeps its catalog
+// lock alive through `renew`. Every copy inspects the data's format as it streams
+// (format/) and fails with the verdict's 400 message when the data is refused: a caller
+// that declares nothing still gets the safety refusals.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,11 @@
 #include <optional>
 #include <string>
 
+#include "common/aligned_buffer.h"
 #include "common/clock.h"
+#include "common/digest.h"
 #include "common/status.h"
+#include "format/inspector.h"
 #include "format/verdict.h"
 #include "store/backend.h"
 
@@ -26,6 +30,7 @@ struct CopyOptions {
   std::function<Status()> renew;
   int64_t renew_every = 0;
   const Clock* clock = &SystemClock();
+  int64_t size_cap = -1;                // more bytes than this: TooLarge (-1: no cap)
 };
 
 struct CopyResult {
@@ -33,6 +38,29 @@ struct CopyResult {
   std::string md5;                       // hex
   std::optional<std::string> sha512;     // hex, when asked for
   format::Verdict verdict;               // what the data is, its virtual size
+};
+
+// The copy-and-hash step for a source that pushes its bytes in pieces of any size (an
+// HTTP download): Feed them in order, then Finish. Used by one thread at a time.
+class CopySink {
+ public:
+  CopySink(store::Writer& to, const CopyOptions& options);
+  Status Feed(const char* data, size_t len);
+  Result<CopyResult> Finish();
+  int64_t size() const { return size_; }
+
+ private:
+  friend Result<CopyResult> CopyStream(store::Reader&, store::Writer&, const CopyOptions&);
+  // One chunk: inspect, hash, write, renew the lock when due.
+  Status Chunk(const char* data, size_t len);
+  store::Writer& to_;
+  const CopyOptions& o_;
+  Digest md5_{Digest::Algorithm::kMd5};
+  format::Inspector inspector_;
+  std::optional<Digest> sha512_;
+  AlignedBuffer buf_;
+  size_t fill_ = 0;
+  int64_t size_ = 0, last_renew_ = 0;
 };
 
 // Copies all of `from` into `to` (which is neither committed nor aborted here: the caller

@@ -8,6 +8,7 @@
 #include "control/format_check.h"
 #include "control/import_jobs.h"
 #include "control/json_body.h"
+#include "control/web_download.h"
 
 namespace glint::control {
 
@@ -61,7 +62,12 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
       return Status::InvalidArgument(std::string("'") + k + "' must be true or false");
     }
   }
+  const auto& enabled = api_.config.enabled_import_methods;
+  if (std::find(enabled.begin(), enabled.end(), method) == enabled.end()) {
+    return Status::InvalidArgument("Unknown import method name '" + method + "'.");
+  }
   if (method == "copy-image") return CopyImage(call, body);
+  if (method == "web-download") return WebDownload(call, body);
   if (method != "glance-direct") {
     return Status::InvalidArgument("Import method '" + method + "' is not enabled at this site (GET /v2/info/import)");
   }
@@ -100,6 +106,43 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
   // The copy into the store runs on the pool; the client polls the image (or its tasks).
   api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img)] {
     ImportJobs(api_).RunImport(lock, task_id, *target, declared);
+  });
+  return EmptyResponse(202);
+}
+
+// web-download: a queued image's data fetched from a URI the outbound filter allows
+// (checked here, as Glance does, and again by the job for every address and redirect).
+Result<HttpResponse> ImportHandler::WebDownload(const Call& call, const json& body) {
+  const json& m = body["method"];
+  if (!m.contains("uri") || !m["uri"].is_string()) {
+    return Status::InvalidArgument("'uri' needs to be set for web-download import method");
+  }
+  std::string uri = m["uri"].get<std::string>();
+  auto img = access_.Visible(call.ctx, call.id);
+  if (!img.ok()) return img.status();
+  if (img->status == catalog::kActive) return Status::Conflict("Image with status active cannot be target for import");
+  if (img->status != catalog::kQueued) {
+    return Status::Conflict("Image needs to be in 'queued' state to use 'web-download' method");
+  }
+  if (!img->container_format) return Status::Conflict("'container_format' needs to be set before import");
+  if (!img->disk_format) return Status::Conflict("'disk_format' needs to be set before import");
+  if (Status may = ImageAccess::MayModify(call.ctx, *img); !may.ok()) return may;
+  if (Status p = access_.PolicyOn("modify_image", call.ctx, *img); !p.ok()) return p;
+  auto target = Target(call.req, body);
+  if (!target.ok()) return target.status();
+  if (!*target) return Status::Unavailable("No store is configured");
+  GLINT_RETURN_IF_ERROR(CheckWebDownloadUri(api_.config, uri));
+  catalog::UploadLock lock{img->id, NewUuid(), api_.config.node_id};
+  GLINT_RETURN_IF_ERROR(api_.catalog.BeginWebDownload(lock, api_.Now() + api_.LockTtl()));
+  catalog::TaskRecord task =
+      NewImportTask(api_, call.ctx, call.req, img->id, DumpJson(body),
+                    DumpJson(api_.stores.multi_store() ? json::array({StoreIdOf(api_, **target)}) : json()));
+  if (Status t = api_.catalog.CreateTask(task); !t.ok()) {
+    (void)api_.catalog.AbortUpload(lock);
+    return t;
+  }
+  api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img), uri] {
+    RunWebDownload(api_, lock, task_id, *target, declared, uri);
   });
   return EmptyResponse(202);
 }

@@ -15,8 +15,12 @@ using catalog::ImageRecord;
 using nlohmann::json;
 
 std::vector<std::string> ImportMethods(const ApiContext& api) {
-  std::vector<std::string> m = {"glance-direct"};
-  if (api.stores.multi_store()) m.push_back("copy-image");
+  std::vector<std::string> m;
+  for (const auto& name : api.config.enabled_import_methods) {  // in Glance's order
+    if (name == "glance-direct" || name == "web-download" || (name == "copy-image" && api.stores.multi_store())) {
+      m.push_back(name);
+    }
+  }
   return m;
 }
 

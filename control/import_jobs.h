@@ -16,7 +16,8 @@
 
 namespace glint::control {
 
-// What this site imports with: glance-direct, and copy-image between several stores.
+// What this site imports with (enabled_import_methods): glance-direct, web-download, and
+// copy-image between several stores.
 std::vector<std::string> ImportMethods(const ApiContext& api);
 // The store id under which `backend` is configured.
 std::string StoreIdOf(const ApiContext& api, store::Backend& backend);

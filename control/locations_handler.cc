@@ -21,9 +21,16 @@ Status LocationsHandler::CheckLocation(const Call& call, const ImageRecord& img,
   store::Backend* owner = api_.stores.Owner(out->url);
   if (!owner) return Status::InvalidArgument("Invalid location: " + out->url);
   out->store = owner->id();
+  if (owner->ReadOnly()) {
+    // As Glance: a remote location must pass the outbound filter and answer its size,
+    // whatever the image's status.
+    auto reader = owner->Open(out->url);
+    if (!reader.ok()) return Status::InvalidArgument("Invalid location " + out->url + ": " + reader.status().message());
+  }
   bool already = std::any_of(img.locations.begin(), img.locations.end(),
                              [&](const catalog::ImageLocation& l) { return l.url == out->url; });
-  if (!already && out->url != owner->LocationFor(img.id)) {
+  // Remote (http) data is no image's own: the outbound filter, not ownership, guards it.
+  if (!already && !owner->ReadOnly() && out->url != owner->LocationFor(img.id)) {
     // Without a policy engine the default rule applies: admin or service.
     bool service = std::find(call.ctx.roles.begin(), call.ctx.roles.end(), "service") != call.ctx.roles.end();
     Status may = api_.policy ? access_.Policy("glint:use_foreign_location", call.ctx, access_.Target(call.ctx, img))

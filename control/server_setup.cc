@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "auth/keystone_authenticator.h"
+#include "control/web_download.h"
 
 namespace glint::control {
 namespace {
@@ -82,16 +83,24 @@ Result<std::unique_ptr<store::StoreSet>> OpenStores(const Config& config) {
   auto stores = std::make_unique<store::StoreSet>(multi);
   for (const auto& b : wanted) {
     Result<std::unique_ptr<store::Backend>> backend =
-        Status::InvalidArgument("backend " + b.id + ": unknown type '" + b.type + "': use file or rbd");
+        Status::InvalidArgument("backend " + b.id + ": unknown type '" + b.type + "': use file, rbd or http");
     if (b.type == "file") {
       std::string dir = b.filesystem_store_datadir.empty() ? config.data_dir + "/store-" + b.id
                                                           : b.filesystem_store_datadir;
       backend = store::NewFileBackend(b.id, dir);
     } else if (b.type == "rbd") {
       backend = store::NewRbdBackend(b.id, RbdOptionsOf(b, config));
+    } else if (b.type == "http") {
+      if (!multi || b.id == config.default_backend) {
+        return Status::InvalidArgument("the http store is read-only: it cannot be the default store");
+      }
+      backend = store::NewHttpBackend(b.id, OutboundOptionsOf(config));
     }
     if (!backend.ok()) return backend.status().Prefixed("store " + b.id + ": ");
     stores->Add(b.id, b.type, std::move(backend).value(), multi ? b.id == config.default_backend : true);
+  }
+  if (!multi && std::find(config.stores.begin(), config.stores.end(), "http") != config.stores.end()) {
+    stores->AddReader(store::NewHttpBackend("http", OutboundOptionsOf(config)));
   }
   if (multi && !stores->Find(config.default_backend)) {
     return Status::InvalidArgument("[glance_store] default_backend '" + config.default_backend +

@@ -20,6 +20,7 @@ Result<HttpResponse> StoresInfoHandler::Stores(const Call& call) {
   for (const auto& e : api_.stores.entries()) {
     json j = {{"id", e.id}};
     if (e.is_default) j["default"] = true;
+    if (e.type == "http") j["read-only"] = "true";  // as Glance marks its http store
     if (detail) {
       j["type"] = e.type;
       j["properties"] = json::object();

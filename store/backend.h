@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "client/outbound_fetch.h"
 #include "common/status.h"
 
 namespace glint::store {
@@ -50,6 +51,9 @@ class Backend {
   // The store id (multi-store) and URL scheme of its locations ("file", "rbd", ...).
   virtual const std::string& id() const = 0;
   virtual bool OwnsLocation(const std::string& url) const = 0;
+  // A store of remote data (http): it holds no image's data of its own, cannot be written,
+  // and deleting a location of it deletes nothing.
+  virtual bool ReadOnly() const { return false; }
 
   virtual Result<std::unique_ptr<Writer>> NewWriter(const std::string& image_id,
                                                     const std::string& upload_token) = 0;
@@ -85,6 +89,9 @@ struct RbdOptions {
   int op_timeout_seconds = 60; // an OSD or monitor that does not answer fails the call
 };
 Result<std::unique_ptr<Backend>> NewRbdBackend(const std::string& id, const RbdOptions& options);
+
+// Glance's read-only http store: http(s) locations read through the outbound filter.
+std::unique_ptr<Backend> NewHttpBackend(const std::string& id, const client::OutboundOptions& options);
 
 // Keeps everything in memory; for unit tests.
 std::unique_ptr<Backend> NewMemoryBackend(const std::string& id = "memory");

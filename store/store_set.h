@@ -25,6 +25,9 @@ class StoreSet {
   void Add(std::string id, std::string type, std::unique_ptr<Backend> backend, bool is_default) {
     entries_.push_back({std::move(id), std::move(type), std::move(backend), is_default});
   }
+  // A store that only reads locations (the http store of a single-store node, as Glance's
+  // default `stores = file, http`): found by Owner, never listed, never a target.
+  void AddReader(std::unique_ptr<Backend> backend) { readers_.push_back(std::move(backend)); }
   bool multi_store() const { return multi_; }
   const std::vector<Entry>& entries() const { return entries_; }
 
@@ -45,12 +48,16 @@ class StoreSet {
     for (const auto& e : entries_) {
       if (e.backend->OwnsLocation(location)) return e.backend.get();
     }
+    for (const auto& r : readers_) {
+      if (r->OwnsLocation(location)) return r.get();
+    }
     return nullptr;
   }
 
  private:
   bool multi_;
   std::vector<Entry> entries_;
+  std::vector<std::unique_ptr<Backend>> readers_;
 };
 
 }  // namespace glint::store

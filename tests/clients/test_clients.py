@@ -371,16 +371,17 @@ class TestImport:
     def test_discovery_and_glance_errors(self, server):
         h = self.h(server)
         info = requests.get(server.url + "/v2/info/import", headers=h).json()
-        assert info["import-methods"]["value"] == ["glance-direct"]
+        assert info["import-methods"]["value"] == ["glance-direct", "web-download"]
         r = requests.post(server.url + "/v2/images", headers=h, json={"disk_format": "raw", "container_format": "bare"})
-        assert r.headers["OpenStack-image-import-methods"] == "glance-direct"
+        assert r.headers["OpenStack-image-import-methods"] == "glance-direct,web-download"
         image_id = r.json()["id"]
         imp = lambda body: requests.post(server.url + "/v2/images/%s/import" % image_id, headers=h, json=body)
         assert imp({}).status_code == 400 and "'method'" in imp({}).json()["error"]["message"]
         assert imp({"method": {}}).status_code == 400
         r = imp({"method": {"name": "teleport"}})
         assert r.status_code == 400 and "Unknown import method name 'teleport'" in r.json()["error"]["message"]
-        assert imp({"method": {"name": "web-download", "uri": "http://x/"}}).status_code == 400  # not enabled
+        r = imp({"method": {"name": "web-download", "uri": "http://127.0.0.1/"}})  # loopback: refused
+        assert r.status_code == 400 and "does not pass filtering" in r.json()["error"]["message"]
         r = imp({"method": {"name": "glance-direct"}})
         assert r.status_code == 409 and "staged" in r.json()["error"]["message"]
         stage = lambda data, ct="application/octet-stream": requests.put(
@@ -476,7 +477,7 @@ class TestCopyImage:
     def test_copy_image_adds_a_store_and_the_source_can_go(self, multi):
         s, data = multi, os.urandom(3 << 20)
         r = requests.post(s.url + "/v2/images", headers=self.h(s), json={"name": "x"})
-        assert r.headers["OpenStack-image-import-methods"] == "glance-direct,copy-image"
+        assert r.headers["OpenStack-image-import-methods"] == "glance-direct,web-download,copy-image"
         image_id = self.create(s, data, "slow")
         r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s),
                           json={"method": {"name": "copy-image"}, "stores": ["fast"]})
