@@ -44,7 +44,7 @@ if [ "${GLINT_SANITIZERS:-1}" != 0 ] || [ "${CI:-}" = true ]; then
   export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest --output-on-failure --timeout 900 -j "${TEST_JOBS:-2}" \
-     -E '^(clients|keystone|adoption|run_script|rbd|store_rbd|structure|fuzz|abuse)$|mariadb' "$@") 2>&1 | tee "$asan_log"
+     -E '^(clients|keystone|adoption|run_script|rbd|store_rbd|structure|fuzz|abuse)$|[Mm]aria[Dd][Bb]' "$@") 2>&1 | tee "$asan_log"
   asan_rc=${PIPESTATUS[0]}
   asan_result=$(summary "$asan_log")
 fi
