@@ -138,6 +138,10 @@ class Catalog {
   virtual Status UpdateTask(const std::string& id, const std::string& status,
                             const std::optional<std::string>& result_json, const std::string& message) = 0;
   virtual Result<std::vector<TaskRecord>> ListTasks(const std::string& image_id) = 0;
+  // Unexpired tasks of every image (GET /v2/tasks), filtered, sorted and paged.
+  virtual Result<std::vector<TaskRecord>> QueryTasks(const TaskQuery& query) = 0;
+  // One unexpired task; NotFound otherwise.
+  virtual Result<TaskRecord> GetTask(const std::string& id) = 0;
 
   // Startup/periodic recovery: every upload held by `node_id` (it restarted) or whose
   // lock expired before `now` goes back to queued (a stage too; an interrupted import goes

@@ -93,4 +93,14 @@ struct TaskRecord {
   std::optional<int64_t> lock_expires;
 };
 
+// GET /v2/tasks: Glance's filters, sort and marker paging.
+struct TaskQuery {
+  std::optional<std::string> owner;  // nullopt: every project's (admin)
+  std::optional<std::string> type, status;
+  std::string sort_key = "created_at";  // id, type, status, created_at, updated_at
+  bool ascending = false;
+  std::optional<std::string> marker;    // the last task id of the previous page
+  int limit = 25;
+};
+
 }  // namespace glint::catalog

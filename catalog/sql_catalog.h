@@ -84,6 +84,8 @@ class SqlCatalog final : public Catalog {
                     const std::optional<std::string>& result_json,
                     const std::string& message) override;
   Result<std::vector<TaskRecord>> ListTasks(const std::string& image_id) override;
+  Result<std::vector<TaskRecord>> QueryTasks(const TaskQuery& query) override;
+  Result<TaskRecord> GetTask(const std::string& id) override;
 
   // members.cc
   Status AddMember(const ImageMember& member) override;

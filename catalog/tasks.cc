@@ -1,6 +1,7 @@
 // Import tasks (Glance's `tasks` rows): recorded, renewed while a copy holds its lock,
 // finished, and listed per image until they expire.
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,37 +92,119 @@ Status SqlCatalog::UpdateTask(const std::string& id, const std::string& status,
   });
 }
 
+namespace {
+
+constexpr const char* kTaskColumns =
+    "SELECT id, image_id, type, status, owner, user_id, request_id, input, result, message, created_at, "
+    "updated_at, expires_at FROM tasks ";
+
+TaskRecord TaskFromRow(sql::Stmt& st) {
+  TaskRecord t;
+  t.id = st.Text(0);
+  t.image_id = st.Text(1);
+  t.type = st.Text(2);
+  t.status = st.Text(3);
+  t.owner = st.OptText(4);
+  t.user_id = st.OptText(5);
+  t.request_id = st.OptText(6);
+  t.input_json = st.Text(7);
+  t.result_json = st.OptText(8);
+  t.message = st.Text(9);
+  t.created_at = st.Int(10);
+  t.updated_at = st.Int(11);
+  t.expires_at = st.OptInt(12);
+  return t;
+}
+
+// Steps `st` to the end, collecting its tasks.
+Status CollectTasks(sql::Stmt& st, std::vector<TaskRecord>* out) {
+  for (;;) {
+    auto row = st.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    out->push_back(TaskFromRow(st));
+  }
+}
+
+}  // namespace
+
 Result<std::vector<TaskRecord>> SqlCatalog::ListTasks(const std::string& image_id) {
   std::vector<TaskRecord> out;
   Status s = pool_.WithDb([&](Db& db) -> Status {
     out.clear();  // a retried call starts again
-    auto st = db.Prepare(
-        "SELECT id, image_id, type, status, owner, user_id, request_id, input, result, message, created_at, "
-        "updated_at, expires_at FROM tasks WHERE image_id = ? AND (expires_at IS NULL OR expires_at > ?) "
-        "ORDER BY created_at DESC");
+    auto st = db.Prepare(std::string(kTaskColumns) +
+                         "WHERE image_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC");
     if (!st.ok()) return st.status();
     st->Bind(1, image_id);
     st->Bind(2, NowMicros());
-    for (;;) {
-      auto row = st->Step();
+    return CollectTasks(*st, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<TaskRecord> SqlCatalog::GetTask(const std::string& id) {
+  std::optional<TaskRecord> out;
+  Status s = pool_.WithDb([&](Db& db) -> Status {
+    auto st = db.Prepare(std::string(kTaskColumns) + "WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, id);
+    st->Bind(2, NowMicros());
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (*row) out = TaskFromRow(*st);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!out) return Status::NotFound("Task with the given id " + id + " not found");
+  return std::move(*out);
+}
+
+Result<std::vector<TaskRecord>> SqlCatalog::QueryTasks(const TaskQuery& q) {
+  static const std::set<std::string> kSortKeys = {"id", "type", "status", "created_at", "updated_at"};
+  if (!kSortKeys.count(q.sort_key)) return Status::InvalidArgument("Sort key supplied is invalid: " + q.sort_key);
+  // The column is one of the fixed names above: never text from the request.
+  const std::string key = q.sort_key, dir = q.ascending ? " ASC" : " DESC", cmp = q.ascending ? ">" : "<";
+  std::vector<TaskRecord> out;
+  Status s = pool_.WithDb([&](Db& db) -> Status {
+    out.clear();
+    std::optional<TaskRecord> marker;
+    if (q.marker) {
+      auto m = db.Prepare(std::string(kTaskColumns) + "WHERE id = ?");
+      if (!m.ok()) return m.status();
+      m->Bind(1, *q.marker);
+      auto row = m->Step();
       if (!row.ok()) return row.status();
-      if (!*row) return Status::Ok();
-      TaskRecord t;
-      t.id = st->Text(0);
-      t.image_id = st->Text(1);
-      t.type = st->Text(2);
-      t.status = st->Text(3);
-      t.owner = st->OptText(4);
-      t.user_id = st->OptText(5);
-      t.request_id = st->OptText(6);
-      t.input_json = st->Text(7);
-      t.result_json = st->OptText(8);
-      t.message = st->Text(9);
-      t.created_at = st->Int(10);
-      t.updated_at = st->Int(11);
-      t.expires_at = st->OptInt(12);
-      out.push_back(std::move(t));
+      if (!*row) return Status::InvalidArgument("Invalid marker. Task " + *q.marker + " could not be found.");
+      marker = TaskFromRow(*m);
     }
+    std::string sql = std::string(kTaskColumns) + "WHERE (expires_at IS NULL OR expires_at > ?)";
+    if (q.owner) sql += " AND owner = ?";
+    if (q.type) sql += " AND type = ?";
+    if (q.status) sql += " AND status = ?";
+    // Keyset paging on (key, id): the marker's row and everything before it are skipped.
+    if (marker) sql += " AND (" + key + " " + cmp + " ? OR (" + key + " = ? AND id " + cmp + " ?))";
+    sql += " ORDER BY " + key + dir + ", id" + dir + " LIMIT ?";
+    auto st = db.Prepare(sql);
+    if (!st.ok()) return st.status();
+    int i = 1;
+    st->Bind(i++, NowMicros());
+    if (q.owner) st->Bind(i++, *q.owner);
+    if (q.type) st->Bind(i++, *q.type);
+    if (q.status) st->Bind(i++, *q.status);
+    if (marker) {
+      auto bind_key = [&] {
+        if (key == "created_at") return st->Bind(i++, marker->created_at);
+        if (key == "updated_at") return st->Bind(i++, marker->updated_at);
+        const std::string& v = key == "id" ? marker->id : key == "type" ? marker->type : marker->status;
+        return st->Bind(i++, v);
+      };
+      bind_key();
+      bind_key();
+      st->Bind(i++, marker->id);
+    }
+    st->Bind(i++, static_cast<int64_t>(q.limit));
+    return CollectTasks(*st, &out);
   });
   if (!s.ok()) return s;
   return out;

@@ -15,6 +15,7 @@
 #include "control/router.h"
 #include "control/stores_info_handler.h"
 #include "control/tags_actions_handler.h"
+#include "control/tasks_handler.h"
 #include "control/versions_handler.h"
 
 namespace glint::control {
@@ -58,6 +59,7 @@ struct ApiService::Impl {
   TagsActionsHandler tags{api};
   StoresInfoHandler info{api};
   ImportHandler import{api};
+  TasksHandler tasks{api};
   LocationsHandler locations{api};
   DataSweeper sweeper{api};
   Router router;
@@ -85,6 +87,8 @@ struct ApiService::Impl {
     r.AddUpload("PUT", "/v2/images/{id}/stage", kUploadStage);
     r.Add("POST", "/v2/images/{id}/import", Bind(&import, &ImportHandler::Import));
     r.Add("GET", "/v2/images/{id}/tasks", Bind(&import, &ImportHandler::Tasks));
+    r.Add("GET", "/v2/tasks", Bind(&tasks, &TasksHandler::List));
+    r.Add("GET", "/v2/tasks/{id}", Bind(&tasks, &TasksHandler::Show));
     r.Add("POST", "/v2/images/{id}/locations", Bind(&locations, &LocationsHandler::AddByService));
     r.Add("GET", "/v2/images/{id}/locations", Bind(&locations, &LocationsHandler::ListForService));
     r.Add("PUT", "/v2/images/{id}/tags/{arg}", Bind(&tags, &TagsActionsHandler::Tag));

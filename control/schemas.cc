@@ -196,6 +196,36 @@ json ResourceTypeSchema() {
           {"required", {"name"}}};
 }
 
+// Glance's task schema; the list shows tasks without input, result and message.
+json TaskSchema(bool partial) {
+  json s = {{"id", {{"type", "string"},
+                    {"pattern", "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"},
+                    {"description", "An identifier for the task"}}},
+            {"type", {{"type", "string"}, {"enum", {"import", "api_image_import"}},
+                      {"description", "The type of task represented by this content"}}},
+            {"status", {{"type", "string"}, {"enum", {"pending", "processing", "success", "failure"}},
+                        {"description", "The current status of this task"}}},
+            {"input", {{"type", {"null", "object"}}, {"description", "The parameters required by task, JSON blob"}}},
+            {"result", {{"type", {"null", "object"}}, {"description", "The result of current task, JSON blob"}}},
+            {"owner", {{"type", "string"}, {"description", "An identifier for the owner of this task"}}},
+            {"message", {{"type", "string"},
+                         {"description", "Human-readable informative message only included when appropriate "
+                                         "(usually on failure)"}}},
+            {"image_id", {{"type", "string"}, {"description", "Image associated with the task"}}},
+            {"request_id", {{"type", "string"}, {"description", "Human-readable informative request-id"}}},
+            {"user_id", {{"type", "string"}, {"description", "User associated with the task"}}},
+            {"expires_at", {{"type", {"null", "string"}},
+                            {"description", "Datetime when this resource would be subject to removal"}}},
+            {"created_at", {{"type", "string"}, {"description", "Datetime when this resource was created"}}},
+            {"updated_at", {{"type", "string"}, {"description", "Datetime when this resource was updated"}}},
+            {"self", {{"type", "string"}, {"readOnly", true}}},
+            {"schema", {{"type", "string"}, {"readOnly", true}}}};
+  if (partial) {
+    for (const char* hidden : {"input", "result", "message"}) s.erase(hidden);
+  }
+  return {{"name", "task"}, {"properties", s}};
+}
+
 json Collection(const char* name, const char* item_key, json item, bool paged) {
   json props = {{item_key, {{"type", "array"}, {"items", std::move(item)}}},
                 {"schema", {{"type", "string"}}}};
@@ -215,6 +245,8 @@ std::map<std::string, std::string> Build() {
   m["image"] = ImageSchema().dump();
   m["images"] = Collection("images", "images", ImageSchema(), true).dump();
   m["member"] = MemberSchema().dump();
+  m["task"] = TaskSchema(false).dump();
+  m["tasks"] = Collection("tasks", "tasks", TaskSchema(true), false).dump();  // Glance lists no paging links here
   m["members"] = Collection("members", "members", MemberSchema(), false).dump();
   m["metadefs/namespace"] = NamespaceSchema().dump();
   m["metadefs/namespaces"] = Collection("namespaces", "namespaces", NamespaceSchema(), true).dump();

@@ -218,6 +218,8 @@ SCHEMAS = {
     "members": "schema-members.json",
     "metadefs/namespace": "schema-metadefs-namespace.json",
     "metadefs/resource_type": "schema-metadefs-resource_type.json",
+    "task": "schema-task.json",
+    "tasks": "schema-tasks.json",
 }
 
 

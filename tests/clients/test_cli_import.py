@@ -1,6 +1,6 @@
 """Glint's own CLI for interoperable import and tasks, with glanceclient's subcommand
 names and flags: image-create-via-import, image-stage, image-import, import-info,
-image-tasks (task-list and task-show once /v2/tasks exists), against a real glint-api
+image-tasks, task-list and task-show, against a real glint-api
 with two file stores."""
 import hashlib
 import os
@@ -78,6 +78,11 @@ def test_create_via_import_stages_and_imports_a_file(multi, payload):
     assert img["checksum"] == md5 and img["stores"] == "slow"
     _, out, _ = glint(multi, "image-tasks", image_id)
     assert "api_image_import" in out and "success" in out
+    task_id = [l.split("|")[1].strip() for l in out.splitlines() if "api_image_import" in l][0]
+    _, out, _ = glint(multi, "task-list", "--status", "success", "--page-size", "1")
+    assert task_id in out
+    _, out, _ = glint(multi, "task-show", task_id)
+    assert field(out, "status") == "success" and field(out, "image_id") == image_id
 
 
 def test_stage_then_import_then_copy_to_all_stores(multi, payload):
