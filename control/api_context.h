@@ -17,6 +17,7 @@
 #include "control/image_json.h"
 #include "control/post.h"
 #include "control/staging_area.h"
+#include "notify/notifier.h"
 #include "store/store_set.h"
 
 namespace glint::control {
@@ -39,6 +40,8 @@ struct ApiContext {
   int64_t LockTtl() const { return int64_t{config.upload_lock_ttl} * 1000000; }
   // property_protection_file's rules; null without one.
   std::shared_ptr<const auth::PropertyProtections> protections;
+  // Where events go (control/notifications.h); null when notifications are off.
+  notify::Notifier* notifier = nullptr;
 
   // How images are shown to `reader`.
   ImageJsonOptions ImageJson(const auth::RequestContext& reader) const {

@@ -168,6 +168,8 @@ ApiService::ApiService(const Config& config, catalog::Catalog& catalog, store::S
 
 ApiService::~ApiService() = default;
 
+void ApiService::SetNotifier(notify::Notifier* notifier) { impl_->api.notifier = notifier; }
+
 void ApiService::SetPropertyProtections(std::shared_ptr<const auth::PropertyProtections> protections) {
   impl_->api.protections = std::move(protections);
 }

@@ -25,6 +25,7 @@
 #include "control/upload_session.h"
 #include "store/backend.h"
 #include "store/store_set.h"
+#include "notify/notifier.h"
 
 namespace glint::control {
 
@@ -39,6 +40,8 @@ class ApiService {
 
   // Applies property_protection_file's rules from now on (set before serving).
   void SetPropertyProtections(std::shared_ptr<const auth::PropertyProtections> protections);
+  // Events go to `notifier` (it outlives this service); null: none are sent.
+  void SetNotifier(notify::Notifier* notifier);
 
   // True for PUT /v2/images/{id}/file: its body streams into an UploadSession.
   bool IsUpload(const HttpRequest& head) const;

@@ -146,6 +146,22 @@ bool UrlHasPassword(const std::string& url) {
   return url.find(':', sep + 3) < at;
 }
 
+void ReadNotifications(IniReader& r, const std::string& path, Config* c) {
+  notify::NotifierConfig& n = c->notifications;
+  r.List("oslo_messaging_notifications.driver", &n.drivers);
+  r.Str("DEFAULT.transport_url", &n.transport_url);
+  r.Str("oslo_messaging_notifications.transport_url", &n.transport_url);
+  r.List("oslo_messaging_notifications.topics", &n.topics);
+  r.Num("oslo_messaging_notifications.queue_size", &n.queue_size);
+  r.Str("DEFAULT.default_publisher_id", &n.publisher_id);
+  r.List("DEFAULT.disabled_notifications", &n.disabled);
+  r.Str("DEFAULT.control_exchange", &n.control_exchange);
+  struct stat st {};
+  if (UrlHasPassword(n.transport_url) && ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH)) {
+    spdlog::warn("{} is readable by every local user and its transport_url holds a password: make it private", path);
+  }
+}
+
 void ReadKeystone(IniReader& r, Config* c) {
   r.Str("keystone_authtoken.auth_url", &c->ks_auth_url);
   r.Str("keystone_authtoken.www_authenticate_uri", &c->ks_www_authenticate_uri);
@@ -243,6 +259,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
                  "make it private, or use connection_password_file or $GLINT_DATABASE_PASSWORD", path);
   }
   ReadKeystone(reader, c);
+  ReadNotifications(reader, path, c);
   ReadSingleStore(reader, c);
   ReadImport(reader, c);
   ReadBackends(reader, c);

@@ -10,6 +10,7 @@
 #include "client/outbound_filter.h"
 #include "common/status.h"
 #include "format/verdict.h"
+#include "notify/notifier.h"
 
 namespace glint::control {
 
@@ -109,6 +110,9 @@ struct Config {
   // Multi-store: [DEFAULT] enabled_backends and [glance_store] default_backend.
   std::vector<BackendConfig> backends;
   std::string default_backend;
+
+  // [oslo_messaging_notifications] and [DEFAULT]'s notification options (notify/).
+  notify::NotifierConfig notifications;
 
   std::string AdminTokenFile() const { return data_dir + "/admin-token"; }
 };

@@ -366,6 +366,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_res_->content_length(static_cast<uint64_t>(r.length));
     stream_res_->keep_alive(keep);
     reader_ = std::move(r.data);
+    on_sent_ = std::move(r.on_sent);
     offset_ = r.offset;
     remaining_ = r.length;
     stream_sr_.emplace(*stream_res_);
@@ -466,7 +467,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Writes the request's access log line, once: when its response is complete or the
   // connection is lost.
   void LogAccess() {
-    if (!std::exchange(access_pending_, false) || !server_->config.access_log) return;
+    if (!std::exchange(access_pending_, false)) return;
+    if (auto sent = std::exchange(on_sent_, nullptr)) {
+      RunContained(LogContext() + " (download finished)", [&] { sent(static_cast<int64_t>(body_bytes_)); });
+    }
+    if (!server_->config.access_log) return;
     std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - started_;
     spdlog::info("{}", FormatAccessLine({req_.request_id, req_.user_id, req_.project_id, req_.method, req_.target,
                                          status_, body_bytes_, took.count()}));
@@ -535,6 +540,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::response<http::empty_body>> stream_res_;
   std::optional<http::response_serializer<http::empty_body>> stream_sr_;
   std::unique_ptr<store::Reader> reader_;
+  std::function<void(int64_t)> on_sent_;  // the streamed response's end (image.send)
   int64_t offset_ = 0, remaining_ = 0;
   uint64_t body_remaining_ = 0;
   std::vector<char> stream_buf_;

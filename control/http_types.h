@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,8 @@ struct HttpResponse {
   std::unique_ptr<store::Reader> data;
   int64_t offset = 0;
   int64_t length = 0;
+  // Called once when a streamed body ends, complete or not, with the bytes sent.
+  std::function<void(int64_t sent)> on_sent;
   bool close_connection = false;
 
   void Set(std::string name, std::string value) {

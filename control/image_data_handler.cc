@@ -6,6 +6,7 @@
 #include "control/byte_range.h"
 #include "control/format_check.h"
 #include "control/http_errors.h"
+#include "control/notifications.h"
 
 namespace glint::control {
 
@@ -68,6 +69,11 @@ Result<HttpResponse> ImageDataHandler::Download(const Call& call) {
   r.Set("Content-Type", "application/octet-stream");
   if (img->checksum && r.status == 200) r.Set("Content-MD5", *img->checksum);
   r.data = std::move(reader);
+  if (call.req.method == "GET" && api_.notifier) {
+    r.on_sent = [&api = api_, image = *img, reader = call.ctx, due = r.length](int64_t sent) {
+      NotifySend(api, image, reader, sent, due);
+    };
+  }
   return r;
 }
 
@@ -153,8 +159,21 @@ Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginUpload(const Call&
     (void)api_.catalog.AbortUpload(lock);
     return writer.status();
   }
-  return std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), **target, lock,
-                                         DeclaredOf(*img), api_.config.image_format, *size_cap, api_.config.upload_lock_ttl);
+  NotifyImage(api_, "image.prepare", *img);
+  auto session = std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), **target, lock,
+                                                 DeclaredOf(*img), api_.config.image_format, *size_cap,
+                                                 api_.config.upload_lock_ttl);
+  if (api_.notifier) {
+    session->set_on_finished([&api = api_, id = img->id](const Status& outcome) {
+      if (!outcome.ok()) {
+        return NotifyUploadError(api, "Failed to upload image data for image " + id + ": " + outcome.message());
+      }
+      auto now = api.catalog.GetImage(id);
+      if (!now.ok()) return;
+      for (const char* event : {"image.upload", "image.activate", "image.update"}) NotifyImage(api, event, *now);
+    });
+  }
+  return session;
 }
 
 }  // namespace glint::control

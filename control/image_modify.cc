@@ -1,5 +1,7 @@
 #include "control/image_modify.h"
 
+#include "control/notifications.h"
+
 namespace glint::control {
 
 Result<catalog::ImageRecord> ModifyImage(ApiContext& api, const ImageAccess& access, const auth::RequestContext& ctx,
@@ -21,6 +23,7 @@ Result<catalog::ImageRecord> ModifyImage(ApiContext& api, const ImageAccess& acc
     Status s = api.catalog.UpdateImage(updated);
     if (s.ok()) {
       updated.version++;
+      NotifyImage(api, "image.update", updated);
       return updated;
     }
     if (s.code() != Status::Code::kConflict) return s;

@@ -9,6 +9,7 @@
 #include "control/json_body.h"
 #include "control/json_writer.h"
 #include "control/list_query.h"
+#include "control/notifications.h"
 #include "control/protected_properties.h"
 
 namespace glint::control {
@@ -58,6 +59,7 @@ Result<HttpResponse> ImagesHandler::Create(const Call& call) {
   GLINT_RETURN_IF_ERROR(quotas_.Check(call.ctx, "image_count_total", 1));
   img->created_at = img->updated_at = api_.Now();
   GLINT_RETURN_IF_ERROR(api_.catalog.CreateImage(*img));
+  NotifyImage(api_, "image.create", *img);
   HttpResponse r = ImageResponse(201, *img, api_.ImageJson(call.ctx));
   r.Set("Location", api_.BaseUrl(call.req) + "/v2/images/" + img->id);
   std::string methods;
@@ -143,6 +145,9 @@ Result<HttpResponse> ImagesHandler::Delete(const Call& call) {
   auto before = api_.catalog.DeleteImage(img->id);
   if (!before.ok()) return before.status();
   sweeper_.RemoveData(*before);
+  ImageRecord gone = *before;
+  gone.status = "deleted";
+  NotifyImage(api_, "image.delete", gone);
   return EmptyResponse(204);
 }
 

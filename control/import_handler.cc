@@ -8,6 +8,7 @@
 #include "control/format_check.h"
 #include "control/import_jobs.h"
 #include "control/json_body.h"
+#include "control/notifications.h"
 #include "control/web_download.h"
 
 namespace glint::control {
@@ -103,6 +104,7 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
     (void)api_.catalog.ReleaseImport(lock);
     return t;
   }
+  NotifyTask(api_, "task.create", task.id);
   // The copy into the store runs on the pool; the client polls the image (or its tasks).
   api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img)] {
     ImportJobs(api_).RunImport(lock, task_id, *target, declared);
@@ -141,6 +143,7 @@ Result<HttpResponse> ImportHandler::WebDownload(const Call& call, const json& bo
     (void)api_.catalog.AbortUpload(lock);
     return t;
   }
+  NotifyTask(api_, "task.create", task.id);
   api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img), uri] {
     RunWebDownload(api_, lock, task_id, *target, declared, uri);
   });
@@ -198,6 +201,7 @@ Result<HttpResponse> ImportHandler::CopyImage(const Call& call, const json& body
   task.lock_node = api_.config.node_id;
   task.lock_expires = api_.Now() + int64_t{api_.config.upload_lock_ttl} * 1000000;
   if (Status t = api_.catalog.CreateTask(task); !t.ok()) return t;
+  NotifyTask(api_, "task.create", task.id);
   api_.post([this, task, wanted, source = *img] { ImportJobs(api_).RunCopy(task, wanted, source); });
   return EmptyResponse(202);
 }

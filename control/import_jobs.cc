@@ -8,6 +8,8 @@
 #include "common/ids.h"
 #include "control/copy_stream.h"
 #include "control/format_check.h"
+#include "control/notifications.h"
+#include "control/task_status.h"
 
 namespace glint::control {
 
@@ -47,14 +49,14 @@ catalog::TaskRecord NewImportTask(const ApiContext& api, const auth::RequestCont
 
 void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
   (void)api_.catalog.ReleaseImport(lock);
-  (void)api_.catalog.UpdateTask(task_id, "failure", std::nullopt, why.message());
+  (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: import failed: {}", lock.image_id, why.ToString());
 }
 
 void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
   if (store::Backend* staging = api_.staging.Get()) (void)staging->Delete(staging->LocationFor(lock.image_id));
   (void)api_.catalog.AbortUpload(lock);
-  (void)api_.catalog.UpdateTask(task_id, "failure", std::nullopt, why.message());
+  (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: import refused: {}", lock.image_id, why.message());
 }
 
@@ -62,10 +64,11 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
                            const format::Declared& declared) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()); !s.ok()) {
-    (void)api_.catalog.UpdateTask(task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
+    (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
     return;
   }
-  (void)api_.catalog.UpdateTask(task_id, "processing", std::nullopt, "");
+  (void)SetTaskStatus(api_, task_id, "processing", std::nullopt, "");
+  NotifyImageNow(api_, "image.prepare", lock.image_id);
   store::Backend* staging = api_.staging.Get();
   if (!staging) return FailImport(lock, task_id, Status::Unavailable("the staging area is not available"));
   std::string staged = staging->LocationFor(lock.image_id);
@@ -73,7 +76,7 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   if (!reader.ok() && reader.status().code() == Status::Code::kNotFound) {
     // Nothing staged (any more): the image can only start over.
     (void)api_.catalog.AbortUpload(lock);
-    (void)api_.catalog.UpdateTask(task_id, "failure", std::nullopt,
+    (void)SetTaskStatus(api_, task_id, "failure", std::nullopt,
                                   "the staged data is gone (is the staging area shared by every API node?); "
                                   "stage the image again");
     return;
@@ -115,7 +118,10 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
     return FailImport(lock, task_id, s);
   }
   (void)staging->Delete(staged);
-  (void)api_.catalog.UpdateTask(task_id, "success", json({{"image_id", lock.image_id}}).dump(), "");
+  for (const char* event : {"image.upload", "image.activate", "image.update"}) {
+    NotifyImageNow(api_, event, lock.image_id);
+  }
+  (void)SetTaskStatus(api_, task_id, "success", json({{"image_id", lock.image_id}}).dump(), "");
   spdlog::info("image {}: imported ({} bytes) into store {}", lock.image_id, copied->size, loc.store);
 }
 
@@ -176,10 +182,10 @@ void ImportJobs::RunCopy(const catalog::TaskRecord& task, const std::vector<std:
                          const ImageRecord& img) {
   // The job may have waited in the pool's queue: make sure the task lock is still ours.
   if (Status s = api_.catalog.RenewTask(task.id, *task.lock_token, api_.Now() + api_.LockTtl()); !s.ok()) {
-    (void)api_.catalog.UpdateTask(task.id, "failure", std::nullopt, "the copy lost its lock: " + s.message());
+    (void)SetTaskStatus(api_, task.id, "failure", std::nullopt, "the copy lost its lock: " + s.message());
     return;
   }
-  (void)api_.catalog.UpdateTask(task.id, "processing", std::nullopt, "");
+  (void)SetTaskStatus(api_, task.id, "processing", std::nullopt, "");
   int64_t copied = 0;
   std::vector<std::string> failures;
   for (const auto& t : targets) {
@@ -194,7 +200,7 @@ void ImportJobs::RunCopy(const catalog::TaskRecord& task, const std::vector<std:
     message += "; failed: ";
     for (size_t i = 0; i < failures.size(); ++i) message += (i ? "; " : "") + failures[i];
   }
-  (void)api_.catalog.UpdateTask(task.id, failures.empty() ? "success" : "failure",
+  (void)SetTaskStatus(api_, task.id, failures.empty() ? "success" : "failure",
                                 json({{"image_id", img.id}}).dump(), message);
 }
 

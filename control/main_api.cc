@@ -15,11 +15,14 @@
 #include "auth/identity.h"
 #include "auth/policy.h"
 #include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/random.h"
 #include "control/api_service.h"
 #include "control/config.h"
 #include "control/http_server.h"
 #include "control/identity_api.h"
 #include "control/server_setup.h"
+#include "notify/notifier.h"
 
 using namespace glint;
 
@@ -167,8 +170,11 @@ int Serve(control::Config& config, const Flags& flags) {
   control::WorkerPool pool(std::max(8, 2 * cores + 2));
   auth::PolicyEngine policy(config.enforce_secure_rbac, config.policy_file);
   if (!policy.load_status().ok()) spdlog::error("policy: {}", policy.load_status().ToString());
+  auto notifier = notify::MakeNotifier(config.notifications, SystemClock(), SystemRandom());
+  if (!notifier.ok()) return Fail(notifier.status());
   control::ApiService api(config, *catalog, **stores, **authenticator, pool.Poster(),
                           keystone ? nullptr : &identity_api, &policy);
+  api.SetNotifier(notifier->get());
   if (!config.property_protection_file.empty()) {
     auto format = config.property_protection_rule_format == "policies" ? auth::PropertyProtections::Format::kPolicies
                                                                         : auth::PropertyProtections::Format::kRoles;

@@ -2,6 +2,7 @@
 
 #include "control/image_json.h"
 #include "control/json_body.h"
+#include "control/notifications.h"
 
 namespace glint::control {
 
@@ -52,6 +53,7 @@ Result<HttpResponse> MembersHandler::Add(const Call& call) {
   catalog::ImageMember m{img->id, body["member"].get<std::string>(), "pending", api_.Now(), api_.Now()};
   Status s = api_.catalog.AddMember(m);
   if (!s.ok()) return s;
+  NotifyMember(api_, "image.member.create", m);
   return JsonResponse(200, MemberJson(m));
 }
 
@@ -79,6 +81,7 @@ Result<HttpResponse> MembersHandler::One(const Call& call) {
     if (Status p = access_.Policy("delete_member", ctx, mt); !p.ok()) return p;
     Status s = api_.catalog.DeleteMember(img->id, member);
     if (!s.ok()) return s;
+    NotifyMember(api_, "image.member.delete", *m);
     return EmptyResponse(204);
   }
   if (!self && !ctx.is_admin) {
@@ -97,6 +100,7 @@ Result<HttpResponse> MembersHandler::One(const Call& call) {
   if (!s.ok()) return s;
   auto updated = api_.catalog.GetMember(img->id, member);
   if (!updated.ok()) return updated.status();
+  NotifyMember(api_, "image.member.update", *updated);
   return JsonResponse(200, MemberJson(*updated));
 }
 

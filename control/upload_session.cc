@@ -151,26 +151,29 @@ void UploadSession::MaybeFinalize() {
   }
   auto self = shared_from_this();
   post_([self] {
-    HttpResponse r;
+    Status outcome;
     try {
-      r = self->Finalize();
+      outcome = self->Finalize();
     } catch (...) {
       LogEscapedException(self->request_id_ + " upload commit");
-      r = self->AbortAfterThrow();
+      outcome = self->AbortAfterThrow();
+    }
+    if (self->on_finished_) {
+      RunContained(self->request_id_ + " upload finished", [&] { self->on_finished_(outcome); });
     }
     auto done = std::move(self->done_);
-    done(std::move(r));
+    done(outcome.ok() ? EmptyResponse(204) : ErrorResponse(outcome));
   });
 }
 
 // Finalize threw midway: undo what may have been done, as any failed upload does (the
 // image goes back to queued), and answer 500.
-HttpResponse UploadSession::AbortAfterThrow() {
+Status UploadSession::AbortAfterThrow() {
   RunContained(request_id_ + " upload abort", [this] {
     writer_->Abort();
     (void)catalog_.AbortUpload(lock_);
   });
-  return ErrorResponse(Status::Internal("Internal error while handling the request " + request_id_));
+  return Status::Internal("Internal error while handling the request " + request_id_);
 }
 
 Result<format::Verdict> UploadSession::JudgeFormat() {
@@ -178,14 +181,14 @@ Result<format::Verdict> UploadSession::JudgeFormat() {
   return format::Judge(inspector_.Finish(), policy_, declared_);
 }
 
-HttpResponse UploadSession::Finalize() {
+Status UploadSession::Finalize() {
   Status failure = error_.ok() ? network_ : error_;
   auto verdict = JudgeFormat();
   if (failure.ok() && !verdict.ok()) failure = verdict.status();
   if (!failure.ok()) {
     writer_->Abort();
     (void)catalog_.AbortUpload(lock_);
-    return ErrorResponse(failure);
+    return failure;
   }
   if (mode_ == Mode::kStage) {
     auto staged = writer_->Commit();
@@ -194,11 +197,9 @@ HttpResponse UploadSession::Finalize() {
       if (staged.ok()) (void)backend_.Delete(*staged);
       writer_->Abort();
       (void)catalog_.AbortUpload(lock_);
-      return ErrorResponse(s);
+      return s;
     }
-    HttpResponse r;
-    r.status = 204;
-    return r;
+    return Status::Ok();
   }
   catalog::ImageRecord facts;
   facts.size = total_;
@@ -210,7 +211,7 @@ HttpResponse UploadSession::Finalize() {
   if (!location.ok()) {
     writer_->Abort();
     (void)catalog_.AbortUpload(lock_);
-    return ErrorResponse(location.status());
+    return location.status();
   }
   catalog::ImageLocation loc{*location, "{}", backend_.id()};
   Status s = catalog_.CompleteUpload(lock_, facts, loc);
@@ -218,11 +219,9 @@ HttpResponse UploadSession::Finalize() {
     // The image was deleted (or the lock recovered) while uploading: the data is nobody's.
     (void)backend_.Delete(*location);
     (void)catalog_.AbortUpload(lock_);
-    return ErrorResponse(s);
+    return s;
   }
-  HttpResponse r;
-  r.status = 204;
-  return r;
+  return Status::Ok();
 }
 
 }  // namespace glint::control

@@ -66,6 +66,9 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   void Finish(Status network, std::function<void(HttpResponse)> done);
   // Names the request in log lines about this upload.
   void set_request_id(std::string id) { request_id_ = std::move(id); }
+  // Runs (on a worker thread) with the upload's outcome once it is committed or aborted,
+  // before the response is sent (the handler's notifications).
+  void set_on_finished(std::function<void(const Status&)> f) { on_finished_ = std::move(f); }
 
  private:
   // Runs one pipeline step on `chunk`, then counts it done. A step that throws fails the
@@ -74,10 +77,10 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   void RunStep(UploadChunk* chunk, const char* step, Fn&& fn);
   void ChunkDone(UploadChunk* chunk);
   void MaybeFinalize();
-  HttpResponse Finalize();
+  Status Finalize();
   // The data's format verdict; a refusal aborts the upload (image back to queued).
   Result<format::Verdict> JudgeFormat();
-  HttpResponse AbortAfterThrow();
+  Status AbortAfterThrow();
   void WriteChunk(UploadChunk* chunk);
   void SetError(Status s);
 
@@ -111,6 +114,7 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   Status network_;
   std::function<void(HttpResponse)> done_;
   std::string request_id_;
+  std::function<void(const Status&)> on_finished_;
 };
 
 }  // namespace glint::control

@@ -9,6 +9,8 @@
 #include "control/copy_stream.h"
 #include "control/format_check.h"
 #include "control/import_jobs.h"
+#include "control/notifications.h"
+#include "control/task_status.h"
 
 namespace glint::control {
 namespace {
@@ -18,7 +20,7 @@ std::string Bounded(const std::string& s) { return s.size() > 512 ? s.substr(0, 
 // Puts the image back to queued (nothing was kept) and fails the task.
 void Fail(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
   (void)api.catalog.AbortUpload(lock);
-  (void)api.catalog.UpdateTask(task_id, "failure", std::nullopt, why.message());
+  (void)SetTaskStatus(api, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: web-download failed: {}", lock.image_id, why.ToString());
 }
 
@@ -85,10 +87,11 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
                     store::Backend& target, const format::Declared& declared, const std::string& uri) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()); !s.ok()) {
-    (void)api.catalog.UpdateTask(task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
+    (void)SetTaskStatus(api, task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
     return;
   }
-  (void)api.catalog.UpdateTask(task_id, "processing", std::nullopt, "");
+  (void)SetTaskStatus(api, task_id, "processing", std::nullopt, "");
+  NotifyImageNow(api, "image.prepare", lock.image_id);
   // A committed object left by a download that died after its commit belongs to nobody.
   (void)target.Delete(target.LocationFor(lock.image_id));
   auto writer = target.NewWriter(lock.image_id, lock.token);
@@ -124,8 +127,11 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
     (void)target.Delete(*location);
     return Fail(api, lock, task_id, s);
   }
-  (void)api.catalog.UpdateTask(task_id, "success", nlohmann::json({{"image_id", lock.image_id}}).dump(),
-                               "Downloaded " + Mib(copied->size));
+  for (const char* event : {"image.upload", "image.activate", "image.update"}) {
+    NotifyImageNow(api, event, lock.image_id);
+  }
+  (void)SetTaskStatus(api, task_id, "success", nlohmann::json({{"image_id", lock.image_id}}).dump(),
+                      "Downloaded " + Mib(copied->size));
   spdlog::info("image {}: web-download of {} bytes into store {}", lock.image_id, copied->size, loc.store);
 }
 

@@ -7,14 +7,14 @@ BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libfuse3-dev librados-dev librbd-dev libyaml-cpp-dev libmariadb-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev librabbitmq-dev
 )
-RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3 libcurl4)
+RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3 libcurl4 librabbitmq4)
 TEST_PKGS=(
   python3 python3-pytest python3-requests
   python3-glanceclient python3-openstackclient qemu-utils qemu-block-extra attr
   ceph-mon ceph-osd ceph-common uuid-runtime keystone glance-api mariadb-server-core mariadb-client-core python3-pymysql python3-rbd python3-rados
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev rabbitmq-server python3-oslo.messaging
 )
 
 # What `tools/run.sh --rbd` needs to start its own throwaway Ceph cluster.
