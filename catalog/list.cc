@@ -223,6 +223,17 @@ void AddAfterMarker(const ImageRecord& m, const std::vector<SortKey>& sort, Wher
   }
   keyset += ")";
   where.sql += " AND " + keyset;
+  // The same bound on the first key alone, redundant but sargable: both engines then
+  // seek the first key's index to the marker instead of testing the OR above on every
+  // row from the start (a page deep in a large catalog). NULLs sort first, so it holds
+  // for every row after a non-NULL marker ascending, and descending where no NULLs exist.
+  static const std::set<std::string> kNotNull = {"id",        "status",   "visibility", "min_disk",
+                                                 "min_ram",   "protected", "created_at", "updated_at"};
+  SqlValue first = MarkerValue(m, sort[0].key);
+  if (!std::holds_alternative<std::monostate>(first) && (sort[0].ascending || kNotNull.count(sort[0].key))) {
+    where.sql += " AND " + sort[0].key + (sort[0].ascending ? " >= ?" : " <= ?");
+    where.args.push_back(first);
+  }
 }
 
 std::string OrderBy(const std::vector<SortKey>& sort) {
