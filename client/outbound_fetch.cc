@@ -21,7 +21,8 @@ Result<std::vector<IpAddress>> Resolve(const std::string& host) {
   addrinfo* raw = nullptr;
   int rc = getaddrinfo(host.c_str(), nullptr, &hints, &raw);
   std::unique_ptr<addrinfo, AddrInfoFree> list(raw);
-  if (rc != 0) return Status::PermissionDenied("host '" + host + "' does not resolve: " + gai_strerror(rc));
+  // Unavailable, not a refusal: a lookup can fail for a while (web-download's request-time check lets it pass).
+  if (rc != 0) return Status::Unavailable("host '" + host + "' does not resolve: " + gai_strerror(rc));
   std::vector<IpAddress> out;
   for (addrinfo* a = raw; a; a = a->ai_next) {
     IpAddress ip;

@@ -7,6 +7,7 @@
 #include "control/image_json.h"
 #include "control/format_check.h"
 #include "control/import_jobs.h"
+#include "control/import_progress.h"
 #include "control/json_body.h"
 #include "control/notifications.h"
 #include "control/web_download.h"
@@ -15,8 +16,7 @@ namespace glint::control {
 
 using nlohmann::json;
 
-// Which store an import goes to: `stores` (one), X-Image-Meta-Store, else the default.
-Result<store::Backend*> ImportHandler::Target(const HttpRequest& req, const json& body) {
+Result<ImportTargets> ImportHandler::Targets(const HttpRequest& req, const json& body) {
   std::vector<std::string> wanted;
   if (body.contains("stores")) {
     if (!body["stores"].is_array()) return Status::InvalidArgument("'stores' must be a list of store ids");
@@ -30,16 +30,48 @@ Result<store::Backend*> ImportHandler::Target(const HttpRequest& req, const json
   if (all && (!wanted.empty() || !header.empty())) {
     return Status::InvalidArgument("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
   }
-  if (all && api_.stores.entries().size() == 1) return api_.stores.Default();
-  if (all || wanted.size() > 1) {
-    return Status::InvalidArgument("Glint imports into one store per request; name one in 'stores' "
-                                   "and copy to others by adding locations");
+  ImportTargets t;
+  t.must_succeed = body.value("all_stores_must_succeed", true);
+  if (!api_.stores.multi_store()) {
+    if (!t.must_succeed) return Status::InvalidArgument("All_stores_must_succeed can only be set with enabled_backends");
+    if (wanted.empty() && !header.empty()) wanted.push_back(header);
+    if (!all && (wanted.size() > 1 || (wanted.size() == 1 && wanted[0] != api_.stores.entries()[0].id))) {
+      return Status::Conflict("Store for identifier " + wanted.back() + " not found");
+    }
+    t.first = api_.stores.Default();
+    return t;
   }
-  if (wanted.empty() && !header.empty()) wanted.push_back(header);
-  if (wanted.empty()) return api_.stores.Default();
-  store::Backend* b = api_.stores.multi_store() ? api_.stores.Find(wanted[0]) : nullptr;
-  if (!b) return Status::Conflict("Store for identifier " + wanted[0] + " not found");
-  return b;
+  if (all) {
+    for (const auto& e : api_.stores.entries()) {
+      if (!e.backend->ReadOnly()) wanted.push_back(e.id);
+    }
+  } else if (wanted.empty()) {
+    wanted.push_back(header.empty() ? StoreIdOf(api_, *api_.stores.Default()) : header);
+  }
+  for (const auto& w : wanted) {
+    store::Backend* b = api_.stores.Find(w);
+    if (!b) return Status::Conflict("Store for identifier " + w + " not found");
+    if (b->ReadOnly()) return Status::Conflict("Store " + w + " is read-only");
+    if (std::find(t.ids.begin(), t.ids.end(), w) == t.ids.end()) t.ids.push_back(w);
+  }
+  if (t.ids.empty()) return Status::Conflict("No writable store is configured");
+  t.first = api_.stores.Find(t.ids[0]);
+  return t;
+}
+
+Result<catalog::TaskRecord> ImportHandler::StartTask(const Call& call, const json& body,
+                                                     const catalog::UploadLock& lock, const ImportTargets& targets) {
+  catalog::TaskRecord task = NewImportTask(api_, call.ctx, call.req, lock.image_id, DumpJson(body),
+                                           DumpJson(api_.stores.multi_store() ? json(targets.ids) : json()));
+  if (targets.ids.size() > 1) {  // the copies after the first store write under the task's lock
+    task.lock_token = lock.token;
+    task.lock_node = api_.config.node_id;
+    task.lock_expires = api_.Now() + api_.LockTtl();
+  }
+  GLINT_RETURN_IF_ERROR(api_.catalog.CreateTask(task));
+  if (api_.stores.multi_store()) MarkImporting(api_, lock.image_id, targets.ids);
+  NotifyTask(api_, "task.create", task.id);
+  return task;
 }
 
 Result<HttpResponse> ImportHandler::Import(const Call& call) {
@@ -72,11 +104,6 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
   if (method != "glance-direct") {
     return Status::InvalidArgument("Import method '" + method + "' is not enabled at this site (GET /v2/info/import)");
   }
-  for (const char* k : {"all_stores", "all_stores_must_succeed"}) {
-    if (body.contains(k) && !body[k].is_boolean()) {
-      return Status::InvalidArgument(std::string("'") + k + "' must be true or false");
-    }
-  }
   auto img = access_.Visible(ctx, id);
   if (!img.ok()) return img.status();
   if (img->status == catalog::kActive) {
@@ -89,25 +116,22 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
   if (!img->disk_format) return Status::Conflict("'disk_format' needs to be set before import");
   if (Status may = ImageAccess::MayModify(ctx, *img); !may.ok()) return may;
   if (Status p = access_.PolicyOn("modify_image", ctx, *img); !p.ok()) return p;
-  auto target = Target(req, body);
-  if (!target.ok()) return target.status();
-  if (!*target) return Status::Unavailable("No store is configured");
+  auto targets = Targets(req, body);
+  if (!targets.ok()) return targets.status();
+  if (!targets->first) return Status::Unavailable("No store is configured");
   store::Backend* staging = api_.staging.Get();
   if (!staging) return Status::Unavailable("The staging area is not available");
   catalog::UploadLock lock{img->id, NewUuid(), api_.config.node_id};
   Status s = api_.catalog.BeginImport(lock, api_.Now() + int64_t{api_.config.upload_lock_ttl} * 1000000);
   if (!s.ok()) return s;
-  catalog::TaskRecord task =
-      NewImportTask(api_, ctx, req, img->id, DumpJson(body),
-                    DumpJson(api_.stores.multi_store() ? json::array({StoreIdOf(api_, **target)}) : json()));
-  if (Status t = api_.catalog.CreateTask(task); !t.ok()) {
+  auto task = StartTask(call, body, lock, *targets);
+  if (!task.ok()) {
     (void)api_.catalog.ReleaseImport(lock);
-    return t;
+    return task.status();
   }
-  NotifyTask(api_, "task.create", task.id);
   // The copy into the store runs on the pool; the client polls the image (or its tasks).
-  api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img)] {
-    ImportJobs(api_).RunImport(lock, task_id, *target, declared);
+  api_.post([this, lock, task_id = task->id, targets = *targets, declared = DeclaredOf(*img)] {
+    ImportJobs(api_).RunImport(lock, task_id, *targets.first, declared, targets);
   });
   return EmptyResponse(202);
 }
@@ -130,22 +154,19 @@ Result<HttpResponse> ImportHandler::WebDownload(const Call& call, const json& bo
   if (!img->disk_format) return Status::Conflict("'disk_format' needs to be set before import");
   if (Status may = ImageAccess::MayModify(call.ctx, *img); !may.ok()) return may;
   if (Status p = access_.PolicyOn("modify_image", call.ctx, *img); !p.ok()) return p;
-  auto target = Target(call.req, body);
-  if (!target.ok()) return target.status();
-  if (!*target) return Status::Unavailable("No store is configured");
+  auto targets = Targets(call.req, body);
+  if (!targets.ok()) return targets.status();
+  if (!targets->first) return Status::Unavailable("No store is configured");
   GLINT_RETURN_IF_ERROR(CheckWebDownloadUri(api_.config, uri));
   catalog::UploadLock lock{img->id, NewUuid(), api_.config.node_id};
   GLINT_RETURN_IF_ERROR(api_.catalog.BeginWebDownload(lock, api_.Now() + api_.LockTtl()));
-  catalog::TaskRecord task =
-      NewImportTask(api_, call.ctx, call.req, img->id, DumpJson(body),
-                    DumpJson(api_.stores.multi_store() ? json::array({StoreIdOf(api_, **target)}) : json()));
-  if (Status t = api_.catalog.CreateTask(task); !t.ok()) {
+  auto task = StartTask(call, body, lock, *targets);
+  if (!task.ok()) {
     (void)api_.catalog.AbortUpload(lock);
-    return t;
+    return task.status();
   }
-  NotifyTask(api_, "task.create", task.id);
-  api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img), uri] {
-    RunWebDownload(api_, lock, task_id, *target, declared, uri);
+  api_.post([this, lock, task_id = task->id, targets = *targets, declared = DeclaredOf(*img), uri] {
+    RunWebDownload(api_, lock, task_id, *targets.first, declared, uri, targets);
   });
   return EmptyResponse(202);
 }
@@ -182,8 +203,8 @@ Result<HttpResponse> ImportHandler::CopyImage(const Call& call, const json& body
     return Status::InvalidArgument("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
   }
   if (all) {
-    for (const auto& e : api_.stores.entries()) {
-      if (!holding.count(e.id)) wanted.push_back(e.id);
+    for (const auto& e : api_.stores.entries()) {  // the writable stores (Glance leaves out http)
+      if (!holding.count(e.id) && !e.backend->ReadOnly()) wanted.push_back(e.id);
     }
     if (wanted.empty()) return EmptyResponse(202);  // already everywhere: nothing to do (as Glance)
   } else {
@@ -192,7 +213,9 @@ Result<HttpResponse> ImportHandler::CopyImage(const Call& call, const json& body
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     for (const auto& w : wanted) {
-      if (!api_.stores.Find(w)) return Status::Conflict("Store for identifier " + w + " not found");
+      store::Backend* b = api_.stores.Find(w);
+      if (!b) return Status::Conflict("Store for identifier " + w + " not found");
+      if (b->ReadOnly()) return Status::Conflict("Store " + w + " is read-only");
       if (holding.count(w)) return Status::InvalidArgument("Image is already present at store '" + w + "'");
     }
   }
@@ -201,6 +224,7 @@ Result<HttpResponse> ImportHandler::CopyImage(const Call& call, const json& body
   task.lock_node = api_.config.node_id;
   task.lock_expires = api_.Now() + int64_t{api_.config.upload_lock_ttl} * 1000000;
   if (Status t = api_.catalog.CreateTask(task); !t.ok()) return t;
+  MarkImporting(api_, img->id, wanted);
   NotifyTask(api_, "task.create", task.id);
   api_.post([this, task, wanted, source = *img] { ImportJobs(api_).RunCopy(task, wanted, source); });
   return EmptyResponse(202);

@@ -8,6 +8,7 @@
 
 #include "control/api_context.h"
 #include "control/image_access.h"
+#include "control/import_jobs.h"
 
 namespace glint::control {
 
@@ -20,8 +21,14 @@ class ImportHandler {
  private:
   Result<HttpResponse> WebDownload(const Call& call, const nlohmann::json& body);
   Result<HttpResponse> CopyImage(const Call& call, const nlohmann::json& body);
-  // Which store an import goes to: `stores` (one), X-Image-Meta-Store, else the default.
-  Result<store::Backend*> Target(const HttpRequest& req, const nlohmann::json& body);
+  // The stores an import writes, in order (Glance's rules: `all_stores` = every writable
+  // store, else `stores`, else X-Image-Meta-Store, else the default); the first one gets
+  // the data from its source, the others a copy once the image is active.
+  Result<ImportTargets> Targets(const HttpRequest& req, const nlohmann::json& body);
+  // Creates the import task (holding `lock.token` as its lock when it copies to more
+  // stores) and shows the stores as importing.
+  Result<catalog::TaskRecord> StartTask(const Call& call, const nlohmann::json& body, const catalog::UploadLock& lock,
+                                        const ImportTargets& targets);
   ApiContext& api_;
   ImageAccess access_;
 };

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "control/copy_stream.h"
 #include "control/format_check.h"
+#include "control/import_progress.h"
 #include "control/notifications.h"
 #include "control/task_status.h"
 
@@ -47,13 +48,17 @@ catalog::TaskRecord NewImportTask(const ApiContext& api, const auth::RequestCont
   return task;
 }
 
-void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
+void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why,
+                            const ImportTargets& targets) {
+  StoresFailed(lock.image_id, targets);
   (void)api_.catalog.ReleaseImport(lock);
   (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: import failed: {}", lock.image_id, why.ToString());
 }
 
-void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
+void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why,
+                              const ImportTargets& targets) {
+  StoresFailed(lock.image_id, targets);
   if (store::Backend* staging = api_.staging.Get()) (void)staging->Delete(staging->LocationFor(lock.image_id));
   (void)api_.catalog.AbortUpload(lock);
   (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
@@ -61,7 +66,7 @@ void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string
 }
 
 void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
-                           const format::Declared& declared) {
+                           const format::Declared& declared, const ImportTargets& targets) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()); !s.ok()) {
     (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
@@ -70,35 +75,41 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   (void)SetTaskStatus(api_, task_id, "processing", std::nullopt, "");
   NotifyImageNow(api_, "image.prepare", lock.image_id);
   store::Backend* staging = api_.staging.Get();
-  if (!staging) return FailImport(lock, task_id, Status::Unavailable("the staging area is not available"));
+  if (!staging) return FailImport(lock, task_id, Status::Unavailable("the staging area is not available"), targets);
   std::string staged = staging->LocationFor(lock.image_id);
   auto reader = staging->Open(staged);
   if (!reader.ok() && reader.status().code() == Status::Code::kNotFound) {
     // Nothing staged (any more): the image can only start over.
+    StoresFailed(lock.image_id, targets);
     (void)api_.catalog.AbortUpload(lock);
     (void)SetTaskStatus(api_, task_id, "failure", std::nullopt,
                                   "the staged data is gone (is the staging area shared by every API node?); "
                                   "stage the image again");
     return;
   }
-  if (!reader.ok()) return FailImport(lock, task_id, reader.status());
+  if (!reader.ok()) return FailImport(lock, task_id, reader.status(), targets);
   // A committed object left by an import that died after its commit belongs to nobody
   // (the image has no locations while importing): clear the way.
   (void)target.Delete(target.LocationFor(lock.image_id));
   auto writer = target.NewWriter(lock.image_id, lock.token);
-  if (!writer.ok()) return FailImport(lock, task_id, writer.status());
+  if (!writer.ok()) return FailImport(lock, task_id, writer.status(), targets);
   CopyOptions options;
   options.sha512 = true;
   options.format_policy = api_.config.image_format;
   options.declared = declared;
-  options.renew = [&] { return api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()); };
+  options.renew = [&] {
+    GLINT_RETURN_IF_ERROR(api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()));
+    // An import to several stores also holds its task's lock (for the copies after this one).
+    return targets.ids.size() > 1 ? api_.catalog.RenewTask(task_id, lock.token, api_.Now() + api_.LockTtl())
+                                  : Status::Ok();
+  };
   options.renew_every = api_.LockTtl() / 3;
   options.clock = &api_.clock;
   auto copied = CopyStream(**reader, **writer, options);
   if (!copied.ok()) {
     (*writer)->Abort();
-    if (copied.status().code() == Status::Code::kInvalidArgument) return RefuseImport(lock, task_id, copied.status());
-    return FailImport(lock, task_id, copied.status());
+    if (copied.status().code() == Status::Code::kInvalidArgument) return RefuseImport(lock, task_id, copied.status(), targets);
+    return FailImport(lock, task_id, copied.status(), targets);
   }
   ImageRecord facts;
   facts.size = copied->size;
@@ -109,20 +120,53 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   auto location = (*writer)->Commit();
   if (!location.ok()) {
     (*writer)->Abort();
-    return FailImport(lock, task_id, location.status());
+    return FailImport(lock, task_id, location.status(), targets);
   }
   std::string store_id = api_.stores.multi_store() ? StoreIdOf(api_, target) : "";
   catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
   if (Status s = api_.catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
     (void)target.Delete(*location);
-    return FailImport(lock, task_id, s);
+    return FailImport(lock, task_id, s, targets);
   }
   (void)staging->Delete(staged);
   for (const char* event : {"image.upload", "image.activate", "image.update"}) {
     NotifyImageNow(api_, event, lock.image_id);
   }
-  (void)SetTaskStatus(api_, task_id, "success", json({{"image_id", lock.image_id}}).dump(), "");
   spdlog::info("image {}: imported ({} bytes) into store {}", lock.image_id, copied->size, loc.store);
+  FinishStores(lock.image_id, task_id, lock.token, targets, "");
+}
+
+void ImportJobs::StoresFailed(const std::string& image_id, const ImportTargets& targets) {
+  for (size_t i = 0; i < targets.ids.size(); ++i) MarkStoreDone(api_, image_id, targets.ids[i], i == 0);
+}
+
+void ImportJobs::FinishStores(const std::string& image_id, const std::string& task_id, const std::string& token,
+                              const ImportTargets& targets, const std::string& message) {
+  std::string result = json({{"image_id", image_id}}).dump();
+  if (!targets.ids.empty()) MarkStoreDone(api_, image_id, targets.ids[0], false);
+  if (targets.ids.size() <= 1) {
+    (void)SetTaskStatus(api_, task_id, "success", result, message);
+    return;
+  }
+  auto img = api_.catalog.GetImage(image_id);
+  catalog::TaskRecord task;
+  task.id = task_id;
+  task.lock_token = token;
+  int64_t copied = 0;
+  std::vector<std::string> failures;
+  for (size_t i = 1; i < targets.ids.size(); ++i) {
+    Status s = img.ok() ? api_.catalog.RenewTask(task_id, token, api_.Now() + api_.LockTtl()) : img.status();
+    if (s.ok()) s = CopyTo(task, targets.ids[i], *img, &copied);
+    MarkStoreDone(api_, image_id, targets.ids[i], !s.ok());
+    if (!s.ok()) {
+      failures.push_back(targets.ids[i] + ": " + s.message());
+      spdlog::warn("image {}: import into store {} failed: {}", image_id, targets.ids[i], s.ToString());
+    }
+  }
+  std::string note = message;
+  for (size_t i = 0; i < failures.size(); ++i) note += std::string(i == 0 ? "; failed: " : "; ") + failures[i];
+  (void)SetTaskStatus(api_, task_id, failures.empty() || !targets.must_succeed ? "success" : "failure", result,
+                      note);
 }
 
 Status ImportJobs::CopyTo(const catalog::TaskRecord& task, const std::string& target_id, const ImageRecord& img,
@@ -190,6 +234,7 @@ void ImportJobs::RunCopy(const catalog::TaskRecord& task, const std::vector<std:
   std::vector<std::string> failures;
   for (const auto& t : targets) {
     Status s = CopyTo(task, t, img, &copied);
+    MarkStoreDone(api_, img.id, t, !s.ok());
     if (!s.ok()) {
       failures.push_back(t + ": " + s.message());
       spdlog::warn("image {}: copy to store {} failed: {}", img.id, t, s.ToString());

@@ -52,6 +52,9 @@ Result<ImageRecord> LocationsHandler::FactsOf(const ImageRecord& img, const cata
   auto reader = api_.stores.Owner(loc.url)->Open(loc.url);
   if (!reader.ok()) return Status::InvalidArgument("Cannot read location " + loc.url + ": " + reader.status().message());
   auto verdict = InspectStored(**reader, api_.config.image_format, DeclaredOf(img));
+  if (!verdict.ok() && verdict.status().code() == Status::Code::kIOError) {  // the location misbehaved, not Glint
+    return Status::InvalidArgument("Cannot read location " + loc.url + ": " + verdict.status().message());
+  }
   if (!verdict.ok()) return verdict.status();
   ImageRecord facts;
   facts.size = (*reader)->size();

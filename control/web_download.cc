@@ -18,7 +18,9 @@ namespace {
 std::string Bounded(const std::string& s) { return s.size() > 512 ? s.substr(0, 512) + "..." : s; }
 
 // Puts the image back to queued (nothing was kept) and fails the task.
-void Fail(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
+void Fail(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id, const Status& why,
+          const ImportTargets& targets) {
+  ImportJobs(api).StoresFailed(lock.image_id, targets);
   (void)api.catalog.AbortUpload(lock);
   (void)SetTaskStatus(api, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: web-download failed: {}", lock.image_id, why.ToString());
@@ -40,7 +42,9 @@ client::OutboundOptions OutboundOptionsOf(const Config& config) {
 
 Status CheckWebDownloadUri(const Config& config, const std::string& uri) {
   auto pinned = client::PinUrl(uri, config.import_filter);
-  if (pinned.ok()) return Status::Ok();
+  // A name that does not resolve (now) is not refused here: Glance checks only its lists at
+  // request time, so the task fails instead (os_glance_failed_import), as clients expect.
+  if (pinned.ok() || pinned.status().code() == Status::Code::kUnavailable) return Status::Ok();
   return Status::InvalidArgument("URI for web-download does not pass filtering: " + Bounded(uri) + " (" +
                                  pinned.status().message() + ")");
 }
@@ -84,7 +88,8 @@ Result<CopyResult> Download(ApiContext& api, const std::string& task_id, const s
 }  // namespace
 
 void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id,
-                    store::Backend& target, const format::Declared& declared, const std::string& uri) {
+                    store::Backend& target, const format::Declared& declared, const std::string& uri,
+                    const ImportTargets& targets) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()); !s.ok()) {
     (void)SetTaskStatus(api, task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
@@ -95,12 +100,16 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   // A committed object left by a download that died after its commit belongs to nobody.
   (void)target.Delete(target.LocationFor(lock.image_id));
   auto writer = target.NewWriter(lock.image_id, lock.token);
-  if (!writer.ok()) return Fail(api, lock, task_id, writer.status());
+  if (!writer.ok()) return Fail(api, lock, task_id, writer.status(), targets);
   CopyOptions options;
   options.sha512 = true;
   options.format_policy = api.config.image_format;
   options.declared = declared;
-  options.renew = [&] { return api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()); };
+  options.renew = [&] {
+    GLINT_RETURN_IF_ERROR(api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()));
+    return targets.ids.size() > 1 ? api.catalog.RenewTask(task_id, lock.token, api.Now() + api.LockTtl())
+                                  : Status::Ok();
+  };
   options.renew_every = api.LockTtl() / 3;
   options.clock = &api.clock;
   options.size_cap = api.config.image_size_cap;
@@ -108,7 +117,7 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   auto copied = Download(api, task_id, uri, sink);
   if (!copied.ok()) {
     (*writer)->Abort();
-    return Fail(api, lock, task_id, copied.status());
+    return Fail(api, lock, task_id, copied.status(), targets);
   }
   catalog::ImageRecord facts;
   facts.size = copied->size;
@@ -119,20 +128,19 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   auto location = (*writer)->Commit();
   if (!location.ok()) {
     (*writer)->Abort();
-    return Fail(api, lock, task_id, location.status());
+    return Fail(api, lock, task_id, location.status(), targets);
   }
   std::string store_id = api.stores.multi_store() ? StoreIdOf(api, target) : "";
   catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
   if (Status s = api.catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
     (void)target.Delete(*location);
-    return Fail(api, lock, task_id, s);
+    return Fail(api, lock, task_id, s, targets);
   }
   for (const char* event : {"image.upload", "image.activate", "image.update"}) {
     NotifyImageNow(api, event, lock.image_id);
   }
-  (void)SetTaskStatus(api, task_id, "success", nlohmann::json({{"image_id", lock.image_id}}).dump(),
-                      "Downloaded " + Mib(copied->size));
   spdlog::info("image {}: web-download of {} bytes into store {}", lock.image_id, copied->size, loc.store);
+  ImportJobs(api).FinishStores(lock.image_id, task_id, lock.token, targets, "Downloaded " + Mib(copied->size));
 }
 
 }  // namespace glint::control

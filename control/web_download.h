@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "client/outbound_fetch.h"
 #include "control/api_context.h"
+#include "control/import_jobs.h"
 
 namespace glint::control {
 
@@ -22,10 +23,12 @@ namespace glint::control {
 client::OutboundOptions OutboundOptionsOf(const Config& config);
 
 // The request-time check Glance makes: InvalidArgument "URI for web-download does not pass
-// filtering" (with the reason) when the filter refuses `uri` or it does not resolve.
+// filtering" (with the reason) when the filter refuses `uri` (a name that does not resolve
+// passes: the task fails later, as in Glance).
 Status CheckWebDownloadUri(const Config& config, const std::string& uri);
 
 void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id,
-                    store::Backend& target, const format::Declared& declared, const std::string& uri);
+                    store::Backend& target, const format::Declared& declared, const std::string& uri,
+                    const ImportTargets& targets = {});
 
 }  // namespace glint::control

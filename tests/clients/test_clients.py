@@ -530,14 +530,42 @@ class TestCopyImage:
                          headers=dict(self.h(s), **{"Content-Type": "application/octet-stream"}))
         assert r.status_code == 204
         r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s),
-                          json={"method": {"name": "glance-direct"}, "stores": ["fast", "slow"]})
-        assert r.status_code == 400  # one store per import in Glint
+                          json={"method": {"name": "glance-direct"}, "stores": ["slow", "nowhere"]})
+        assert r.status_code == 409 and "nowhere" in r.json()["error"]["message"]
         r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s),
                           json={"method": {"name": "glance-direct"}, "stores": ["slow"]})
         assert r.status_code == 202, r.text
         assert self.wait_task(s, image_id)["status"] == "success"
         img = requests.get(s.url + "/v2/images/" + image_id, headers=self.h(s)).json()
         assert img["status"] == "active" and img["stores"] == "slow"
+        assert img["os_glance_importing_to_stores"] == "" and img["os_glance_failed_import"] == ""
+
+    def test_glance_direct_into_several_stores(self, multi):
+        """stores=[a, b] (and all_stores): the data lands in each store, in order; the image
+        shows the stores still to do in os_glance_importing_to_stores until none is left."""
+        s = multi
+        for body in ({"stores": ["slow", "fast"]}, {"all_stores": True}):
+            image_id = requests.post(s.url + "/v2/images", headers=self.h(s),
+                                     json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
+            data = os.urandom(3 << 20)
+            r = requests.put(s.url + "/v2/images/%s/stage" % image_id, data=data,
+                             headers=dict(self.h(s), **{"Content-Type": "application/octet-stream"}))
+            assert r.status_code == 204
+            r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=self.h(s),
+                              json=dict(body, method={"name": "glance-direct"}))
+            assert r.status_code == 202, r.text
+            assert self.wait_task(s, image_id)["status"] == "success"
+            img = requests.get(s.url + "/v2/images/" + image_id, headers=self.h(s)).json()
+            expected = "slow,fast" if "stores" in body else ",".join(
+                st["id"] for st in requests.get(s.url + "/v2/info/stores", headers=self.h(s)).json()["stores"]
+                if st.get("read-only") != "true")
+            assert img["status"] == "active" and img["stores"] == expected
+            assert img["os_glance_importing_to_stores"] == "" and img["os_glance_failed_import"] == ""
+            for store in expected.split(","):  # a whole copy in each store's directory
+                with open(os.path.join(s.data_dir, store, image_id), "rb") as f:
+                    assert f.read() == data
+            got = requests.get(s.url + "/v2/images/%s/file" % image_id, headers=self.h(s))
+            assert got.content == data
 
 
 def test_import_whose_staged_data_is_gone_starts_over(server):
