@@ -113,8 +113,8 @@ def test_tempest_image_api(glint):
     server, web, d = glint
     ws = os.path.join(d, "tempest")
     name = os.path.basename(d)  # tempest records workspaces by name in ~/.tempest
-    subprocess.run(["tempest", "init", "--name", name, ws], check=True, capture_output=True)
-    subprocess.run(["tempest", "workspace", "remove", "--name", name], capture_output=True)
+    subprocess.run(["tempest", "init", "--name", name, ws], check=True, capture_output=True, cwd=d)
+    subprocess.run(["tempest", "workspace", "remove", "--name", name], capture_output=True, cwd=d)
     shutil.rmtree(os.path.join(ws, "etc"))
     write_workspace(ws, server.url, web.url + "/cirros.img")
     p = subprocess.run(["tempest", "run", "--regex", r"^tempest\.api\.image\.v2", "--concurrency", "1"],
