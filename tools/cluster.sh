@@ -19,7 +19,8 @@
 # $GLINT_DRAIN_DELAY and $GLINT_DRAIN_TIMEOUT their graceful drain; GLINT_API_BIN and
 # GLINT_MANAGE_BIN the binaries (default build/control/). An API node inherits the
 # environment of the command that starts it (e.g. LD_PRELOAD/FAKETIME for clock skew).
-# DIR/env holds GLINT_URL, OS_AUTH_TOKEN (the bootstrap admin token), CEPH_CONF, GLINT_CEPH_*.
+# DIR/env holds GLINT_URL, OS_AUTH_TOKEN (the bootstrap admin token), CEPH_CONF, GLINT_CEPH_*;
+# DIR/admin-password the password of the built-in identity's user admin (project admin).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:-}
@@ -233,6 +234,9 @@ start() {
   (umask 077; api_conf)
   (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$D/admin-token")
   "$MANAGE_BIN" --config-file "$D/glint-api.conf" --data-dir "$D/api1" db-sync > "$D/db-sync.log" 2>&1
+  (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$D/admin-password")
+  "$MANAGE_BIN" --config-file "$D/glint-api.conf" --data-dir "$D/api1" bootstrap \
+      --bootstrap-password-file "$D/admin-password" >> "$D/db-sync.log" 2>&1
   for n in 1 2 3; do api_start "$n"; done
   wait_up glint-api/api1 glint-api/api2 glint-api/api3
   cat > "$D/env" <<ENV
