@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "common/ids.h"
 #include "control/data_sweeper.h"
 #include "control/http_errors.h"
@@ -51,6 +53,7 @@ struct ApiService::Impl {
     BuildRoutes();
   }
   ApiContext api;
+  std::atomic<bool> draining{false};  // /healthcheck answers 503
   VersionsHandler versions{api};
   ImagesHandler images{api};
   ImagePatchHandler patch{api};
@@ -126,7 +129,7 @@ struct ApiService::Impl {
     std::string v2_path;
     switch (ClassifyPath(req.path, api.stores.multi_store(), &v2_path)) {
       case PathKind::kVersions: return versions.Versions(req, 200);
-      case PathKind::kHealth: return VersionsHandler::Health();
+      case PathKind::kHealth: return VersionsHandler::Health(draining.load());
       case PathKind::kRoot: return versions.Versions(req, 300);
       case PathKind::kV2Redirect: return versions.RedirectToV2(req);
       case PathKind::kNotFound: return ErrorResponse(Status::NotFound("The resource could not be found: " + req.path));
@@ -237,6 +240,8 @@ std::variant<std::shared_ptr<UploadSession>, HttpResponse> ApiService::BeginUplo
   Decorate(head, answer);
   return answer;
 }
+
+void ApiService::SetDraining() { impl_->draining = true; }
 
 Status ApiService::RecoverUploads(bool at_startup) { return impl_->sweeper.RecoverUploads(at_startup); }
 

@@ -43,6 +43,10 @@ class ApiService {
   // Events go to `notifier` (it outlives this service); null: none are sent.
   void SetNotifier(notify::Notifier* notifier);
 
+  // From now on /healthcheck answers 503, so that a load balancer takes this node out,
+  // while every other request is still served: the first step of a graceful drain.
+  void SetDraining();
+
   // True for PUT /v2/images/{id}/file: its body streams into an UploadSession.
   bool IsUpload(const HttpRequest& head) const;
   // Routes a request whose body has been read. Adds request id and common headers.

@@ -122,6 +122,8 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
   r.Num("DEFAULT.body_progress_timeout", &c->body_progress_timeout);
   r.Num("DEFAULT.max_connections", &c->max_connections);
+  r.Num("DEFAULT.drain_delay", &c->drain_delay);
+  r.Num("DEFAULT.drain_timeout", &c->drain_timeout);
   r.Str("DEFAULT.log_file", &c->log_file);
   r.Flag("DEFAULT.access_log", &c->access_log);
   r.Flag("DEFAULT.debug", &c->debug);

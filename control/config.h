@@ -77,6 +77,8 @@ struct Config {
   int client_socket_timeout = 900;             // idle between requests; a response unread
   int body_progress_timeout = 60;              // a request body delivering no byte
   int max_connections = 4096;                  // open client connections; 503 beyond
+  int drain_delay = 0;                         // s on SIGTERM: /healthcheck 503, still serving
+  int drain_timeout = 30;                      // s then for requests in flight before exiting
   std::string log_file;                        // "" = stderr
   bool access_log = true;                      // one info line per request (access_log.h)
   bool debug = false;

@@ -6,6 +6,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <thread>
 
@@ -160,13 +161,23 @@ void HttpServer::Run(int threads) {
   for (auto& t : extra) t.join();
 }
 
-void HttpServer::Stop(int grace_seconds) {
-  net::post(impl_->ioc, [impl = impl_, grace_seconds] {
-    if (impl->stopping.exchange(true)) return;
-    beast::error_code ignored;
-    impl->acceptor.close(ignored);
-    impl->accept_pause.cancel();
-    impl->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds));
+void HttpServer::Impl::StopAccepting() {
+  if (stopping.exchange(true)) return;
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  accept_pause.cancel();
+  if (active != 0) spdlog::info("stopped accepting; waiting up to {} s for {} requests in flight", config.drain_timeout, active.load());
+  Drain(std::chrono::steady_clock::now() + std::chrono::seconds(std::max(0, config.drain_timeout)));
+}
+
+void HttpServer::Stop() {
+  net::post(impl_->ioc, [impl = impl_] {
+    if (impl->draining.exchange(true)) return;
+    impl->api.SetDraining();
+    if (impl->config.drain_delay <= 0) return impl->StopAccepting();
+    spdlog::info("draining: /healthcheck answers 503; accepting for {} s more", impl->config.drain_delay);
+    impl->drain_timer.expires_after(std::chrono::seconds(impl->config.drain_delay));
+    impl->drain_timer.async_wait([impl](beast::error_code) { impl->StopAccepting(); });
   });
 }
 

@@ -31,9 +31,12 @@ class HttpServer {
   int port() const;
   // Runs the network threads until Stop() has drained in-flight requests. Blocks.
   void Run(int threads);
-  // Thread- and signal-safe to request: stop accepting, finish in-flight requests
-  // (at most `grace_seconds`), then return from Run().
-  void Stop(int grace_seconds = 30);
+  // Thread- and signal-safe to request (SIGTERM and SIGINT do): a graceful drain.
+  // /healthcheck answers 503 at once and every answer closes its connection, while requests
+  // are still accepted for `drain_delay` seconds (long enough for a load balancer's health
+  // checks to take the node out); then it stops accepting, finishes the requests in flight
+  // (at most `drain_timeout` seconds) and returns from Run().
+  void Stop();
 
   struct Impl;  // defined in http_server.cc; public so its sessions can name it
 

@@ -33,11 +33,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   net::steady_timer accept_pause;      // accepting again after descriptors ran out
   std::atomic<int> active{0};          // requests in flight (drained on stop)
   std::atomic<int> connections{0};     // open client connections, against max_connections
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> draining{false};   // SIGTERM seen: health 503, connections closed after each answer
+  std::atomic<bool> stopping{false};   // no longer accepting; waiting for requests in flight
   bool out_of_descriptors = false;     // in a burst of EMFILE/ENFILE (accept handler only)
 
   void Accept();
   void OnAccept(boost::system::error_code ec, tcp::socket socket);
+  void StopAccepting();
   void Drain(std::chrono::steady_clock::time_point deadline);
 };
 

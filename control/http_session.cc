@@ -341,7 +341,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- responses ----
   void Send(HttpResponse r) {
     status_ = r.status;
-    bool keep = keep_alive_ && !r.close_connection && !server_->stopping;
+    bool keep = keep_alive_ && !r.close_connection && !server_->draining;
     if (r.data) return SendStream(std::move(r), keep);
     res_.emplace(static_cast<http::status>(r.status), 11);
     for (auto& [k, v] : r.headers) res_->insert(k, v);

@@ -31,9 +31,10 @@ HttpResponse VersionsHandler::RedirectToV2(const HttpRequest& req) const {
   return r;
 }
 
-HttpResponse VersionsHandler::Health() {
+HttpResponse VersionsHandler::Health(bool draining) {
   HttpResponse r;
-  r.body = "OK";
+  if (draining) r.status = 503;
+  r.body = draining ? "DRAINING" : "OK";
   r.Set("Content-Type", "text/plain; charset=UTF-8");
   return r;
 }

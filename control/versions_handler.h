@@ -13,7 +13,8 @@ class VersionsHandler {
   explicit VersionsHandler(ApiContext& api) : api_(api) {}
   HttpResponse Versions(const HttpRequest& req, int status) const;
   HttpResponse RedirectToV2(const HttpRequest& req) const;
-  static HttpResponse Health();
+  // 200 "OK"; 503 once the node drains (SIGTERM), as Glance's healthcheck does when disabled.
+  static HttpResponse Health(bool draining);
   static Result<HttpResponse> Schema(const Call& call);
 
  private:

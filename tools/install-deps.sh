@@ -19,10 +19,16 @@ TEST_PKGS=(
 
 # What `tools/run.sh --rbd` needs to start its own throwaway Ceph cluster.
 CEPH_PKGS=(ceph-mon ceph-osd ceph-common uuid-runtime)
+# What tools/cluster.sh (`tools/run.sh --ha`, the `ha` test) needs for the production shape:
+# a Galera cluster (its rsync state transfer), HAProxy, libfaketime for clock skew.
+HA_PKGS=(mariadb-server mariadb-client galera-4 rsync haproxy faketime libfaketime "${CEPH_PKGS[@]}")
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
-if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
-if [ "${1:-}" = "--ceph" ]; then want+=("${CEPH_PKGS[@]}"); fi
+case "${1:-}" in
+  --test) want+=("${TEST_PKGS[@]}" "${HA_PKGS[@]}") ;;
+  --ceph) want+=("${CEPH_PKGS[@]}") ;;
+  --ha) want+=("${HA_PKGS[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -4,6 +4,9 @@
 #   tools/run.sh          file store in $GLINT_DATA_DIR/store
 #   tools/run.sh --rbd    RBD store on a throwaway single-node Ceph cluster (bluestore on a
 #                         file in $GLINT_DATA_DIR/ceph; halted on exit, resumed next time)
+#   tools/run.sh --ha     the production shape, throwaway (tools/cluster.sh): three glint-api
+#                         nodes behind HAProxy on a 3-node Galera catalog and a Ceph RBD store;
+#                         state in $GLINT_DATA_DIR (default /tmp/glint-ha), removed on exit
 #   GLINT_DATA_DIR (default /var/lib/glint, with --rbd /var/lib/glint-rbd)   GLINT_PORT (9292)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,10 +14,34 @@ MODE=file
 case "${1:-}" in
   "") ;;
   --rbd) MODE=rbd ;;
-  *) echo "usage: $0 [--rbd]" >&2; exit 2 ;;
+  --ha) MODE=ha ;;
+  *) echo "usage: $0 [--rbd|--ha]" >&2; exit 2 ;;
 esac
-if [ "$MODE" = rbd ]; then tools/install-deps.sh --ceph; else tools/install-deps.sh; fi
+case "$MODE" in
+  rbd) tools/install-deps.sh --ceph ;;
+  ha) tools/install-deps.sh --ha ;;
+  *) tools/install-deps.sh ;;
+esac
 tools/build.sh
+if [ "$MODE" = ha ]; then
+  HA_DIR=${GLINT_DATA_DIR:-/tmp/glint-ha}
+  tools/cluster.sh stop "$HA_DIR"  # what a killed run left
+  trap 'tools/cluster.sh stop "$HA_DIR"' EXIT
+  trap 'exit 130' INT TERM
+  URL=$(tools/cluster.sh start "$HA_DIR" "${GLINT_PORT:-9292}")
+  tools/cluster.sh status "$HA_DIR"
+  cat <<MSG
+
+Glint (3 nodes behind HAProxy, Galera catalog, Ceph RBD store) is running: $URL
+Try it from another shell:
+  . $HA_DIR/env     # GLINT_URL, OS_IMAGE_URL, OS_AUTH_TOKEN (bootstrap admin token), CEPH_CONF
+  $PWD/build/control/glint image-list
+  tools/cluster.sh status $HA_DIR         # api-stop/api-start/db-stop/db-start DIR N for faults
+
+Ctrl-C stops and removes it all.
+MSG
+  while :; do sleep 3600 & wait $!; done
+fi
 DEFAULT_DATA=/var/lib/glint
 [ "$MODE" = rbd ] && DEFAULT_DATA=/var/lib/glint-rbd
 DATA=${GLINT_DATA_DIR:-$DEFAULT_DATA}
