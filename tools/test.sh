@@ -3,7 +3,8 @@
 # then runs every test (GoogleTest units, black-box API conformance, real clients,
 # integrity under failure, FUSE, Ceph, Keystone, Glance adoption) through ctest; then
 # builds again with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/) and runs
-# the unit, black-box, integrity, identity, fs and security suites on that build.
+# the unit, black-box, integrity, identity, fs, security and newer suites on that build
+# (not the ones that start whole clusters: ha, rbd).
 # In CI (CI=true) a test that cannot run its real dependency fails instead of skipping.
 #   GLINT_SANITIZERS=0 skips the sanitizer pass (a quicker local run); CI always runs it.
 set -uo pipefail
@@ -44,7 +45,7 @@ if [ "${GLINT_SANITIZERS:-1}" != 0 ] || [ "${CI:-}" = true ]; then
   export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest --output-on-failure --timeout 900 -j "${TEST_JOBS:-2}" \
-     -E '^(clients|keystone|adoption|run_script|rbd|store_rbd|structure|fuzz|abuse)$|[Mm]aria[Dd][Bb]' "$@") 2>&1 | tee "$asan_log"
+     -E '^(clients|keystone|adoption|run_script|rbd|store_rbd|structure|fuzz|abuse|ha)$|[Mm]aria[Dd][Bb]' "$@") 2>&1 | tee "$asan_log"
   asan_rc=${PIPESTATUS[0]}
   asan_result=$(summary "$asan_log")
 fi
