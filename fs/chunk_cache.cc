@@ -119,6 +119,25 @@ std::string FileSha256(int fd, uint64_t size) {
   return ok ? HexEncode(out, len) : "";
 }
 
+// Writes `len` bytes to `tmp`, fsyncs, renames to `path` in `dir` (created 0700) and
+// fsyncs `dir`: after a crash the file is whole or absent.
+Status WriteDurably(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
+                    size_t len) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
+  Status s = fd < 0 ? Status::FromErrno(errno, "create " + tmp) : WriteAll(fd, data, len);
+  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
+  if (fd >= 0) ::close(fd);
+  if (s.ok()) s = OwnDir(dir);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::FromErrno(errno, "rename to " + path);
+  if (s.ok()) s = FsyncDir(dir);
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+bool IsPlainName(const std::string& name) {
+  return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos && name[0] != '.';
+}
+
 }  // namespace
 
 std::string Sha256Hex(const char* data, size_t len) {
@@ -141,7 +160,7 @@ struct ChunkCache::Flight {
 Result<std::unique_ptr<ChunkCache>> ChunkCache::Open(const ChunkCacheOptions& options) {
   if (options.dir.empty()) return Status::InvalidArgument("no cache directory");
   if (options.chunk_size == 0) return Status::InvalidArgument("chunk size 0");
-  for (const char* sub : {"", "/chunks", "/tmp"}) GLINT_RETURN_IF_ERROR(OwnDir(options.dir + sub));
+  for (const char* sub : {"", "/chunks", "/tmp", "/meta"}) GLINT_RETURN_IF_ERROR(OwnDir(options.dir + sub));
   std::string lock_path = options.dir + "/lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, kFileMode);
   if (fd < 0) return Status::FromErrno(errno, "open " + lock_path);
@@ -357,17 +376,9 @@ Result<ChunkRef> ChunkCache::Store(const ChunkKey& key, const std::string& diges
     if (!MakeRoom(bytes.size(), key)) return in_memory();  // full of pinned chunks: serve, keep nothing
     tmp = options_.dir + "/tmp/" + std::to_string(::getpid()) + "." + std::to_string(++tmp_counter_);
   }
-  std::string idir = options_.dir + "/chunks/" + key.image_id;
   std::string path = ChunkPath(key, digest);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
-  Status s = fd < 0 ? Status::FromErrno(errno, "create " + tmp) : WriteAll(fd, bytes.data(), bytes.size());
-  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
-  if (fd >= 0) ::close(fd);
-  if (s.ok()) s = OwnDir(idir);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::FromErrno(errno, "rename to " + path);
-  if (s.ok()) s = FsyncDir(idir);
+  Status s = WriteDurably(tmp, options_.dir + "/chunks/" + key.image_id, path, bytes.data(), bytes.size());
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
     spdlog::warn("cache: cannot keep chunk {} of {}: {}", key.index, key.image_id, s.ToString());
     return in_memory();
   }
@@ -391,6 +402,36 @@ Result<ChunkRef> ChunkCache::Store(const ChunkKey& key, const std::string& diges
   ref->fd = rfd;
   ref->size = bytes.size();
   return ChunkRef(ref);
+}
+
+std::string ChunkCache::TempPath() {
+  std::lock_guard<std::mutex> l(mu_);
+  return options_.dir + "/tmp/" + std::to_string(::getpid()) + "." + std::to_string(++tmp_counter_);
+}
+
+Status ChunkCache::PutMeta(const std::string& name, const std::string& data) {
+  if (!IsPlainName(name)) return Status::InvalidArgument("bad cache file name " + name);
+  std::string dir = options_.dir + "/meta";
+  return WriteDurably(TempPath(), dir, dir + "/" + name, data.data(), data.size());
+}
+
+std::optional<std::string> ChunkCache::GetMeta(const std::string& name) {
+  if (!IsPlainName(name)) return std::nullopt;
+  int fd = ::open((options_.dir + "/meta/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && out.size() < (size_t{64} << 20)) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0) return std::nullopt;
+  return out;
+}
+
+std::vector<std::string> ChunkCache::MetaNames() { return ListDir(options_.dir + "/meta"); }
+
+void ChunkCache::RemoveMeta(const std::string& name) {
+  if (IsPlainName(name)) ::unlink((options_.dir + "/meta/" + name).c_str());
 }
 
 bool ChunkCache::Contains(const ChunkKey& key) {

@@ -94,6 +94,12 @@ class ChunkCache {
   void SetPinned(const std::string& image_id, bool pinned);
   bool Pinned(const std::string& image_id);
   CacheStats Stats();
+  // Small files kept next to the chunks in <dir>/meta/ (manifests, pinned images' records),
+  // written whole or not at all. `name` is a plain file name.
+  Status PutMeta(const std::string& name, const std::string& data);
+  std::optional<std::string> GetMeta(const std::string& name);
+  std::vector<std::string> MetaNames();
+  void RemoveMeta(const std::string& name);
   size_t chunk_size() const { return options_.chunk_size; }
   const std::string& dir() const { return options_.dir; }
 
@@ -117,6 +123,7 @@ class ChunkCache {
   // mu_ held: frees room for `bytes` more; false if pinned chunks leave none.
   bool MakeRoom(uint64_t bytes, const ChunkKey& keep);
   void RemoveLocked(const ChunkKey& key);  // mu_ held
+  std::string TempPath();
 
   const ChunkCacheOptions options_;
   const int lock_fd_;
