@@ -30,9 +30,10 @@ static_assert(sizeof(fuse_ino_t) == sizeof(Ino) && kRootIno == FUSE_ROOT_ID);
 // The FUSE low-level operations over a MountState. Each op sends exactly one reply.
 class Fs {
  public:
-  Fs(ImageView& view, DataSource& source, const FsOptions& opt)
+  Fs(ImageView& view, DataSource& source, const FsOptions& opt, HostCache* cache)
       : view_(view),
         source_(source),
+        cache_(cache),
         opt_(opt),
         state_(source, NodeAttrs{static_cast<double>(opt.refresh_seconds), opt.file_timeout, opt.uid, opt.gid,
                                  opt.file_mode, DirModeFor(opt.file_mode)}),
@@ -169,6 +170,9 @@ class Fs {
   void Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
     if (of->gone->load()) return (void)fuse_reply_err(req, EIO);
+    if (auto* cached = dynamic_cast<CachedReader*>(of->reader.get())) {
+      if (ReadCached(req, *cached, size, off)) return;
+    }
     int fd = of->reader->fd();
     if (fd >= 0) {
       // Zero-copy: libfuse splices from the store file into /dev/fuse when it can.
@@ -187,6 +191,29 @@ class Fs {
       return (void)fuse_reply_err(req, EIO);
     }
     fuse_reply_buf(req, buf.data(), *n);
+  }
+
+  // A request within one chunk: spliced from the chunk's cache file (or answered from the
+  // chunk's bytes). False when it spans chunks: the caller copies it through ReadAt.
+  bool ReadCached(fuse_req_t req, CachedReader& reader, size_t size, off_t off) {
+    if (off >= reader.size()) return fuse_reply_buf(req, nullptr, 0), true;
+    size = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(size), reader.size() - off));
+    const int64_t index = off / reader.chunk_size();
+    const int64_t in = off - index * reader.chunk_size();
+    if (in + static_cast<int64_t>(size) > reader.chunk_size()) return false;
+    auto chunk = reader.Chunk(index);
+    if (!chunk.ok() || (*chunk)->size < static_cast<size_t>(in) + size) {
+      spdlog::error("read {} chunk {}: {}", reader.image_id(), index,
+                    chunk.ok() ? "short chunk" : chunk.status().ToString());
+      return fuse_reply_err(req, EIO), true;
+    }
+    if ((*chunk)->fd < 0) return fuse_reply_buf(req, (*chunk)->bytes.data() + in, size), true;
+    fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+    bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    bv.buf[0].fd = (*chunk)->fd;
+    bv.buf[0].pos = in;
+    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+    return true;
   }
 
   void Release(fuse_req_t req, fuse_file_info* fi) {
@@ -216,7 +243,11 @@ class Fs {
   }
 
   void GetXattr(fuse_req_t req, fuse_ino_t ino, const std::string& name, size_t size) {
-    std::optional<std::string> value = state_.Xattr(ino, name);
+    std::optional<std::string> value;
+    if (cache_ && name.rfind("user.glint.cache.", 0) == 0) {
+      if (auto image = state_.ImageFor(ino)) value = cache_->Xattr(*image, name);
+    }
+    if (!value) value = state_.Xattr(ino, name);
     if (!value) return (void)fuse_reply_err(req, ENODATA);
     if (size == 0) return (void)fuse_reply_xattr(req, value->size());
     if (size < value->size()) return (void)fuse_reply_err(req, ERANGE);
@@ -225,6 +256,7 @@ class Fs {
 
   void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     std::string list = state_.XattrNames(ino);
+    if (cache_ && !list.empty()) list += HostCache::XattrNames();
     if (size == 0) return (void)fuse_reply_xattr(req, list.size());
     if (size < list.size()) return (void)fuse_reply_err(req, ERANGE);
     fuse_reply_buf(req, list.data(), list.size());
@@ -233,6 +265,7 @@ class Fs {
  private:
   ImageView& view_;
   DataSource& source_;
+  HostCache* cache_;  // null: no host cache
   const FsOptions opt_;
   std::string mountpoint_;
   std::once_flag readahead_once_;
@@ -388,8 +421,8 @@ class FuseSession {
 mode_t DirModeFor(mode_t file_mode) { return (file_mode & 0444) | ((file_mode & 0444) >> 2); }
 
 int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& source,
-               const FsOptions& options) {
-  Fs fs(view, source, options);
+               const FsOptions& options, HostCache* cache) {
+  Fs fs(view, source, options, cache);
   // default_permissions: the kernel checks the owner, group and modes MountState reports.
   std::string opts = "ro,fsname=glint,subtype=glint,default_permissions,max_read=1048576";
   if (options.allow_other) opts += ",allow_other";
