@@ -101,6 +101,7 @@ class ChunkCache {
   std::vector<std::string> MetaNames();
   void RemoveMeta(const std::string& name);
   size_t chunk_size() const { return options_.chunk_size; }
+  uint64_t capacity() const { return options_.capacity; }
   const std::string& dir() const { return options_.dir; }
 
  private:

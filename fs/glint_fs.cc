@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "common/ids.h"
+#include "fs/image_pins.h"
 #include "fs/kernel_readahead.h"
 #include "fs/mount_state.h"
 #include "fs/open_files.h"
@@ -26,6 +27,7 @@ namespace glint::fs {
 namespace {
 
 static_assert(sizeof(fuse_ino_t) == sizeof(Ino) && kRootIno == FUSE_ROOT_ID);
+const std::string kPinXattr = "user.glint.pin";
 
 // The FUSE low-level operations over a MountState. Each op sends exactly one reply.
 class Fs {
@@ -37,7 +39,8 @@ class Fs {
         opt_(opt),
         state_(source, NodeAttrs{static_cast<double>(opt.refresh_seconds), opt.file_timeout, opt.uid, opt.gid,
                                  opt.file_mode, DirModeFor(opt.file_mode)}),
-        refresher_(view, state_, opt.refresh_seconds) {}
+        refresher_(view, state_, opt.refresh_seconds),
+        pins_(cache ? std::make_unique<ImagePins>(*cache) : nullptr) {}
   // Files still open when the session ends (a lazy unmount, a reader killed) get no
   // release from the kernel: they are freed here.
   ~Fs() {
@@ -49,6 +52,17 @@ class Fs {
   void SetMountpoint(std::string path) { mountpoint_ = std::move(path); }
 
   void Start(fuse_session* se) {
+    if (pins_) {
+      // Pinned images are listed from their kept records until the API answers (it may
+      // be down: they read from the cache).
+      std::vector<ImageEntry> pinned = pins_->PinnedImages();
+      if (!pinned.empty()) {
+        ImageTree tree = BuildImageTree(std::move(pinned));
+        TreeChanges changes = state_.ChangesTo(tree);
+        state_.ApplyRefresh(std::move(tree), changes, {}, {});
+      }
+      pins_->Start();
+    }
     refresher_.Start([se](const Invalidations& inval) {
       for (const auto& [parent, name] : inval.entries) {
         fuse_lowlevel_notify_inval_entry(se, parent, name.c_str(), name.size());
@@ -56,7 +70,10 @@ class Fs {
       for (Ino ino : inval.inodes) fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
     });
   }
-  void Stop() { refresher_.Stop(); }
+  void Stop() {
+    refresher_.Stop();
+    if (pins_) pins_->Stop();
+  }
 
   void Lookup(fuse_req_t req, fuse_ino_t parent, const std::string& name) {
     std::optional<Ino> found = state_.Resolve(parent, name);
@@ -247,6 +264,10 @@ class Fs {
     if (cache_ && name.rfind("user.glint.cache.", 0) == 0) {
       if (auto image = state_.ImageFor(ino)) value = cache_->Xattr(*image, name);
     }
+    if (pins_ && name == kPinXattr && state_.ImageFor(ino)) {
+      auto image = state_.ImageFor(ino);
+      value = image && pins_->Pinned(image->id) ? "1" : "0";
+    }
     if (!value) value = state_.Xattr(ino, name);
     if (!value) return (void)fuse_reply_err(req, ENODATA);
     if (size == 0) return (void)fuse_reply_xattr(req, value->size());
@@ -254,9 +275,25 @@ class Fs {
     fuse_reply_buf(req, value->data(), value->size());
   }
 
+  // `user.glint.pin` 1/0 (or removed) pins an image in the host cache or unpins it;
+  // every other change is refused: the mount is read-only.
+  void SetPin(fuse_req_t req, fuse_ino_t ino, const std::string& name, std::optional<std::string> value) {
+    std::optional<ImageEntry> image = pins_ && name == kPinXattr ? state_.ImageFor(ino) : std::nullopt;
+    if (!image) return (void)fuse_reply_err(req, EROFS);
+    int err = 0;
+    if (value == "1") {
+      err = pins_->Pin(*image);
+    } else if (!value || value == "0") {
+      pins_->Unpin(image->id);
+    } else {
+      err = EINVAL;
+    }
+    fuse_reply_err(req, err);
+  }
+
   void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     std::string list = state_.XattrNames(ino);
-    if (cache_ && !list.empty()) list += HostCache::XattrNames();
+    if (cache_ && !list.empty()) list += HostCache::XattrNames() + kPinXattr + std::string(1, '\0');
     if (size == 0) return (void)fuse_reply_xattr(req, list.size());
     if (size < list.size()) return (void)fuse_reply_err(req, ERANGE);
     fuse_reply_buf(req, list.data(), list.size());
@@ -274,6 +311,7 @@ class Fs {
   std::unordered_set<std::vector<DirEntry>*> open_dirs_;  // the same for OpenDir and ReleaseDir
   MountState state_;
   TreeRefresher refresher_;
+  std::unique_ptr<ImagePins> pins_;  // with a host cache only
 };
 
 Fs* Self(fuse_req_t req) { return static_cast<Fs*>(fuse_req_userdata(req)); }
@@ -361,8 +399,12 @@ void AddWriteRefusals(fuse_lowlevel_ops& ops) {
   ops.link = [](fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { ErofsReply(req); };
   ops.write = [](fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { ErofsReply(req); };
   ops.create = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { ErofsReply(req); };
-  ops.setxattr = [](fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { ErofsReply(req); };
-  ops.removexattr = [](fuse_req_t req, fuse_ino_t, const char*) { ErofsReply(req); };
+  ops.setxattr = [](fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int) {
+    Guard(req, [&] { Self(req)->SetPin(req, ino, name, std::string(value, size)); });
+  };
+  ops.removexattr = [](fuse_req_t req, fuse_ino_t ino, const char* name) {
+    Guard(req, [&] { Self(req)->SetPin(req, ino, name, std::nullopt); });
+  };
   ops.fallocate = [](fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { ErofsReply(req); };
   ops.copy_file_range = [](fuse_req_t req, fuse_ino_t, off_t, fuse_file_info*, fuse_ino_t, off_t,
                            fuse_file_info*, size_t, int) { ErofsReply(req); };
@@ -424,7 +466,9 @@ int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& sourc
                const FsOptions& options, HostCache* cache) {
   Fs fs(view, source, options, cache);
   // default_permissions: the kernel checks the owner, group and modes MountState reports.
-  std::string opts = "ro,fsname=glint,subtype=glint,default_permissions,max_read=1048576";
+  // With a host cache the kernel must let setxattr (pinning) through: the mount is then not
+  // flagged `ro`, and glint-fs itself refuses every write (EROFS) as it always does.
+  std::string opts = std::string(cache ? "" : "ro,") + "fsname=glint,subtype=glint,default_permissions,max_read=1048576";
   if (options.allow_other) opts += ",allow_other";
   for (const auto& o : options.mount_options) opts += "," + o;
   FuseSession session({"glint-fs", "-o", opts}, &fs);

@@ -79,6 +79,13 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image) 
       image, std::move(verified), *cache_, [this, image] { return inner_.Open(image); }, std::move(opened)));
 }
 
+bool HostCache::Cacheable(const ImageEntry& image) {
+  if (!IsUuid(image.id) || image.size <= 0) return false;
+  auto manifest = ManifestFor(image);
+  if (manifest.ok() && *manifest) return true;
+  return options_.allow_unverified && (manifest.ok() || manifest.status().code() != Status::Code::kInvalidArgument);
+}
+
 std::optional<std::string> HostCache::Xattr(const ImageEntry& image, const std::string& name) {
   const int64_t chunks = (image.size + static_cast<int64_t>(cache_->chunk_size()) - 1) /
                          static_cast<int64_t>(cache_->chunk_size());

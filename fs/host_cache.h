@@ -36,6 +36,9 @@ class HostCache final : public DataSource {
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override;
   std::optional<int64_t> DataTime(const ImageEntry& image) override { return inner_.DataTime(image); }
 
+  // Whether Open would read `image` through the cache (it has a manifest, or unverified
+  // caching is allowed).
+  bool Cacheable(const ImageEntry& image);
   // `user.glint.cache.chunks` ("<cached>/<total>"), `.fetches` (store reads of its chunks
   // since glint-fs started), `.verified` (1 when its chunks are checked against a manifest).
   std::optional<std::string> Xattr(const ImageEntry& image, const std::string& name);

@@ -1,9 +1,13 @@
 #include "fs/host_cache.h"
+#include "fs/image_pins.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -92,9 +96,10 @@ struct Fixture {
   bool api_down = false;
   std::atomic<int> manifest_calls{0};
 
-  std::unique_ptr<HostCache> Make(bool allow_unverified = false) {
+  std::unique_ptr<HostCache> Make(bool allow_unverified = false, uint64_t capacity = uint64_t{1} << 30) {
     ChunkCacheOptions o;
     o.dir = tmp.path() + "/cache";
+    o.capacity = capacity;
     auto cache = ChunkCache::Open(o);
     EXPECT_TRUE(cache.ok()) << cache.status().ToString();
     HostCacheOptions ho;
@@ -197,6 +202,61 @@ TEST(HostCache, CachedImageReadsWithTheApiAndTheStoreDownAfterARestart) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(ReadAll(**r), f.data);
   EXPECT_EQ(host->Xattr(Entry(), "user.glint.cache.verified"), "1");  // the kept manifest
+}
+
+bool WaitFor(const std::function<bool()>& pred) {
+  for (int i = 0; i < 500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return pred();
+}
+
+TEST(ImagePins, PinFetchesTheWholeImageAndHoldsAcrossARestart) {
+  Fixture f;
+  ImageEntry image = Entry();
+  image.name = "pinned";
+  image.fields["name"] = "pinned";
+  {
+    auto host = f.Make();
+    ImagePins pins(*host);
+    pins.Start();
+    EXPECT_EQ(pins.Pin(image), 0);
+    EXPECT_TRUE(WaitFor([&] { return pins.Pending() == 0; }));
+    EXPECT_EQ(host->cache().CachedChunks(kId), 3u);
+    EXPECT_TRUE(host->cache().Pinned(kId));
+    EXPECT_EQ(f.store.reads.load(), 3);
+  }
+  f.api_down = true;
+  f.store.down = true;
+  auto host = f.Make();
+  ImagePins pins(*host);
+  EXPECT_TRUE(pins.Pinned(kId));
+  EXPECT_TRUE(host->cache().Pinned(kId));
+  auto kept = pins.PinnedImages();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].name, std::optional<std::string>("pinned"));
+  EXPECT_EQ(kept[0].size, kSize);
+  EXPECT_EQ(kept[0].fields, image.fields);
+  auto r = host->Open(kept[0]);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ReadAll(**r), f.data);
+  pins.Unpin(kId);
+  EXPECT_FALSE(host->cache().Pinned(kId));
+  EXPECT_TRUE(ImagePins(*host).PinnedImages().empty());
+}
+
+TEST(ImagePins, RefusesWhatCannotBeKept) {
+  Fixture f;
+  auto small = f.Make(false, 2 * kChunkSize);  // the image needs three chunks
+  ImagePins pins(*small);
+  EXPECT_EQ(pins.Pin(Entry()), ENOSPC);
+  small.reset();
+  f.manifest = std::nullopt;
+  auto host = f.Make();
+  ImagePins strict(*host);
+  EXPECT_EQ(strict.Pin(Entry()), ENOTSUP);
+  EXPECT_FALSE(strict.Pinned(kId));
+  EXPECT_EQ(ImageEntryFromJson("{\"id\": \"../../etc\", \"status\": \"active\", \"size\": 1, "
+                               "\"updated_at\": 0, \"fields\": {}}"),
+            std::nullopt);
 }
 
 TEST(ImageManifest, RefusesManifestsThatDoNotFit) {

@@ -213,3 +213,68 @@ def test_verified_reads_with_manifest(server):
         assert read_direct(path) == data
         assert xattr(path, "user.glint.cache.verified") == "1"
         assert xattr(path, "user.glint.cache.fetches") == "0"
+
+
+def test_full_cache_evicts_and_keeps_serving_but_never_pinned_chunks(server):
+    api = Api(server)
+    pinned = os.urandom(3 * CHUNK)
+    big = os.urandom(18 * CHUNK + 5)  # more than the whole cache (64 MiB = 16 chunks)
+    a = api.active(pinned, name="pin-me")
+    b = api.active(big, name="too-big")
+    with CacheMount(server) as m:
+        pa, pb = by_id(m.mnt, a["id"]), by_id(m.mnt, b["id"])
+        assert wait_for(lambda: os.path.exists(pa) and os.path.exists(pb))
+        assert xattr(pa, "user.glint.pin") == "0"
+        os.setxattr(pa, "user.glint.pin", b"1")
+        assert xattr(pa, "user.glint.pin") == "1"
+        assert wait_for(lambda: xattr(pa, "user.glint.cache.chunks") == "3/3", timeout=30)
+        assert read_direct(pb) == big
+        assert xattr(pa, "user.glint.cache.chunks") == "3/3"
+        cached_b = int(xattr(pb, "user.glint.cache.chunks").split("/")[0])
+        assert 0 < cached_b <= 13  # what is left of 16 chunks beside the pinned 3
+        on_disk = sum(os.path.getsize(f) for f in glob.glob(os.path.join(m.cache, "chunks", "*", "*")))
+        assert on_disk <= 64 << 20
+        # Still read-only in every other way.
+        for bad, err in ((b"2", 22), (b"yes", 22)):
+            with pytest.raises(OSError) as e:
+                os.setxattr(pa, "user.glint.pin", bad)
+            assert e.value.errno == err
+        with pytest.raises(OSError) as e:
+            os.setxattr(pa, "user.glint.other", b"1")
+        assert e.value.errno == 30  # EROFS
+        with pytest.raises(OSError) as e:
+            os.open(pa, os.O_WRONLY)
+        assert e.value.errno == 30
+        os.removexattr(pa, "user.glint.pin")
+        assert xattr(pa, "user.glint.pin") == "0"
+
+
+def test_pinned_image_reads_and_lists_with_the_api_and_the_store_down():
+    require_fuse()
+    server = glint_server.GlintServer.start_default()
+    try:
+        api = Api(server)
+        data = os.urandom(2 * CHUNK + 99)
+        img = api.active(data, name="offline")
+        other = api.active(os.urandom(1000), name="not-pinned")
+        with CacheMount(server) as m:
+            path = by_id(m.mnt, img["id"])
+            assert wait_for(lambda: os.path.exists(path))
+            p = subprocess.run([glint_server.binary("glint"), "cache-pin", path], capture_output=True, text=True)
+            assert p.returncode == 0, p.stderr
+            assert wait_for(lambda: xattr(path, "user.glint.cache.chunks") == "3/3", timeout=30)
+            p = subprocess.run([glint_server.binary("glint"), "cache-status", path], capture_output=True, text=True)
+            assert p.returncode == 0 and "pinned: yes" in p.stdout and "cached chunks: 3/3" in p.stdout, p
+            m.fsm.stop()
+            server.kill()  # the API is down
+            store_file = os.path.join(server.store_dir, img["id"])
+            os.rename(store_file, store_file + ".away")  # and so is the store
+            m.fsm.start()
+            assert img["id"] in os.listdir(os.path.join(m.mnt, "by-id"))
+            assert other["id"] not in os.listdir(os.path.join(m.mnt, "by-id"))
+            assert "offline" in os.listdir(os.path.join(m.mnt, "by-name"))
+            assert read_direct(path) == data
+            assert xattr(path, "user.glint.cache.fetches") == "0"
+            assert "API unreachable" in m.log()
+    finally:
+        server.stop()
