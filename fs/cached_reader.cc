@@ -45,6 +45,7 @@ Result<std::vector<char>> CachedReader::FetchChunk(int64_t index) {
 
 Result<ChunkRef> CachedReader::Chunk(int64_t index) {
   if (index < 0 || index >= chunk_count()) return Status::InvalidArgument("chunk index out of range");
+  if (recorder_) recorder_->Read(index);
   std::string expected = manifest_ ? manifest_->chunks[static_cast<size_t>(index)] : "";
   return cache_.Get({image_.id, index}, expected, [this, index] { return FetchChunk(index); });
 }

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "fs/boot_prefetch.h"
 #include "fs/chunk_cache.h"
 #include "fs/image_manifest.h"
 #include "fs/image_view.h"
@@ -31,6 +32,8 @@ class CachedReader final : public store::Reader {
 
   int64_t size() const override { return image_.size; }
   Result<size_t> ReadAt(int64_t offset, char* buf, size_t len) override;
+  // Every chunk this reader is asked for goes to `recorder` (the learned boot set).
+  void SetRecorder(std::shared_ptr<BootRecorder> recorder) { recorder_ = std::move(recorder); }
   // Chunk `index` of the image (fetched if missing).
   Result<ChunkRef> Chunk(int64_t index);
   int64_t chunk_size() const { return static_cast<int64_t>(cache_.chunk_size()); }
@@ -47,6 +50,7 @@ class CachedReader final : public store::Reader {
   OpenBase open_base_;
   std::mutex base_mu_;
   std::shared_ptr<store::Reader> base_;
+  std::shared_ptr<BootRecorder> recorder_;
 };
 
 }  // namespace glint::fs

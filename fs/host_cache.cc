@@ -14,8 +14,10 @@ std::string ManifestFile(const std::string& id) { return id + ".manifest"; }
 }  // namespace
 
 HostCache::HostCache(DataSource& inner, std::unique_ptr<ChunkCache> cache, ManifestSource manifests,
-                     HostCacheOptions options)
-    : inner_(inner), cache_(std::move(cache)), manifests_(std::move(manifests)), options_(options) {}
+                     HostCacheOptions options, const Clock& clock)
+    : inner_(inner), cache_(std::move(cache)), manifests_(std::move(manifests)), options_(options) {
+  if (options_.boot_prefetch) boot_ = std::make_unique<BootSets>(*cache_, options_.boot, clock);
+}
 
 std::shared_ptr<const ImageManifest> HostCache::Remember(const ImageEntry& image, std::optional<ImageManifest> m) {
   std::shared_ptr<const ImageManifest> shared;
@@ -54,7 +56,7 @@ Result<std::shared_ptr<const ImageManifest>> HostCache::ManifestFor(const ImageE
   return Remember(image, std::move(m).value());
 }
 
-Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image) {
+Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, bool learn) {
   if (!IsUuid(image.id) || image.size <= 0) return inner_.Open(image);
   auto manifest = ManifestFor(image);
   if (!manifest.ok()) {
@@ -75,8 +77,22 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image) 
   } else if (cache_->CachedChunks(image.id) == 0) {
     return base.status();
   }  // else: the store is down but chunks are here; missing ones fail as they are read
-  return std::unique_ptr<store::Reader>(new CachedReader(
-      image, std::move(verified), *cache_, [this, image] { return inner_.Open(image); }, std::move(opened)));
+  OpenBase open_base = [this, image] { return inner_.Open(image); };
+  auto reader = std::make_unique<CachedReader>(image, verified, *cache_, open_base, std::move(opened));
+  if (boot_ && learn) {
+    reader->SetRecorder(boot_->StartRecording(image.id));
+    std::vector<int64_t> boot_set = boot_->BootSet(image.id);
+    if (!boot_set.empty()) {
+      // A reader of its own, so the prefetches outlive this open if they must.
+      auto ahead = std::make_shared<CachedReader>(image, verified, *cache_, open_base, nullptr);
+      boot_->Prefetch(image.id, boot_set, [ahead](int64_t index) { (void)ahead->Chunk(index); });
+    }
+  }
+  return std::unique_ptr<store::Reader>(std::move(reader));
+}
+
+void HostCache::DrainPrefetches() {
+  if (boot_) boot_->Drain();
 }
 
 bool HostCache::Cacheable(const ImageEntry& image) {

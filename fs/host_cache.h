@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "fs/boot_prefetch.h"
 #include "fs/cached_reader.h"
 #include "fs/chunk_cache.h"
 #include "fs/data_source.h"
@@ -26,14 +27,19 @@ namespace glint::fs {
 struct HostCacheOptions {
   bool allow_unverified = false;  // cache images that have no manifest, unverified
   double negative_seconds = 60;   // how long "this image has no manifest" is believed
+  bool boot_prefetch = true;      // learn each image's boot set and prefetch it on open
+  BootOptions boot;
 };
 
 class HostCache final : public DataSource {
  public:
   HostCache(DataSource& inner, std::unique_ptr<ChunkCache> cache, ManifestSource manifests,
-            HostCacheOptions options);
+            HostCacheOptions options, const Clock& clock = SystemClock());
 
-  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override;
+  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override { return Open(image, true); }
+  // `learn`: the open is a reader's (its first reads teach the boot set, and the learned
+  // set is prefetched), not the pinning thread's.
+  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image, bool learn);
   std::optional<int64_t> DataTime(const ImageEntry& image) override { return inner_.DataTime(image); }
 
   // Whether Open would read `image` through the cache (it has a manifest, or unverified
@@ -44,6 +50,8 @@ class HostCache final : public DataSource {
   std::optional<std::string> Xattr(const ImageEntry& image, const std::string& name);
   static std::string XattrNames();
   ChunkCache& cache() { return *cache_; }
+  // Waits for queued boot prefetches (tests).
+  void DrainPrefetches();
 
  private:
   struct Known {
@@ -61,6 +69,7 @@ class HostCache final : public DataSource {
   const HostCacheOptions options_;
   std::mutex mu_;
   std::map<std::string, Known> known_;
+  std::unique_ptr<BootSets> boot_;  // after cache_: its prefetches end before the cache does
 };
 
 }  // namespace glint::fs

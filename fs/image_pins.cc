@@ -133,7 +133,7 @@ size_t ImagePins::Pending() {
 }
 
 bool ImagePins::FetchAll(const ImageEntry& image) {
-  auto reader = cache_.Open(image);
+  auto reader = cache_.Open(image, /*learn=*/false);
   auto* cached = reader.ok() ? dynamic_cast<CachedReader*>(reader->get()) : nullptr;
   if (!cached) {
     spdlog::warn("cache: cannot fetch pinned {}: {}", image.id,

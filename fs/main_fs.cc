@@ -32,6 +32,7 @@ struct Args {
   std::string ca_file;
   std::string cache_dir, cache_size = "10G";
   bool cache_unverified = false;
+  double boot_seconds = fs::BootOptions{}.window_seconds;
 };
 
 client::ClientOptions HttpOptions(const Args& a) {
@@ -70,6 +71,9 @@ void AddCacheOptions(CLI::App& app, Args& a) {
   app.add_option("--cache-size", a.cache_size, "bytes the host cache may hold (K, M, G, T: binary units; default 10G)");
   app.add_flag("--cache-unverified", a.cache_unverified,
                "also cache images that have no chunk manifest, unverified (default: read those uncached)");
+  app.add_option("--boot-prefetch-seconds", a.boot_seconds,
+                 "learn the chunks an image reads this long after each open and prefetch them on the next open "
+                 "(default 30; 0: off)");
 }
 
 void AddAccessOptions(CLI::App& app, Args& a) {
@@ -224,6 +228,8 @@ std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs:
   }
   fs::HostCacheOptions ho;
   ho.allow_unverified = a.cache_unverified;
+  ho.boot_prefetch = a.boot_seconds > 0;
+  ho.boot.window_seconds = a.boot_seconds;
   return std::make_unique<fs::HostCache>(
       source, std::move(cache).value(), [&view](const std::string& id) { return view.ManifestJson(id); }, ho);
 }

@@ -96,6 +96,7 @@ struct Fixture {
   bool api_down = false;
   std::atomic<int> manifest_calls{0};
 
+  ManualClock clock;
   std::unique_ptr<HostCache> Make(bool allow_unverified = false, uint64_t capacity = uint64_t{1} << 30) {
     ChunkCacheOptions o;
     o.dir = tmp.path() + "/cache";
@@ -111,7 +112,7 @@ struct Fixture {
           if (api_down) return Status::Unavailable("API down");
           return id == kId ? manifest : std::nullopt;
         },
-        ho);
+        ho, clock);
   }
 };
 
@@ -257,6 +258,41 @@ TEST(ImagePins, RefusesWhatCannotBeKept) {
   EXPECT_EQ(ImageEntryFromJson("{\"id\": \"../../etc\", \"status\": \"active\", \"size\": 1, "
                                "\"updated_at\": 0, \"fields\": {}}"),
             std::nullopt);
+}
+
+TEST(BootPrefetch, LearnsTheChunksReadInTheFirstSecondsAfterOpen) {
+  Fixture f;
+  auto host = f.Make();
+  std::vector<char> buf(4096);
+  {
+    auto r = std::move(host->Open(Entry())).value();
+    ASSERT_TRUE(r->ReadAt(0, buf.data(), buf.size()).ok());
+    ASSERT_TRUE(r->ReadAt(2 * kChunkSize + 5, buf.data(), buf.size()).ok());
+    f.clock.AdvanceSeconds(31);  // the boot is over: later reads are not part of it
+    ASSERT_TRUE(r->ReadAt(kChunkSize, buf.data(), buf.size()).ok());
+  }
+  EXPECT_EQ(host->cache().GetMeta(kId + ".boot"), "[0,2]");
+  // The pinning thread's reads teach nothing.
+  auto pin_reader = std::move(host->Open(Entry(), /*learn=*/false)).value();
+  ASSERT_TRUE(pin_reader->ReadAt(kChunkSize, buf.data(), buf.size()).ok());
+  pin_reader.reset();
+  EXPECT_EQ(host->cache().GetMeta(kId + ".boot"), "[0,2]");
+}
+
+TEST(BootPrefetch, AnOpenPrefetchesTheLearnedBootSetInParallel) {
+  Fixture f;
+  auto host = f.Make();
+  ASSERT_TRUE(host->cache().PutMeta(kId + ".boot", "[1,2]").ok());  // learned on an earlier boot
+  auto r = std::move(host->Open(Entry())).value();
+  host->DrainPrefetches();
+  EXPECT_FALSE(host->cache().Contains({kId, 0}));
+  EXPECT_TRUE(host->cache().Contains({kId, 1}));
+  EXPECT_TRUE(host->cache().Contains({kId, 2}));
+  EXPECT_EQ(f.store.reads.load(), 2);
+  std::vector<char> buf(kChunkSize);
+  ASSERT_TRUE(r->ReadAt(kChunkSize, buf.data(), buf.size()).ok());  // no store read: prefetched
+  EXPECT_EQ(f.store.reads.load(), 2);
+  EXPECT_EQ(0, std::memcmp(buf.data(), f.data.data() + kChunkSize, buf.size()));
 }
 
 TEST(ImageManifest, RefusesManifestsThatDoNotFit) {

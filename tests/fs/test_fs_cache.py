@@ -278,3 +278,38 @@ def test_pinned_image_reads_and_lists_with_the_api_and_the_store_down():
             assert "API unreachable" in m.log()
     finally:
         server.stop()
+
+
+def test_learned_boot_set_is_prefetched_on_the_next_open(server):
+    """Local first step of the learned boot prefetch: the chunks an open reads in its first
+    seconds are kept as the image's boot set and fetched ahead of the next open's reader."""
+    api = Api(server)
+    data = os.urandom(6 * CHUNK)
+    img = api.active(data, name="boots")
+    with CacheMount(server) as m:
+        path = by_id(m.mnt, img["id"])
+        assert wait_for(lambda: os.path.exists(path))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+            assert os.pread(fd, 4096, 0) == data[:4096]  # the "boot": chunks 0 and 4
+            assert os.pread(fd, 4096, 4 * CHUNK + 10) == data[4 * CHUNK + 10:4 * CHUNK + 4106]
+        finally:
+            os.close(fd)
+        assert wait_for(lambda: os.path.exists(os.path.join(m.cache, "meta", img["id"] + ".boot")))
+        with open(os.path.join(m.cache, "meta", img["id"] + ".boot")) as f:
+            learned = f.read()
+        assert learned.startswith("[0,") and "4" in learned
+        m.fsm.stop()
+        shutil.rmtree(os.path.join(m.cache, "chunks", img["id"]))  # a host that has only the boot set
+        m.fsm.start()
+        assert wait_for(lambda: os.path.exists(path))
+        assert xattr(path, "user.glint.cache.chunks") == "0/6"
+        fd = os.open(path, os.O_RDONLY)  # opened, nothing read yet
+        try:
+            want = len(learned.strip("[]").split(","))
+            assert wait_for(lambda: xattr(path, "user.glint.cache.chunks") == "%d/6" % want, timeout=20)
+            assert os.path.exists(os.path.join(m.cache, "chunks", img["id"]))
+            assert glob.glob(os.path.join(m.cache, "chunks", img["id"], "4.*"))
+        finally:
+            os.close(fd)
