@@ -313,3 +313,25 @@ def test_learned_boot_set_is_prefetched_on_the_next_open(server):
             assert glob.glob(os.path.join(m.cache, "chunks", img["id"], "4.*"))
         finally:
             os.close(fd)
+
+
+def test_sixteen_concurrent_readers_of_one_chunk_cause_one_store_read(server):
+    """16 readers (as 16 VMs booting one image) of the same missing chunk: one fetch from
+    the store, counted in the API's access log over --http."""
+    api = Api(server)
+    data = os.urandom(2 * CHUNK)
+    img = api.active(data, name="storm")
+    target = '"GET /v2/images/%s/file"' % img["id"]
+    with CacheMount(server, args=["--http"]) as m:
+        path = by_id(m.mnt, img["id"])
+        assert wait_for(lambda: os.path.exists(path))
+        readers = [subprocess.Popen(["dd", "if=" + path, "iflag=direct", "bs=1M", "skip=5", "count=1",
+                                     "status=none"], stdout=subprocess.PIPE) for _ in range(16)]
+        outs = [p.communicate()[0] for p in readers]
+        assert all(p.returncode == 0 for p in readers)
+        assert all(o == data[5 << 20:6 << 20] for o in outs)
+        assert xattr(path, "user.glint.cache.fetches") == "1"
+        assert xattr(path, "user.glint.cache.chunks") == "1/2"
+        assert wait_for(lambda: server.read_log().count(target) >= 1)
+        with open(os.path.join(server.data_dir, "api.log"), "rb") as f:
+            assert f.read().decode(errors="replace").count(target) == 1
