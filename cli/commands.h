@@ -17,5 +17,6 @@ void AddStoreCommands(CLI::App& app, Globals& g);      // store_commands.cc
 void AddLocationCommands(CLI::App& app, Globals& g);   // store_commands.cc
 void AddImportCommands(CLI::App& app, Globals& g);     // import_commands.cc
 void AddTaskCommands(CLI::App& app, Globals& g);       // import_commands.cc
+void AddCacheCommands(CLI::App& app, Globals& g);      // cache_commands.cc (a glint-fs mount's host cache)
 
 }  // namespace glint::cli

@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "common/ids.h"
+#include "fs/image_pins.h"
 #include "fs/kernel_readahead.h"
 #include "fs/mount_state.h"
 #include "fs/open_files.h"
@@ -26,17 +27,20 @@ namespace glint::fs {
 namespace {
 
 static_assert(sizeof(fuse_ino_t) == sizeof(Ino) && kRootIno == FUSE_ROOT_ID);
+const std::string kPinXattr = "user.glint.pin";
 
 // The FUSE low-level operations over a MountState. Each op sends exactly one reply.
 class Fs {
  public:
-  Fs(ImageView& view, DataSource& source, const FsOptions& opt)
+  Fs(ImageView& view, DataSource& source, const FsOptions& opt, HostCache* cache)
       : view_(view),
         source_(source),
+        cache_(cache),
         opt_(opt),
         state_(source, NodeAttrs{static_cast<double>(opt.refresh_seconds), opt.file_timeout, opt.uid, opt.gid,
                                  opt.file_mode, DirModeFor(opt.file_mode)}),
-        refresher_(view, state_, opt.refresh_seconds) {}
+        refresher_(view, state_, opt.refresh_seconds),
+        pins_(cache ? std::make_unique<ImagePins>(*cache) : nullptr) {}
   // Files still open when the session ends (a lazy unmount, a reader killed) get no
   // release from the kernel: they are freed here.
   ~Fs() {
@@ -48,6 +52,17 @@ class Fs {
   void SetMountpoint(std::string path) { mountpoint_ = std::move(path); }
 
   void Start(fuse_session* se) {
+    if (pins_) {
+      // Pinned images are listed from their kept records until the API answers (it may
+      // be down: they read from the cache).
+      std::vector<ImageEntry> pinned = pins_->PinnedImages();
+      if (!pinned.empty()) {
+        ImageTree tree = BuildImageTree(std::move(pinned));
+        TreeChanges changes = state_.ChangesTo(tree);
+        state_.ApplyRefresh(std::move(tree), changes, {}, {});
+      }
+      pins_->Start();
+    }
     refresher_.Start([se](const Invalidations& inval) {
       for (const auto& [parent, name] : inval.entries) {
         fuse_lowlevel_notify_inval_entry(se, parent, name.c_str(), name.size());
@@ -55,7 +70,10 @@ class Fs {
       for (Ino ino : inval.inodes) fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
     });
   }
-  void Stop() { refresher_.Stop(); }
+  void Stop() {
+    refresher_.Stop();
+    if (pins_) pins_->Stop();
+  }
 
   void Lookup(fuse_req_t req, fuse_ino_t parent, const std::string& name) {
     std::optional<Ino> found = state_.Resolve(parent, name);
@@ -169,6 +187,9 @@ class Fs {
   void Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
     if (of->gone->load()) return (void)fuse_reply_err(req, EIO);
+    if (auto* cached = dynamic_cast<CachedReader*>(of->reader.get())) {
+      if (ReadCached(req, *cached, size, off)) return;
+    }
     int fd = of->reader->fd();
     if (fd >= 0) {
       // Zero-copy: libfuse splices from the store file into /dev/fuse when it can.
@@ -187,6 +208,29 @@ class Fs {
       return (void)fuse_reply_err(req, EIO);
     }
     fuse_reply_buf(req, buf.data(), *n);
+  }
+
+  // A request within one chunk: spliced from the chunk's cache file (or answered from the
+  // chunk's bytes). False when it spans chunks: the caller copies it through ReadAt.
+  bool ReadCached(fuse_req_t req, CachedReader& reader, size_t size, off_t off) {
+    if (off >= reader.size()) return fuse_reply_buf(req, nullptr, 0), true;
+    size = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(size), reader.size() - off));
+    const int64_t index = off / reader.chunk_size();
+    const int64_t in = off - index * reader.chunk_size();
+    if (in + static_cast<int64_t>(size) > reader.chunk_size()) return false;
+    auto chunk = reader.Chunk(index);
+    if (!chunk.ok() || (*chunk)->size < static_cast<size_t>(in) + size) {
+      spdlog::error("read {} chunk {}: {}", reader.image_id(), index,
+                    chunk.ok() ? "short chunk" : chunk.status().ToString());
+      return fuse_reply_err(req, EIO), true;
+    }
+    if ((*chunk)->fd < 0) return fuse_reply_buf(req, (*chunk)->bytes.data() + in, size), true;
+    fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+    bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    bv.buf[0].fd = (*chunk)->fd;
+    bv.buf[0].pos = in;
+    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+    return true;
   }
 
   void Release(fuse_req_t req, fuse_file_info* fi) {
@@ -216,15 +260,40 @@ class Fs {
   }
 
   void GetXattr(fuse_req_t req, fuse_ino_t ino, const std::string& name, size_t size) {
-    std::optional<std::string> value = state_.Xattr(ino, name);
+    std::optional<std::string> value;
+    if (cache_ && name.rfind("user.glint.cache.", 0) == 0) {
+      if (auto image = state_.ImageFor(ino)) value = cache_->Xattr(*image, name);
+    }
+    if (pins_ && name == kPinXattr && state_.ImageFor(ino)) {
+      auto image = state_.ImageFor(ino);
+      value = image && pins_->Pinned(image->id) ? "1" : "0";
+    }
+    if (!value) value = state_.Xattr(ino, name);
     if (!value) return (void)fuse_reply_err(req, ENODATA);
     if (size == 0) return (void)fuse_reply_xattr(req, value->size());
     if (size < value->size()) return (void)fuse_reply_err(req, ERANGE);
     fuse_reply_buf(req, value->data(), value->size());
   }
 
+  // `user.glint.pin` 1/0 (or removed) pins an image in the host cache or unpins it;
+  // every other change is refused: the mount is read-only.
+  void SetPin(fuse_req_t req, fuse_ino_t ino, const std::string& name, std::optional<std::string> value) {
+    std::optional<ImageEntry> image = pins_ && name == kPinXattr ? state_.ImageFor(ino) : std::nullopt;
+    if (!image) return (void)fuse_reply_err(req, EROFS);
+    int err = 0;
+    if (value == "1") {
+      err = pins_->Pin(*image);
+    } else if (!value || value == "0") {
+      pins_->Unpin(image->id);
+    } else {
+      err = EINVAL;
+    }
+    fuse_reply_err(req, err);
+  }
+
   void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     std::string list = state_.XattrNames(ino);
+    if (cache_ && !list.empty()) list += HostCache::XattrNames() + kPinXattr + std::string(1, '\0');
     if (size == 0) return (void)fuse_reply_xattr(req, list.size());
     if (size < list.size()) return (void)fuse_reply_err(req, ERANGE);
     fuse_reply_buf(req, list.data(), list.size());
@@ -233,6 +302,7 @@ class Fs {
  private:
   ImageView& view_;
   DataSource& source_;
+  HostCache* cache_;  // null: no host cache
   const FsOptions opt_;
   std::string mountpoint_;
   std::once_flag readahead_once_;
@@ -241,6 +311,7 @@ class Fs {
   std::unordered_set<std::vector<DirEntry>*> open_dirs_;  // the same for OpenDir and ReleaseDir
   MountState state_;
   TreeRefresher refresher_;
+  std::unique_ptr<ImagePins> pins_;  // with a host cache only
 };
 
 Fs* Self(fuse_req_t req) { return static_cast<Fs*>(fuse_req_userdata(req)); }
@@ -328,8 +399,12 @@ void AddWriteRefusals(fuse_lowlevel_ops& ops) {
   ops.link = [](fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { ErofsReply(req); };
   ops.write = [](fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { ErofsReply(req); };
   ops.create = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { ErofsReply(req); };
-  ops.setxattr = [](fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { ErofsReply(req); };
-  ops.removexattr = [](fuse_req_t req, fuse_ino_t, const char*) { ErofsReply(req); };
+  ops.setxattr = [](fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int) {
+    Guard(req, [&] { Self(req)->SetPin(req, ino, name, std::string(value, size)); });
+  };
+  ops.removexattr = [](fuse_req_t req, fuse_ino_t ino, const char* name) {
+    Guard(req, [&] { Self(req)->SetPin(req, ino, name, std::nullopt); });
+  };
   ops.fallocate = [](fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { ErofsReply(req); };
   ops.copy_file_range = [](fuse_req_t req, fuse_ino_t, off_t, fuse_file_info*, fuse_ino_t, off_t,
                            fuse_file_info*, size_t, int) { ErofsReply(req); };
@@ -388,10 +463,12 @@ class FuseSession {
 mode_t DirModeFor(mode_t file_mode) { return (file_mode & 0444) | ((file_mode & 0444) >> 2); }
 
 int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& source,
-               const FsOptions& options) {
-  Fs fs(view, source, options);
+               const FsOptions& options, HostCache* cache) {
+  Fs fs(view, source, options, cache);
   // default_permissions: the kernel checks the owner, group and modes MountState reports.
-  std::string opts = "ro,fsname=glint,subtype=glint,default_permissions,max_read=1048576";
+  // With a host cache the kernel must let setxattr (pinning) through: the mount is then not
+  // flagged `ro`, and glint-fs itself refuses every write (EROFS) as it always does.
+  std::string opts = std::string(cache ? "" : "ro,") + "fsname=glint,subtype=glint,default_permissions,max_read=1048576";
   if (options.allow_other) opts += ",allow_other";
   for (const auto& o : options.mount_options) opts += "," + o;
   FuseSession session({"glint-fs", "-o", opts}, &fs);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fs/data_source.h"
+#include "fs/host_cache.h"
 #include "fs/image_view.h"
 
 namespace glint::fs {
@@ -43,8 +44,9 @@ struct FsOptions {
 mode_t DirModeFor(mode_t file_mode);
 
 // Mounts at `mountpoint` and serves until unmounted or SIGINT/SIGTERM. Returns the exit
-// status for main().
+// status for main(). `cache`, when given, is also `source` (reads go through it) and
+// answers the image files' cache attributes.
 int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& source,
-               const FsOptions& options);
+               const FsOptions& options, HostCache* cache = nullptr);
 
 }  // namespace glint::fs

@@ -167,4 +167,13 @@ Result<ImageEntry> ImageView::Lookup(const std::string& id) {
   return e;
 }
 
+Result<std::optional<std::string>> ImageView::ManifestJson(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto r = Get("/v2/images/" + id + "/x-glint-manifest", {});
+  if (!r.ok()) return r.status();
+  if (r->status == 404) return std::optional<std::string>();
+  if (r->status != 200) return Status::Unavailable("manifest of " + id + " answered HTTP " + std::to_string(r->status));
+  return std::optional<std::string>(std::move(r->body));
+}
+
 }  // namespace glint::fs

@@ -57,6 +57,8 @@ class ImageView {
   // The image if this credential may read its data now (status active); NotFound if it
   // does not exist or is not visible; a non-active image gives Conflict with its status.
   Result<ImageEntry> Lookup(const std::string& id);
+  // GET /v2/images/{id}/x-glint-manifest: the body, or nullopt on 404.
+  Result<std::optional<std::string>> ManifestJson(const std::string& id);
   const std::string& api_url() const { return url_; }
 
  private:

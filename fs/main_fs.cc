@@ -10,6 +10,7 @@
 
 #include "fs/data_source.h"
 #include "fs/glint_fs.h"
+#include "fs/host_cache.h"
 #include "fs/image_view.h"
 
 using namespace glint;
@@ -29,6 +30,9 @@ struct Args {
   fs::FsOptions fs_opt;
   int api_timeout = 30;  // seconds without a byte from the API before a call fails
   std::string ca_file;
+  std::string cache_dir, cache_size = "10G";
+  bool cache_unverified = false;
+  double boot_seconds = fs::BootOptions{}.window_seconds;
 };
 
 client::ClientOptions HttpOptions(const Args& a) {
@@ -60,6 +64,16 @@ void AddDataOptions(CLI::App& app, Args& a) {
   app.add_option("--rbd-readahead", a.readahead.depth, "rbd: windows read ahead, in parallel (0: off)");
   app.add_option("--rbd-readahead-window-mb", a.window_mb, "rbd: size of one read-ahead window");
   app.add_option("--rbd-readahead-budget-mb", a.budget_mb, "rbd: memory for read-ahead across open files");
+}
+
+void AddCacheOptions(CLI::App& app, Args& a) {
+  app.add_option("--cache-dir", a.cache_dir, "keep image data read on this host in this directory (the host cache)");
+  app.add_option("--cache-size", a.cache_size, "bytes the host cache may hold (K, M, G, T: binary units; default 10G)");
+  app.add_flag("--cache-unverified", a.cache_unverified,
+               "also cache images that have no chunk manifest, unverified (default: read those uncached)");
+  app.add_option("--boot-prefetch-seconds", a.boot_seconds,
+                 "learn the chunks an image reads this long after each open and prefetch them on the next open "
+                 "(default 30; 0: off)");
 }
 
 void AddAccessOptions(CLI::App& app, Args& a) {
@@ -196,6 +210,30 @@ std::unique_ptr<fs::DataSource> MakeSource(Args& a, fs::TokenSource& tokens) {
   return fs::NewChainSource(std::move(sources));
 }
 
+// The host cache over `source`, or nullptr after printing why there is none.
+std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs::DataSource& source) {
+  fs::ChunkCacheOptions o;
+  o.dir = a.cache_dir;
+  auto size = fs::ParseByteSize(a.cache_size);
+  if (!size || *size < o.chunk_size) {
+    std::fprintf(stderr, "glint-fs: --cache-size takes a size of at least 4M (10G, 512M, ...): %s\n",
+                 a.cache_size.c_str());
+    return nullptr;
+  }
+  o.capacity = *size;
+  auto cache = fs::ChunkCache::Open(o);
+  if (!cache.ok()) {
+    std::fprintf(stderr, "glint-fs: %s\n", cache.status().ToString().c_str());
+    return nullptr;
+  }
+  fs::HostCacheOptions ho;
+  ho.allow_unverified = a.cache_unverified;
+  ho.boot_prefetch = a.boot_seconds > 0;
+  ho.boot.window_seconds = a.boot_seconds;
+  return std::make_unique<fs::HostCache>(
+      source, std::move(cache).value(), [&view](const std::string& id) { return view.ManifestJson(id); }, ho);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,6 +243,7 @@ int main(int argc, char** argv) {
   AddAccessOptions(app, a);
   AddCredentialOptions(app, a);
   AddDataOptions(app, a);
+  AddCacheOptions(app, a);
   CLI11_PARSE(app, argc, argv);
   if (a.debug) spdlog::set_level(spdlog::level::debug);
   spdlog::flush_on(spdlog::level::info);
@@ -216,5 +255,8 @@ int main(int argc, char** argv) {
   fs::ImageView view(a.api, *tokens, a.all, HttpOptions(a));
   auto source = MakeSource(a, *tokens);
   if (!source) return 2;
-  return fs::RunGlintFs(a.mountpoint, view, *source, a.fs_opt);
+  if (a.cache_dir.empty()) return fs::RunGlintFs(a.mountpoint, view, *source, a.fs_opt);
+  auto cache = MakeCache(a, view, *source);
+  if (!cache) return 2;
+  return fs::RunGlintFs(a.mountpoint, view, *cache, a.fs_opt, cache.get());
 }

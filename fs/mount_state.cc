@@ -230,6 +230,12 @@ std::optional<std::string> MountState::Xattr(Ino ino, const std::string& name) {
   return e ? ImageXattr(*e, name) : std::nullopt;
 }
 
+std::optional<ImageEntry> MountState::ImageFor(Ino ino) {
+  std::shared_lock<std::shared_mutex> l(mu_);
+  const ImageEntry* e = ImageAt(ino);
+  return e ? std::optional<ImageEntry>(*e) : std::nullopt;
+}
+
 std::string MountState::XattrNames(Ino ino) {
   std::shared_lock<std::shared_mutex> l(mu_);
   const ImageEntry* e = ImageAt(ino);

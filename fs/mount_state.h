@@ -72,6 +72,8 @@ class MountState {
   void ReleaseImage(const std::string& id);
   // The xattr `name` of image file `ino`.
   std::optional<std::string> Xattr(Ino ino, const std::string& name);
+  // The image of image file `ino`, or nullopt.
+  std::optional<ImageEntry> ImageFor(Ino ino);
   // listxattr of `ino` (empty for anything but an image file).
   std::string XattrNames(Ino ino);
 

@@ -1,0 +1,56 @@
+// CachedReader: one open image read through the host's ChunkCache. Every read is served
+// from whole cached chunks; a missing chunk is fetched from the data source in one read of
+// the whole chunk (one store round trip per 4 MiB, not per kernel request), checked
+// against the image's manifest when there is one, and kept. The data source's reader is
+// opened only when a chunk is missing, so a fully cached image reads with the store down.
+//
+// Used by the FUSE read op on libfuse worker threads (several at once per open file) and
+// by the pinning thread; thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "fs/boot_prefetch.h"
+#include "fs/chunk_cache.h"
+#include "fs/image_manifest.h"
+#include "fs/image_view.h"
+#include "store/backend.h"
+
+namespace glint::fs {
+
+using OpenBase = std::function<Result<std::unique_ptr<store::Reader>>()>;
+
+class CachedReader final : public store::Reader {
+ public:
+  // `manifest` null: chunks are cached unverified. `base` may be null (opened on the
+  // first miss with `open_base`).
+  CachedReader(ImageEntry image, std::shared_ptr<const ImageManifest> manifest, ChunkCache& cache,
+               OpenBase open_base, std::unique_ptr<store::Reader> base);
+
+  int64_t size() const override { return image_.size; }
+  Result<size_t> ReadAt(int64_t offset, char* buf, size_t len) override;
+  // Every chunk this reader is asked for goes to `recorder` (the learned boot set).
+  void SetRecorder(std::shared_ptr<BootRecorder> recorder) { recorder_ = std::move(recorder); }
+  // Chunk `index` of the image (fetched if missing).
+  Result<ChunkRef> Chunk(int64_t index);
+  int64_t chunk_size() const { return static_cast<int64_t>(cache_.chunk_size()); }
+  int64_t chunk_count() const { return (image_.size + chunk_size() - 1) / chunk_size(); }
+  bool verified() const { return manifest_ != nullptr; }
+  const std::string& image_id() const { return image_.id; }
+
+ private:
+  Result<std::vector<char>> FetchChunk(int64_t index);
+
+  const ImageEntry image_;
+  const std::shared_ptr<const ImageManifest> manifest_;
+  ChunkCache& cache_;
+  OpenBase open_base_;
+  std::mutex base_mu_;
+  std::shared_ptr<store::Reader> base_;
+  std::shared_ptr<BootRecorder> recorder_;
+};
+
+}  // namespace glint::fs

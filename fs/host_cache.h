@@ -1,0 +1,75 @@
+// HostCache: glint-fs's data path through the host cache (--cache-dir). A DataSource that
+// wraps the real ones (file store, rbd, http): an image with a manifest is read through the
+// ChunkCache with every chunk verified as it enters; an image without one (the API
+// answers 404) is cached unverified only with --cache-unverified, otherwise read straight
+// from the store as without a cache. Manifests are kept in the cache directory, so cached
+// images keep verifying (and reading) while the API is down.
+//
+// Also the cache's face on the mount: the `user.glint.cache.*` attributes of image files.
+// Called from libfuse worker threads; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "fs/boot_prefetch.h"
+#include "fs/cached_reader.h"
+#include "fs/chunk_cache.h"
+#include "fs/data_source.h"
+#include "fs/image_manifest.h"
+
+namespace glint::fs {
+
+struct HostCacheOptions {
+  bool allow_unverified = false;  // cache images that have no manifest, unverified
+  double negative_seconds = 60;   // how long "this image has no manifest" is believed
+  bool boot_prefetch = true;      // learn each image's boot set and prefetch it on open
+  BootOptions boot;
+};
+
+class HostCache final : public DataSource {
+ public:
+  HostCache(DataSource& inner, std::unique_ptr<ChunkCache> cache, ManifestSource manifests,
+            HostCacheOptions options, const Clock& clock = SystemClock());
+
+  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override { return Open(image, true); }
+  // `learn`: the open is a reader's (its first reads teach the boot set, and the learned
+  // set is prefetched), not the pinning thread's.
+  Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image, bool learn);
+  std::optional<int64_t> DataTime(const ImageEntry& image) override { return inner_.DataTime(image); }
+
+  // Whether Open would read `image` through the cache (it has a manifest, or unverified
+  // caching is allowed).
+  bool Cacheable(const ImageEntry& image);
+  // `user.glint.cache.chunks` ("<cached>/<total>"), `.fetches` (store reads of its chunks
+  // since glint-fs started), `.verified` (1 when its chunks are checked against a manifest).
+  std::optional<std::string> Xattr(const ImageEntry& image, const std::string& name);
+  static std::string XattrNames();
+  ChunkCache& cache() { return *cache_; }
+  // Waits for queued boot prefetches (tests).
+  void DrainPrefetches();
+
+ private:
+  struct Known {
+    std::string os_hash_value;
+    std::shared_ptr<const ImageManifest> manifest;  // null: the image has none
+    std::chrono::steady_clock::time_point at;
+  };
+  // The image's manifest; null when it has none; an error when it cannot be had now.
+  Result<std::shared_ptr<const ImageManifest>> ManifestFor(const ImageEntry& image);
+  std::shared_ptr<const ImageManifest> Remember(const ImageEntry& image, std::optional<ImageManifest> m);
+
+  DataSource& inner_;
+  std::unique_ptr<ChunkCache> cache_;
+  ManifestSource manifests_;
+  const HostCacheOptions options_;
+  std::mutex mu_;
+  std::map<std::string, Known> known_;
+  std::unique_ptr<BootSets> boot_;  // after cache_: its prefetches end before the cache does
+};
+
+}  // namespace glint::fs
