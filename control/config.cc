@@ -101,6 +101,7 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.workers", &c->workers);
   r.Num("DEFAULT.image_size_cap", &c->image_size_cap);
   r.Str("DEFAULT.public_endpoint", &c->public_endpoint);
+  r.Str("DEFAULT.worker_self_reference_url", &c->worker_self_reference_url);
   r.Str("DEFAULT.admin_token", &c->admin_token);
   r.Flag("DEFAULT.bootstrap_admin_token", &c->bootstrap_admin_token);
   r.Str("DEFAULT.data_dir", &c->data_dir);

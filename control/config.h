@@ -31,6 +31,7 @@ struct Config {
   int bind_port = 9292;
   int workers = 0;                             // network threads; 0 = number of cores
   int64_t image_size_cap = 1099511627776;      // bytes (Glance's default, 1 TiB)
+  std::string worker_self_reference_url;       // this node's URL for other nodes (glance-direct)
   std::string public_endpoint;                 // base URL for links; "" = from request
   // The bootstrap admin token (a bootstrap tool: an admin with no project, no user):
   // off unless enabled. When enabled, the token is admin_token (config file), else

@@ -7,6 +7,7 @@
 #include "control/format_check.h"
 #include "control/http_errors.h"
 #include "control/notifications.h"
+#include "control/stage_host.h"
 
 namespace glint::control {
 
@@ -89,6 +90,10 @@ Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginStage(const Call& 
   if (!staging) return Status::Unavailable("The staging area is not available");
   catalog::UploadLock lock{img.id, NewUuid(), api_.config.node_id};
   GLINT_RETURN_IF_ERROR(api_.catalog.BeginStage(lock, api_.Now() + api_.LockTtl()));
+  if (Status s = RecordStageHost(api_, img.id); !s.ok()) {  // where an import on another node goes
+    (void)api_.catalog.AbortUpload(lock);
+    return s;
+  }
   auto writer = staging->NewWriter(img.id, lock.token);
   if (!writer.ok()) {
     (void)api_.catalog.AbortUpload(lock);

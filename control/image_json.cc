@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/ids.h"
+#include "control/stage_host.h"
 
 namespace glint::control {
 
@@ -52,6 +53,7 @@ void WriteImage(JsonWriter& w, const ImageRecord& img, const ImageJsonOptions& o
   w.Key("file"); w.String(self + "/file");
   w.Key("schema"); w.String("/v2/schemas/image");
   for (const auto& [k, v] : img.properties) {
+    if (k == kStageHostProperty) continue;  // hidden, as in Glance
     if (o.protections && !o.protections->Allowed(k, auth::PropertyOp::kRead, *o.reader)) continue;
     w.Key(k);
     w.String(v);

@@ -10,6 +10,7 @@
 #include "control/import_progress.h"
 #include "control/json_body.h"
 #include "control/notifications.h"
+#include "control/stage_host.h"
 #include "control/web_download.h"
 
 namespace glint::control {
@@ -116,6 +117,8 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
   if (!img->disk_format) return Status::Conflict("'disk_format' needs to be set before import");
   if (Status may = ImageAccess::MayModify(ctx, *img); !may.ok()) return may;
   if (Status p = access_.PolicyOn("modify_image", ctx, *img); !p.ok()) return p;
+  // Staged on another node (no shared staging area): that node imports it.
+  if (auto host = ForeignStageHost(api_.config, *img)) return ForwardToStageHost(*host, req);
   auto targets = Targets(req, body);
   if (!targets.ok()) return targets.status();
   if (!targets->first) return Status::Unavailable("No store is configured");

@@ -52,7 +52,9 @@ class MariaDb final : public Db {
 
   Status Begin() override {
     failure_ = Failure::kNone;
+    beginning_ = true;  // a connection lost here (an idle one the server or HAProxy cut) changed nothing
     Status s = Exec("START TRANSACTION");
+    beginning_ = false;
     in_tx_ = s.ok();
     return s;
   }
@@ -76,7 +78,7 @@ class MariaDb final : public Db {
     std::string text = std::string("catalog ") + what + ": " + msg + " (" + std::to_string(err) + ")";
     if (ConnectionLost(err)) {
       broken_ = true;
-      bool unknown = committing_ || (!in_tx_ && !read);
+      bool unknown = committing_ || (!in_tx_ && !read && !beginning_);
       failure_ = unknown ? Failure::kUnknownOutcome : Failure::kLostBeforeCommit;
       return Status::Unavailable(text);
     }
@@ -104,7 +106,7 @@ class MariaDb final : public Db {
   ConnPtr conn_;
   int64_t changes_ = 0;
   Failure failure_ = Failure::kNone;
-  bool broken_ = false, in_tx_ = false, committing_ = false;
+  bool broken_ = false, in_tx_ = false, committing_ = false, beginning_ = false;
 };
 
 namespace {

@@ -165,7 +165,11 @@ api_start() {
   local n=$1 p; p=$(base)
   mkdir -p "$D/api$n"
   rm -f "$D/api$n/port"
-  "$API_BIN" --config-file "$D/glint-api.conf" --data-dir "$D/api$n" --bind-port $((p + n)) \
+  # The shared configuration plus this node's URL, where other nodes forward a glance-direct
+  # import of data it staged.
+  (umask 077; sed "s|^\[DEFAULT\]\$|[DEFAULT]\nworker_self_reference_url = http://127.0.0.1:$((p + n))|" \
+      "$D/glint-api.conf" > "$D/api$n/glint-api.conf")
+  "$API_BIN" --config-file "$D/api$n/glint-api.conf" --data-dir "$D/api$n" --bind-port $((p + n)) \
       --port-file "$D/api$n/port" --bootstrap-admin-token --admin-token-file "$D/admin-token" \
       >> "$D/api$n/api.log" 2>&1 &
   echo $! > "$D/api$n/pid"

@@ -14,8 +14,13 @@ import cluster as ha  # tests/ha/cluster.py
 glint_server = ha.glint_server
 
 
+_START_FAILED = []
+
+
 @pytest.fixture(scope="module")
 def c():
+    if _START_FAILED:  # one failed start fails the others at once rather than retrying
+        pytest.fail("the cluster did not start (see the first test's error)")
     missing = ha.missing_deps()
     if missing:
         msg = "missing %s (tools/install-deps.sh --ha)" % ", ".join(missing)
@@ -26,10 +31,12 @@ def c():
     try:
         cl.start()
     except Exception:
+        _START_FAILED.append(True)
         cl.stop()
         raise
     yield cl
     cl.stop()
+
 
 
 def new_image(c, name, base=None):
@@ -61,6 +68,42 @@ def check_acknowledged(c, load):
     for image_id, md5 in load.uploaded.items():
         img = status_of(c, image_id)
         assert (img["status"], img["checksum"]) == ("active", md5), image_id
+
+
+def test_glance_direct_stage_on_one_node_import_on_another(c):
+    """No staging area is shared: the import is forwarded to the node that staged."""
+    image_id = new_image(c, "staged-on-1")
+    data = os.urandom(3 << 20)
+    r = c.api("PUT", "/v2/images/%s/stage" % image_id, base=c.node_url(1), data=data,
+              headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    img = c.api("GET", "/v2/images/" + image_id, base=c.node_url(2)).json()
+    assert img["status"] == "uploading" and "os_glance_stage_host" not in img
+    staged = os.path.join(c.dir, "api1", "staging", image_id)
+    assert os.path.exists(staged) and not os.path.exists(os.path.join(c.dir, "api2", "staging", image_id))
+    r = c.api("POST", "/v2/images/%s/import" % image_id, base=c.node_url(2),
+              json={"method": {"name": "glance-direct"}})
+    assert r.status_code == 202, r.text
+    wait_for(lambda: status_of(c, image_id)["status"] == "active", 30, "the forwarded import")
+    assert status_of(c, image_id)["checksum"] == hashlib.md5(data).hexdigest()
+    r = c.api("GET", "/v2/images/%s/file" % image_id, base=c.node_url(3))
+    assert r.status_code == 200 and r.content == data
+    # The staging node down: an import sent elsewhere is refused clearly, not lost.
+    other = new_image(c, "staged-on-3")
+    r = c.api("PUT", "/v2/images/%s/stage" % other, base=c.node_url(3), data=b"x" * 4096,
+              headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    c.run("api-kill", c.dir, "3")
+    try:
+        r = c.api("POST", "/v2/images/%s/import" % other, base=c.node_url(1),
+                  json={"method": {"name": "glance-direct"}})
+        assert r.status_code == 503 and "Stage host is unavailable" in r.text, r.text
+        assert status_of(c, other)["status"] == "uploading"
+    finally:
+        c.run("api-start", c.dir, "3")
+    r = c.api("POST", "/v2/images/%s/import" % other, base=c.node_url(1), json={"method": {"name": "glance-direct"}})
+    assert r.status_code == 202, r.text
+    wait_for(lambda: status_of(c, other)["status"] == "active", 30, "the import once the stage host is back")
 
 
 def test_kill_9_of_one_node_loses_nothing_for_the_others(c):

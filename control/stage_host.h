@@ -1,0 +1,33 @@
+// glance-direct across API nodes without a shared staging file system, as Glance does it:
+// the node that stages an image's data records its own URL (`worker_self_reference_url`,
+// else `public_endpoint`) in the hidden property `os_glance_stage_host`; an import request
+// that lands on another node is forwarded there, with the caller's token, and the answer
+// of the staging node is the answer.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+#include "control/api_context.h"
+#include "control/http_types.h"
+
+namespace glint::control {
+
+inline constexpr const char* kStageHostProperty = "os_glance_stage_host";
+
+// This node's URL for other nodes; "" when neither option is set (nothing is recorded).
+std::string SelfReferenceUrl(const Config& config);
+
+// Records this node as the one holding image `id`'s staged data (optimistic retries).
+Status RecordStageHost(ApiContext& api, const std::string& id);
+
+// The node to forward a glance-direct import of `img` to, if it was staged elsewhere.
+std::optional<std::string> ForeignStageHost(const Config& config, const catalog::ImageRecord& img);
+
+// Replays `req` (an import) on `host` with the caller's token and returns its answer;
+// 503 when the staging node cannot be reached.
+Result<HttpResponse> ForwardToStageHost(const std::string& host, const HttpRequest& req);
+
+}  // namespace glint::control
