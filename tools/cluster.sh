@@ -200,7 +200,7 @@ for line in out.decode().splitlines()[1:]:
 wait_up() {  # wait_up NAME...: until HAProxy sees them UP
   for _ in $(seq 200); do
     local ok=1
-    for name in "$@"; do haproxy_servers | grep -q "^$name UP" || ok=0; done
+    for name in "$@"; do haproxy_servers | grep "^$name UP" >/dev/null || ok=0; done
     [ $ok = 1 ] && return 0
     sleep 0.1
   done
