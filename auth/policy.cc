@@ -21,6 +21,8 @@ struct DefaultRule {
   const char* check;
   const char* deprecated;
 };
+constexpr const char* kMetadefRead =
+    "role:admin or (role:reader and (project_id:%(project_id)s or 'public':%(visibility)s))";
 const DefaultRule kDefaults[] = {
     {"default", "", "role:admin"},
     {"context_is_admin", "role:admin", nullptr},
@@ -63,6 +65,35 @@ const DefaultRule kDefaults[] = {
     {"modify_task", "rule:default", nullptr},
     {"tasks_api_access", "role:admin", nullptr},
     {"stores_info_detail", "role:admin", nullptr},
+    // Glance 25's metadefs rules (glance/policies/metadef.py).
+    {"metadef_default", "", nullptr},
+    {"metadef_admin", "role:admin", nullptr},
+    {"get_metadef_namespaces", "role:admin or (role:reader and project_id:%(project_id)s)", "rule:metadef_default"},
+    {"get_metadef_namespace", kMetadefRead, "rule:metadef_default"},
+    {"get_metadef_object", kMetadefRead, "rule:metadef_default"},
+    {"get_metadef_objects", kMetadefRead, "rule:metadef_default"},
+    {"list_metadef_resource_types", kMetadefRead, "rule:metadef_default"},
+    {"get_metadef_resource_type", kMetadefRead, "rule:metadef_default"},
+    {"get_metadef_property", kMetadefRead, "rule:metadef_default"},
+    {"get_metadef_properties", kMetadefRead, "rule:metadef_default"},
+    {"get_metadef_tag", kMetadefRead, "rule:metadef_default"},
+    {"get_metadef_tags", kMetadefRead, "rule:metadef_default"},
+    {"modify_metadef_namespace", "rule:metadef_admin", nullptr},
+    {"add_metadef_namespace", "rule:metadef_admin", nullptr},
+    {"delete_metadef_namespace", "rule:metadef_admin", nullptr},
+    {"modify_metadef_object", "rule:metadef_admin", nullptr},
+    {"add_metadef_object", "rule:metadef_admin", nullptr},
+    {"delete_metadef_object", "rule:metadef_admin", nullptr},
+    {"add_metadef_resource_type_association", "rule:metadef_admin", nullptr},
+    {"remove_metadef_resource_type_association", "rule:metadef_admin", nullptr},
+    {"modify_metadef_property", "rule:metadef_admin", nullptr},
+    {"add_metadef_property", "rule:metadef_admin", nullptr},
+    {"remove_metadef_property", "rule:metadef_admin", nullptr},
+    {"modify_metadef_tag", "rule:metadef_admin", nullptr},
+    {"add_metadef_tag", "rule:metadef_admin", nullptr},
+    {"add_metadef_tags", "rule:metadef_admin", nullptr},
+    {"delete_metadef_tag", "rule:metadef_admin", nullptr},
+    {"delete_metadef_tags", "rule:metadef_admin", nullptr},
 };
 
 std::string Lower(std::string s) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catalog/image_record.h"
+#include "catalog/metadef_record.h"
 #include "common/status.h"
 
 namespace glint::catalog {
@@ -155,6 +156,43 @@ class Catalog {
   // Which catalog state owns a store object name (an image id): for the startup sweep.
   // Returns the image (any status, deleted included) or NotFound.
   virtual Result<ImageRecord> GetImageAnyStatus(const std::string& id) = 0;
+
+  // Metadata definitions (metadefs.cc, metadef_items.cc). The catalog keeps records and
+  // their uniqueness; visibility and protection are the API's rules. Namespace create:
+  // Conflict when the name exists or `contents` repeat a name.
+  virtual Status CreateMetadefNamespace(const MetadefNamespace& ns,
+                                        const std::vector<MetadefItem>& contents) = 0;
+  virtual Result<MetadefNamespace> GetMetadefNamespace(const std::string& name) = 0;
+  // Every namespace, by name; the caller filters by visibility.
+  virtual Result<std::vector<MetadefNamespace>> ListMetadefNamespaces() = 0;
+  // Replaces the fields of namespace `name`, renaming it (with everything it contains)
+  // when ns.name differs. Conflict when the new name is taken.
+  virtual Status UpdateMetadefNamespace(const std::string& name, const MetadefNamespace& ns) = 0;
+  // Deletes the namespace with its objects, properties, tags and associations.
+  virtual Status DeleteMetadefNamespace(const std::string& name) = 0;
+  // Items: NotFound when the namespace does not exist, Conflict on a duplicate name.
+  virtual Status CreateMetadefItem(const MetadefItem& item) = 0;
+  virtual Result<MetadefItem> GetMetadefItem(MetadefKind kind, const std::string& ns,
+                                             const std::string& name) = 0;
+  virtual Result<std::vector<MetadefItem>> ListMetadefItems(MetadefKind kind,
+                                                            const std::string& ns) = 0;
+  // Replaces item `name` (renaming it to item.name). Conflict when the new name is taken.
+  virtual Status UpdateMetadefItem(const std::string& name, const MetadefItem& item) = 0;
+  virtual Status DeleteMetadefItem(MetadefKind kind, const std::string& ns,
+                                   const std::string& name) = 0;
+  // Atomically: without `append` drops every item of `kind` in `ns` first, then inserts
+  // `items` (Conflict on a duplicate: nothing changes). Empty `items`: delete contents.
+  virtual Status ReplaceMetadefItems(MetadefKind kind, const std::string& ns,
+                                     const std::vector<MetadefItem>& items, bool append) = 0;
+  virtual Result<std::vector<MetadefResourceType>> ListMetadefResourceTypes() = 0;
+  // Adds a resource type unless one of that name exists.
+  virtual Status EnsureMetadefResourceType(const MetadefResourceType& type) = 0;
+  // Associates; creates the resource type if unknown. Conflict when associated already.
+  virtual Status CreateMetadefAssociation(const MetadefAssociation& assoc) = 0;
+  // Associations of one namespace, or of all with nullopt.
+  virtual Result<std::vector<MetadefAssociation>> ListMetadefAssociations(
+      const std::optional<std::string>& ns) = 0;
+  virtual Status DeleteMetadefAssociation(const std::string& ns, const std::string& type) = 0;
 };
 
 // Opens the catalog named by a Glance-style connection URL. Supported:

@@ -132,10 +132,57 @@ std::vector<std::string> V4ListIndexes(const sql::Dialect& d) {
   };
 }
 
+
+// The metadata definitions catalog (Glance's metadef_* tables), keyed by names: a
+// namespace's name is unique, an item's name unique in its namespace. Deleting a
+// namespace deletes what it holds (catalog/metadefs.cc, in one transaction).
+std::vector<std::string> V6Metadefs(const sql::Dialect& d) {
+  const std::string opts = d.TableOptions();
+  auto items = [&](const std::string& table) {
+    return "CREATE TABLE " + table + R"( (
+          namespace VARCHAR(80) NOT NULL,
+          name VARCHAR(255) NOT NULL,
+          body )" + d.LargeText() + R"( NOT NULL,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL,
+          PRIMARY KEY (namespace, name)))" + opts;
+  };
+  return {
+      R"(CREATE TABLE metadef_namespaces (
+          namespace VARCHAR(80) NOT NULL PRIMARY KEY,
+          display_name VARCHAR(80),
+          description TEXT,
+          visibility VARCHAR(32) NOT NULL,
+          protected SMALLINT NOT NULL DEFAULT 0,
+          owner VARCHAR(255),
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL))" + opts,
+      "CREATE INDEX ix_metadef_namespaces_owner ON metadef_namespaces (owner)",
+      items("metadef_objects"),
+      items("metadef_properties"),
+      items("metadef_tags"),
+      R"(CREATE TABLE metadef_resource_types (
+          name VARCHAR(80) NOT NULL PRIMARY KEY,
+          protected SMALLINT NOT NULL DEFAULT 0,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL))" + opts,
+      R"(CREATE TABLE metadef_namespace_resource_types (
+          namespace VARCHAR(80) NOT NULL,
+          resource_type VARCHAR(80) NOT NULL,
+          properties_target VARCHAR(80),
+          prefix VARCHAR(80),
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL,
+          PRIMARY KEY (namespace, resource_type)))" + opts,
+      "CREATE INDEX ix_metadef_ns_rt_type ON metadef_namespace_resource_types (resource_type)",
+  };
+}
+
 }  // namespace
 
 const sql::Schema& CatalogSchema() {
-  static const sql::Schema schema{"catalog", "glint_schema", {V1Tables, V2Generation, V3Tasks, V4ListIndexes}};
+  static const sql::Schema schema{"catalog", "glint_schema", {V1Tables, V2Generation, V3Tasks, V4ListIndexes,
+                                                      V6Metadefs}};
   return schema;
 }
 

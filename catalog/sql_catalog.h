@@ -95,6 +95,30 @@ class SqlCatalog final : public Catalog {
                             const std::string& status) override;
   Status DeleteMember(const std::string& image_id, const std::string& member) override;
 
+  // metadefs.cc: namespaces, resource types, associations
+  Status CreateMetadefNamespace(const MetadefNamespace& ns,
+                                const std::vector<MetadefItem>& contents) override;
+  Result<MetadefNamespace> GetMetadefNamespace(const std::string& name) override;
+  Result<std::vector<MetadefNamespace>> ListMetadefNamespaces() override;
+  Status UpdateMetadefNamespace(const std::string& name, const MetadefNamespace& ns) override;
+  Status DeleteMetadefNamespace(const std::string& name) override;
+  Result<std::vector<MetadefResourceType>> ListMetadefResourceTypes() override;
+  Status EnsureMetadefResourceType(const MetadefResourceType& type) override;
+  Status CreateMetadefAssociation(const MetadefAssociation& assoc) override;
+  Result<std::vector<MetadefAssociation>> ListMetadefAssociations(
+      const std::optional<std::string>& ns) override;
+  Status DeleteMetadefAssociation(const std::string& ns, const std::string& type) override;
+
+  // metadef_items.cc: objects, properties, tags
+  Status CreateMetadefItem(const MetadefItem& item) override;
+  Result<MetadefItem> GetMetadefItem(MetadefKind kind, const std::string& ns,
+                                     const std::string& name) override;
+  Result<std::vector<MetadefItem>> ListMetadefItems(MetadefKind kind, const std::string& ns) override;
+  Status UpdateMetadefItem(const std::string& name, const MetadefItem& item) override;
+  Status DeleteMetadefItem(MetadefKind kind, const std::string& ns, const std::string& name) override;
+  Status ReplaceMetadefItems(MetadefKind kind, const std::string& ns,
+                             const std::vector<MetadefItem>& items, bool append) override;
+
  private:
   // from -> to under a fresh lock; Glance's wording when the image is elsewhere.
   // `busy`: the message when the image is already in `to` (another holder got there).

@@ -14,6 +14,9 @@
 #include "control/import_handler.h"
 #include "control/locations_handler.h"
 #include "control/members_handler.h"
+#include "control/metadef_items_handler.h"
+#include "control/metadef_namespaces_handler.h"
+#include "control/metadef_types_handler.h"
 #include "control/router.h"
 #include "control/stores_info_handler.h"
 #include "control/tags_actions_handler.h"
@@ -64,6 +67,9 @@ struct ApiService::Impl {
   ImportHandler import{api};
   TasksHandler tasks{api};
   LocationsHandler locations{api};
+  MetadefNamespacesHandler md_namespaces{api};
+  MetadefItemsHandler md_items{api};
+  MetadefTypesHandler md_types{api};
   DataSweeper sweeper{api};
   Router router;
 
@@ -105,6 +111,36 @@ struct ApiService::Impl {
       r.Add("POST", std::string("/v2/images/{id}/actions/") + action,
             WithArg(Bind(&tags, &TagsActionsHandler::Action), action));
     }
+    BuildMetadefRoutes();
+  }
+
+  // Glance's /v2/metadefs API.
+  void BuildMetadefRoutes() {
+    Router& r = router;
+    const std::string ns = "/v2/metadefs/namespaces";
+    r.Add("GET", ns, Bind(&md_namespaces, &MetadefNamespacesHandler::List));
+    r.Add("POST", ns, Bind(&md_namespaces, &MetadefNamespacesHandler::Create));
+    r.Add("GET", ns + "/{id}", Bind(&md_namespaces, &MetadefNamespacesHandler::Show));
+    r.Add("PUT", ns + "/{id}", Bind(&md_namespaces, &MetadefNamespacesHandler::Update));
+    r.Add("DELETE", ns + "/{id}", Bind(&md_namespaces, &MetadefNamespacesHandler::Delete));
+    using catalog::MetadefKind;
+    MetadefItemsHandler* items = &md_items;
+    for (auto [path, kind] : {std::pair{"objects", MetadefKind::kObject},
+                              std::pair{"properties", MetadefKind::kProperty}, std::pair{"tags", MetadefKind::kTag}}) {
+      const std::string base = ns + "/{id}/" + path;
+      const MetadefKind k = kind;
+      r.Add("DELETE", base, WithArg(Bind(&md_namespaces, &MetadefNamespacesHandler::DeleteContents), path));
+      r.Add("GET", base, [items, k](const Call& c) { return items->List(c, k); });
+      r.Add("POST", base, [items, k](const Call& c) { return items->Create(c, k); });
+      r.Add("GET", base + "/{arg}", [items, k](const Call& c) { return items->Show(c, k); });
+      r.Add("PUT", base + "/{arg}", [items, k](const Call& c) { return items->Update(c, k); });
+      r.Add("DELETE", base + "/{arg}", [items, k](const Call& c) { return items->Delete(c, k); });
+    }
+    r.Add("POST", ns + "/{id}/tags/{arg}", Bind(&md_items, &MetadefItemsHandler::CreateTag));
+    r.Add("GET", "/v2/metadefs/resource_types", Bind(&md_types, &MetadefTypesHandler::ListTypes));
+    r.Add("GET", ns + "/{id}/resource_types", Bind(&md_types, &MetadefTypesHandler::ListAssociations));
+    r.Add("POST", ns + "/{id}/resource_types", Bind(&md_types, &MetadefTypesHandler::Associate));
+    r.Add("DELETE", ns + "/{id}/resource_types/{arg}", Bind(&md_types, &MetadefTypesHandler::Dissociate));
   }
 
   Result<auth::RequestContext> Authenticate(const HttpRequest& req) {

@@ -16,6 +16,7 @@
 #include "common/digest.h"
 #include "common/ids.h"
 #include "control/config.h"
+#include "control/metadef_files.h"
 
 #include <openssl/rand.h>
 
@@ -187,6 +188,26 @@ int DbVersion(const control::Config& config) {
   return 0;
 }
 
+// `db-load-metadefs [DIR]`, `db-unload-metadefs`, `db-export-metadefs [DIR]` (as
+// glance-manage's): Glance's metadata definition files in and out of the catalog.
+int Metadefs(const control::Config& config, const std::string& which, const std::string& dir, bool overwrite) {
+  Status s;
+  auto catalog = catalog::OpenCatalog(config.connection, &s);
+  if (!catalog) Die(s.ToString());
+  const std::string path = dir.empty() ? control::kDefaultMetadefsDir : dir;
+  if (which == "load") {
+    auto r = Must(control::LoadMetadefFiles(*catalog, path, overwrite, NowMicros()));
+    std::cout << "loaded " << r.loaded << " namespaces from " << path << ", skipped " << r.skipped
+              << " already present\n";
+  } else if (which == "unload") {
+    std::cout << "deleted " << Must(control::UnloadMetadefs(*catalog)) << " namespaces\n";
+  } else {
+    std::cout << "exported " << Must(control::ExportMetadefFiles(*catalog, path)) << " namespaces to " << path
+              << "\n";
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   ::umask(077);  // the catalog and its token keys are private
   CLI::App app{"glint-manage: built-in identity administration"};
@@ -198,6 +219,15 @@ int main(int argc, char** argv) {
   auto commands = AddCommands(app, args);
   auto* sync = app.add_subcommand("db-sync", "create or upgrade the database schema (as glance-manage db_sync)");
   auto* version = app.add_subcommand("db-version", "print the database schema version");
+  std::string md_dir;
+  bool md_overwrite = false;
+  auto* md_load = app.add_subcommand("db-load-metadefs", "load Glance's metadata definition files");
+  md_load->add_option("dir", md_dir, std::string("directory of *.json files (default ") +
+                                         control::kDefaultMetadefsDir + ")");
+  md_load->add_flag("--overwrite", md_overwrite, "replace namespaces that exist");
+  auto* md_unload = app.add_subcommand("db-unload-metadefs", "delete every metadata definition");
+  auto* md_export = app.add_subcommand("db-export-metadefs", "write the metadata definitions as files");
+  md_export->add_option("dir", md_dir, "directory to write into");
   CLI11_PARSE(app, argc, argv);
   control::Config config;
   if (!config_file.empty()) Check(control::LoadConfigFile(config_file, &config));
@@ -206,6 +236,9 @@ int main(int argc, char** argv) {
   Check(control::ResolveDatabasePassword(&config));
   if (*sync) return DbSync(config);
   if (*version) return DbVersion(config);
+  if (*md_load || *md_unload || *md_export) {
+    return Metadefs(config, *md_load ? "load" : *md_unload ? "unload" : "export", md_dir, md_overwrite);
+  }
   Status s;
   auto store = auth::OpenIdentityStore(config.connection, &s);
   if (!store) Die(s.ToString());

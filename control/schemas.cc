@@ -226,6 +226,44 @@ json TaskSchema(bool partial) {
   return {{"name", "task"}, {"properties", s}};
 }
 
+// Glance's schemas of a namespace's objects, properties and tags (glanceclient's md-*
+// commands build their models from them), sharing the namespace schema's definitions.
+json MetadefItemSchema(const std::string& which) {
+  const json ns = NamespaceSchema();
+  const json& defs = ns["definitions"];
+  json ro_time = Prop("string", "Date and time of the last change.", {{"readOnly", true}, {"format", "date-time"}});
+  if (which == "object") {
+    return {{"name", "object"},
+            {"properties",
+             {{"name", Prop("string", "Object name.", {{"maxLength", 255}})},
+              {"description", Prop("string", "What the object is.")},
+              {"required", {{"$ref", "#/definitions/stringArray"}}},
+              {"properties", {{"$ref", "#/definitions/property"}}},
+              {"schema", {{"readOnly", true}, {"type", "string"}}},
+              {"self", {{"readOnly", true}, {"type", "string"}}},
+              {"created_at", ro_time},
+              {"updated_at", ro_time}}},
+            {"required", {"name"}},
+            {"additionalProperties", false},
+            {"definitions", defs}};
+  }
+  if (which == "property") {
+    json item = defs["property"]["additionalProperties"];
+    item["properties"]["name"] = Prop("string", "Property name.", {{"maxLength", 255}});
+    item["required"] = {"type", "title", "name"};
+    item["name"] = "property";
+    item["additionalProperties"] = false;
+    item["definitions"] = defs;
+    return item;
+  }
+  return {{"name", "tag"},
+          {"properties",
+           {{"name", Prop("string", "Tag name.", {{"maxLength", 255}})}, {"created_at", ro_time},
+            {"updated_at", ro_time}}},
+          {"required", {"name"}},
+          {"additionalProperties", false}};
+}
+
 json Collection(const char* name, const char* item_key, json item, bool paged) {
   json props = {{item_key, {{"type", "array"}, {"items", std::move(item)}}},
                 {"schema", {{"type", "string"}}}};
@@ -254,6 +292,18 @@ std::map<std::string, std::string> Build() {
   m["metadefs/resource_types"] =
       Collection("resource_type_associations", "resource_type_associations", ResourceTypeSchema(), true)
           .dump();
+  m["metadefs/object"] = MetadefItemSchema("object").dump();
+  m["metadefs/objects"] = Collection("objects", "objects", MetadefItemSchema("object"), true).dump();
+  m["metadefs/property"] = MetadefItemSchema("property").dump();
+  m["metadefs/properties"] =
+      json{{"name", "properties"},
+           {"properties", {{"properties", {{"$ref", "#/definitions/property"}}}}},
+           {"links", {{{"rel", "first"}, {"href", "{first}"}}, {{"rel", "next"}, {"href", "{next}"}},
+                      {{"rel", "describedby"}, {"href", "{schema}"}}}},
+           {"definitions", NamespaceSchema()["definitions"]}}
+          .dump();
+  m["metadefs/tag"] = MetadefItemSchema("tag").dump();
+  m["metadefs/tags"] = Collection("tags", "tags", MetadefItemSchema("tag"), true).dump();
   return m;
 }
 
