@@ -52,6 +52,7 @@ def glint():
                 "[import_filtering_opts]\nallowed_networks = 127.0.0.0/8\nallowed_ports =\n" % (d, d))
     s = glint_server.GlintServer(d, token=None, config=conf)
     s.manage("bootstrap", "--bootstrap-password", "admin-pw")
+    s.manage("db-load-metadefs")  # Glance's definition files, as a deployment (devstack) loads them
     for user, project in USERS:
         s.manage("project-create", project)
         s.manage("user-create", user, "--password", "pw-" + user, "--project", project, "--role", "member")
