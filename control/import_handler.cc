@@ -106,8 +106,9 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
   }
   NotifyTask(api_, "task.create", task.id);
   // The copy into the store runs on the pool; the client polls the image (or its tasks).
-  api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img)] {
-    ImportJobs(api_).RunImport(lock, task_id, *target, declared);
+  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, ctx.roles), false};
+  api_.post([this, lock, task_id = task.id, target = *target, plan] {
+    ImportJobs(api_).RunImport(lock, task_id, *target, plan);
   });
   return EmptyResponse(202);
 }
@@ -144,8 +145,9 @@ Result<HttpResponse> ImportHandler::WebDownload(const Call& call, const json& bo
     return t;
   }
   NotifyTask(api_, "task.create", task.id);
-  api_.post([this, lock, task_id = task.id, target = *target, declared = DeclaredOf(*img), uri] {
-    RunWebDownload(api_, lock, task_id, *target, declared, uri);
+  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, call.ctx.roles), true};
+  api_.post([this, lock, task_id = task.id, target = *target, plan, uri] {
+    RunWebDownload(api_, lock, task_id, *target, plan, uri);
   });
   return EmptyResponse(202);
 }

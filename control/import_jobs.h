@@ -5,6 +5,8 @@
 // copy) so any node can see, and after a crash recover, what they were doing.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,14 +28,22 @@ catalog::TaskRecord NewImportTask(const ApiContext& api, const auth::RequestCont
                                   const std::string& image_id, const std::string& body_json,
                                   const std::string& backends_json);
 
+// What an import does besides copying the staged data (import_plugins.h).
+struct ImportPlan {
+  format::Declared declared;                  // the image's formats when the import began
+  std::map<std::string, std::string> inject;  // inject_image_metadata's properties
+  bool staged_by_download = false;            // web-download staged it: failure means queued
+};
+
 class ImportJobs {
  public:
   explicit ImportJobs(ApiContext& api) : api_(api) {}
-  // Staged data -> `target`, then the image becomes active. On failure the image goes
-  // back to `uploading` (the staged data stays, to be imported again) and the task says why;
-  // staged data whose format is refused is deleted and the image goes back to `queued`.
+  // Staged data -> (import plugins) -> `target`, then the image becomes active. On failure
+  // (a conversion over its limits too) the image goes back to `uploading` (the staged data
+  // stays, to be imported again) and the task says why; staged data whose format is refused,
+  // and any failure of data a web-download staged, is deleted and the image goes back to `queued`.
   void RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
-                 const format::Declared& declared);
+                 const ImportPlan& plan);
   // An active image's data -> each of `targets`; md5-checked copies become locations.
   void RunCopy(const catalog::TaskRecord& task, const std::vector<std::string>& targets,
                const catalog::ImageRecord& img);
@@ -41,6 +51,22 @@ class ImportJobs {
  private:
   Status CopyTo(const catalog::TaskRecord& task, const std::string& target_id, const catalog::ImageRecord& img,
                 int64_t* copied);
+  struct Source {
+    std::unique_ptr<store::Reader> reader;
+    format::Declared declared;
+    std::optional<std::string> converted_to;  // the new disk_format after image_conversion
+  };
+  struct Stored {
+    catalog::ImageRecord facts;
+    catalog::ImageLocation location;
+  };
+  // The source's data committed into `target` (the caller activates or deletes it).
+  Result<Stored> StoreImport(const catalog::UploadLock& lock, store::Backend& target, const Source& source);
+  // The staged data as the import will store it: converted when image_conversion is on.
+  Status RunPlugins(const catalog::UploadLock& lock, Source* source);
+  // disk_format (after a conversion) and injected properties, set before activation.
+  Status ApplyImageChanges(const std::string& image_id, const std::optional<std::string>& disk_format,
+                           const std::map<std::string, std::string>& properties);
   void FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why);
   // The staged data was refused: it is deleted, the image back to queued, the task failed.
   void RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why);

@@ -84,7 +84,7 @@ Result<CopyResult> Download(ApiContext& api, const std::string& task_id, const s
 }  // namespace
 
 void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id,
-                    store::Backend& target, const format::Declared& declared, const std::string& uri) {
+                    store::Backend& target, const ImportPlan& plan, const std::string& uri) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()); !s.ok()) {
     (void)SetTaskStatus(api, task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
@@ -92,14 +92,19 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   }
   (void)SetTaskStatus(api, task_id, "processing", std::nullopt, "");
   NotifyImageNow(api, "image.prepare", lock.image_id);
+  // An import plugin (image_conversion works on a file) needs the data staged first,
+  // as Glance stages every web-download.
+  const bool stage = api.config.import_plugins.Enabled("image_conversion") || !plan.inject.empty();
+  store::Backend* dest = stage ? api.staging.Get() : &target;
+  if (!dest) return Fail(api, lock, task_id, Status::Unavailable("the staging area is not available"));
   // A committed object left by a download that died after its commit belongs to nobody.
-  (void)target.Delete(target.LocationFor(lock.image_id));
-  auto writer = target.NewWriter(lock.image_id, lock.token);
+  (void)dest->Delete(dest->LocationFor(lock.image_id));
+  auto writer = dest->NewWriter(lock.image_id, lock.token);
   if (!writer.ok()) return Fail(api, lock, task_id, writer.status());
   CopyOptions options;
   options.sha512 = true;
   options.format_policy = api.config.image_format;
-  options.declared = declared;
+  options.declared = plan.declared;
   options.renew = [&] { return api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()); };
   options.renew_every = api.LockTtl() / 3;
   options.clock = &api.clock;
@@ -109,6 +114,14 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   if (!copied.ok()) {
     (*writer)->Abort();
     return Fail(api, lock, task_id, copied.status());
+  }
+  if (stage) {
+    auto staged = (*writer)->Commit();
+    if (!staged.ok()) {
+      (*writer)->Abort();
+      return Fail(api, lock, task_id, staged.status());
+    }
+    return ImportJobs(api).RunImport(lock, task_id, target, plan);
   }
   catalog::ImageRecord facts;
   facts.size = copied->size;

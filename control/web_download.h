@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "client/outbound_fetch.h"
 #include "control/api_context.h"
+#include "control/import_jobs.h"
 
 namespace glint::control {
 
@@ -26,6 +27,6 @@ client::OutboundOptions OutboundOptionsOf(const Config& config);
 Status CheckWebDownloadUri(const Config& config, const std::string& uri);
 
 void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id,
-                    store::Backend& target, const format::Declared& declared, const std::string& uri);
+                    store::Backend& target, const ImportPlan& plan, const std::string& uri);
 
 }  // namespace glint::control
