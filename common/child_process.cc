@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -40,8 +41,11 @@ Status MakePipe(int fds[2]) {
 
 // In the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void ExecChild(char* const* argv, const ChildLimits& limits, int out_w, int err_w,
-                            int report_w) {
+                            int report_w, pid_t parent) {
   ::setpgid(0, 0);
+  // The child dies with the server (a killed glint-api leaves no qemu-img running on).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // the server died before prctl
   if (limits.cpu_seconds > 0) {
     struct rlimit rl = {limits.cpu_seconds, limits.cpu_seconds + 1};
     ::setrlimit(RLIMIT_CPU, &rl);
@@ -163,9 +167,10 @@ Result<ChildOutcome> RunChild(const std::vector<std::string>& argv, const ChildL
   if (auto s = MakePipe(rep_p); !s.ok()) return s;
   Fd rep_r(rep_p[0]), rep_w(rep_p[1]);
 
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Status::FromErrno(errno, "fork: ");
-  if (pid == 0) ExecChild(cargv.data(), limits, out_w.get(), err_w.get(), rep_w.get());
+  if (pid == 0) ExecChild(cargv.data(), limits, out_w.get(), err_w.get(), rep_w.get(), parent);
   ::setpgid(pid, pid);  // also done in the child; whichever runs first wins the race
   out_w.Reset();
   err_w.Reset();

@@ -4,7 +4,9 @@
 // process group of its own, with RLIMIT_CPU and RLIMIT_AS applied in the child before
 // exec. A wall-clock deadline kills the whole group (SIGKILL), so a grandchild cannot
 // outlive it. stdout and stderr are captured up to a byte bound each (the rest is read
-// and dropped so the child never blocks on a full pipe). stdin is /dev/null.
+// and dropped so the child never blocks on a full pipe). stdin is /dev/null. The child
+// gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG), so a killed server
+// leaves no converter running.
 //
 // Called from worker threads (import jobs); RunChild blocks the calling thread until the
 // child and its group are gone. Thread-safe: it keeps no shared state.

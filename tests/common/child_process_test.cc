@@ -2,6 +2,10 @@
 #include "common/child_process.h"
 
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -87,6 +91,37 @@ TEST(ChildProcess, OutputIsBoundedButTheChildIsNotBlocked) {
   EXPECT_TRUE(r.value().Succeeded());
   EXPECT_EQ(r.value().out.size(), 1000u);
   EXPECT_TRUE(r.value().out_truncated);
+}
+
+TEST(ChildProcess, DiesWithTheProcessThatStartedIt) {
+  char dir[] = "/tmp/glint-child-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string pid_file = std::string(dir) + "/pid";
+  pid_t server = ::fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {  // stands in for glint-api: starts a long child, then is killed
+    (void)RunChild({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 30"}, {});
+    ::_exit(0);
+  }
+  pid_t child = 0;
+  for (int i = 0; i < 200 && child <= 0; ++i) {
+    ::usleep(20000);
+    if (FILE* f = ::fopen(pid_file.c_str(), "r")) {
+      if (::fscanf(f, "%d", &child) != 1) child = 0;
+      ::fclose(f);
+    }
+  }
+  ASSERT_GT(child, 0);
+  ::kill(server, SIGKILL);
+  ::waitpid(server, nullptr, 0);
+  bool gone = false;
+  for (int i = 0; i < 250 && !gone; ++i) {
+    ::usleep(20000);
+    gone = ::kill(child, 0) != 0;  // reaped by init once killed
+  }
+  EXPECT_TRUE(gone) << "the child outlived the process that started it";
+  ::unlink(pid_file.c_str());
+  ::rmdir(dir);
 }
 
 TEST(ChildProcess, StdinIsEmpty) {
