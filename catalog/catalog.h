@@ -41,6 +41,7 @@ struct ProjectUsage {
   int64_t image_count_total = 0;      // non-deleted images owned
   int64_t image_count_uploading = 0;  // images receiving data
   int64_t image_size_total = 0;       // bytes of non-deleted images' data
+  int64_t image_stage_total = 0;      // bytes staged: images uploading or importing
 };
 
 struct ListQuery {

@@ -210,7 +210,9 @@ Result<ProjectUsage> SqlCatalog::Usage(const std::string& project_id) {
   Status s = pool_.WithDb([&](Db& db) -> Status {
     auto st = db.Prepare(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'saving' THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(size), 0) FROM images WHERE owner = ? AND deleted = 0");
+        "COALESCE(SUM(size), 0), "
+        "COALESCE(SUM(CASE WHEN status IN ('uploading', 'importing') THEN size ELSE 0 END), 0) "
+        "FROM images WHERE owner = ? AND deleted = 0");
     if (!st.ok()) return st.status();
     st->Bind(1, project_id);
     auto row = st->Step();
@@ -219,6 +221,7 @@ Result<ProjectUsage> SqlCatalog::Usage(const std::string& project_id) {
       u.image_count_total = st->Int(0);
       u.image_count_uploading = st->Int(1);
       u.image_size_total = st->Int(2);
+      u.image_stage_total = st->Int(3);
     }
     return Status::Ok();
   });

@@ -201,6 +201,37 @@ void ReadImport(IniReader& r, Config* c) {
   r.Num("DEFAULT.outbound_stall_timeout", &c->outbound_stall_timeout);
 }
 
+std::string Unquoted(std::string s) {
+  if (s.size() >= 2 && (s.front() == '\'' || s.front() == '"') && s.back() == s.front()) s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+// Glance's plugin list is written as a Python list: ['image_conversion', 'inject_image_metadata'].
+void ReadPlugins(IniReader& r, Config* c) {
+  auto& p = c->import_plugins;
+  if (auto v = r.Raw("image_import_opts.image_import_plugins")) {
+    std::string list = Trim(*v);
+    if (!list.empty() && list.front() == '[' && list.back() == ']') list = list.substr(1, list.size() - 2);
+    p.plugins.clear();
+    for (const auto& item : SplitList(list)) p.plugins.push_back(Unquoted(Trim(item)));
+  }
+  r.Str("image_conversion.output_format", &p.conversion.output_format);
+  r.Str("image_conversion.qemu_img_path", &p.conversion.qemu_img);
+  r.Num("image_conversion.cpu_time_limit", &p.conversion.cpu_time);
+  r.Num("image_conversion.memory_limit_mib", &p.conversion.memory_mib);
+  r.Num("image_conversion.wall_time_limit", &p.conversion.wall_time);
+  r.List("inject_metadata_properties.ignore_user_roles", &p.inject_ignore_user_roles);
+  if (auto v = r.Raw("inject_metadata_properties.inject")) {  // oslo's DictOpt: key:value,key:value
+    p.inject.clear();
+    for (const auto& item : SplitList(*v)) {
+      size_t colon = item.find(':');
+      if (colon == std::string::npos) return r.Fail("inject_metadata_properties.inject", "entry '" + item + "' must be key:value");
+      p.inject[Trim(item.substr(0, colon))] = Trim(item.substr(colon + 1));
+    }
+  }
+  if (Status s = ValidateImportPlugins(p); !s.ok()) r.Fail("image_import_opts.image_import_plugins", s.message());
+}
+
 void ReadSingleStore(IniReader& r, Config* c) {
   r.List("glance_store.stores", &c->stores);
   r.Str("glance_store.default_store", &c->default_store);
@@ -266,6 +297,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   ReadSingleStore(reader, c);
   ReadImport(reader, c);
   ReadBackends(reader, c);
+  ReadPlugins(reader, c);
   reader.List("image_format.vmdk_allowed_types", &c->image_format.vmdk_allowed_types);
   reader.Flag("image_format.require_image_format_match", &c->image_format.require_image_format_match);
   if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");

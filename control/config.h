@@ -9,6 +9,7 @@
 
 #include "client/outbound_filter.h"
 #include "common/status.h"
+#include "control/import_plugins.h"
 #include "format/verdict.h"
 #include "notify/notifier.h"
 
@@ -90,6 +91,8 @@ struct Config {
   // options, plus Glint's allowed_networks; see client/outbound_filter.h).
   client::OutboundFilterOptions import_filter;
   int max_redirects = 5;                       // [import_filtering_opts] (Glint)
+  // [image_import_opts], [image_conversion], [inject_metadata_properties] (import_plugins.h).
+  ImportPluginsConfig import_plugins;
   // Outbound fetches (web-download, the http store): [DEFAULT] options of Glint's.
   std::string outbound_ca_file;                // PEM bundle for https; "" = the system's
   int outbound_connect_timeout = 10;           // seconds

@@ -53,9 +53,16 @@ Result<int> DataSweeper::Sweep() {
 
 // Staged data is kept only while its image waits for (or runs) an import.
 Status DataSweeper::SweepStaging() {
-  store::Backend* staging = api_.staging.Get();
-  if (!staging) return Status::Ok();
-  auto objects = staging->ListObjects();
+  // The scratch area (a conversion's output) follows the same rule as the staged data.
+  for (store::Backend* area : {api_.staging.Get(), api_.staging.Scratch()}) {
+    if (!area) continue;
+    if (Status s = SweepStagingArea(*area); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status DataSweeper::SweepStagingArea(store::Backend& staging) {
+  auto objects = staging.ListObjects();
   if (!objects.ok()) return objects.status();
   auto live = api_.catalog.LiveUploads();
   if (!live.ok()) return live.status();
@@ -72,7 +79,7 @@ Status DataSweeper::SweepStaging() {
     }
     if (keep) continue;
     spdlog::info("removing staged data {} of image {}", obj.name, obj.image_id);
-    if (Status s = staging->DeleteObject(obj); !s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
+    if (Status s = staging.DeleteObject(obj); !s.ok()) spdlog::warn("could not remove {}: {}", obj.name, s.ToString());
   }
   return Status::Ok();
 }

@@ -28,6 +28,7 @@ class DataSweeper {
  private:
   Status SweepOne(store::Backend& backend, int* left);
   Status SweepStaging();
+  Status SweepStagingArea(store::Backend& area);
   ApiContext& api_;
 };
 

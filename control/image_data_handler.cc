@@ -86,6 +86,15 @@ Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginStage(const Call& 
   if (content_length && *content_length > static_cast<uint64_t>(api_.config.image_size_cap)) {
     return TooLargeForCap(*content_length, api_.config.image_size_cap);
   }
+  // image_stage_total: over it, 413 (as Glance); below it, the staged data is capped at
+  // what is left under it.
+  int64_t headroom = -1;
+  GLINT_RETURN_IF_ERROR(quotas_.Check(call.ctx, "image_stage_total", 0, &headroom));
+  if (content_length && headroom >= 0 && *content_length > static_cast<uint64_t>(headroom)) {
+    return Status::TooLarge("Resource image_stage_total is over limit: staging " + std::to_string(*content_length) +
+                            " bytes exceeds the project's remaining " + std::to_string(headroom) + " bytes");
+  }
+  const int64_t cap = headroom >= 0 ? std::min(api_.config.image_size_cap, headroom) : api_.config.image_size_cap;
   store::Backend* staging = api_.staging.Get();
   if (!staging) return Status::Unavailable("The staging area is not available");
   catalog::UploadLock lock{img.id, NewUuid(), api_.config.node_id};
@@ -100,8 +109,8 @@ Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginStage(const Call& 
     return writer.status();
   }
   return std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), *staging, lock,
-                                         DeclaredOf(img), api_.config.image_format, api_.config.image_size_cap,
-                                         api_.config.upload_lock_ttl,                                         UploadSession::Mode::kStage);
+                                         DeclaredOf(img), api_.config.image_format, cap, api_.config.upload_lock_ttl,
+                                         UploadSession::Mode::kStage);
 }
 
 Result<int64_t> ImageDataHandler::UploadSizeCap(const Call& call, std::optional<uint64_t> content_length) {

@@ -133,8 +133,9 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
     return task.status();
   }
   // The copy into the store runs on the pool; the client polls the image (or its tasks).
-  api_.post([this, lock, task_id = task->id, targets = *targets, declared = DeclaredOf(*img)] {
-    ImportJobs(api_).RunImport(lock, task_id, *targets.first, declared, targets);
+  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, ctx.roles), false, *targets};
+  api_.post([this, lock, task_id = task->id, plan] {
+    ImportJobs(api_).RunImport(lock, task_id, *plan.targets.first, plan);
   });
   return EmptyResponse(202);
 }
@@ -168,8 +169,9 @@ Result<HttpResponse> ImportHandler::WebDownload(const Call& call, const json& bo
     (void)api_.catalog.AbortUpload(lock);
     return task.status();
   }
-  api_.post([this, lock, task_id = task->id, targets = *targets, declared = DeclaredOf(*img), uri] {
-    RunWebDownload(api_, lock, task_id, *targets.first, declared, uri, targets);
+  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, call.ctx.roles), true, *targets};
+  api_.post([this, lock, task_id = task->id, plan, uri] {
+    RunWebDownload(api_, lock, task_id, *plan.targets.first, plan, uri);
   });
   return EmptyResponse(202);
 }

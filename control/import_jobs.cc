@@ -9,6 +9,7 @@
 #include "control/copy_stream.h"
 #include "control/format_check.h"
 #include "control/import_progress.h"
+#include "control/import_plugins.h"
 #include "control/notifications.h"
 #include "control/task_status.h"
 
@@ -48,25 +49,56 @@ catalog::TaskRecord NewImportTask(const ApiContext& api, const auth::RequestCont
   return task;
 }
 
-void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why,
-                            const ImportTargets& targets) {
-  StoresFailed(lock.image_id, targets);
+void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
   (void)api_.catalog.ReleaseImport(lock);
   (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: import failed: {}", lock.image_id, why.ToString());
 }
 
-void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why,
-                              const ImportTargets& targets) {
-  StoresFailed(lock.image_id, targets);
+void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
   if (store::Backend* staging = api_.staging.Get()) (void)staging->Delete(staging->LocationFor(lock.image_id));
   (void)api_.catalog.AbortUpload(lock);
   (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: import refused: {}", lock.image_id, why.message());
 }
 
+Status ImportJobs::RunPlugins(const catalog::UploadLock& lock, Source* source) {
+  const ImportPluginsConfig& plugins = api_.config.import_plugins;
+  if (!plugins.Enabled("image_conversion")) return Status::Ok();
+  store::Backend* scratch = api_.staging.Scratch();
+  if (!scratch) return Status::Unavailable("the import scratch area is not available");
+  const std::string dest = api_.staging.ScratchPath(lock.image_id);
+  auto conv = ConvertStaged(plugins.conversion, api_.config.image_format, source->declared, *source->reader,
+                            api_.staging.StagedPath(lock.image_id), dest);
+  if (!conv.ok()) return conv.status();
+  if (!conv->converted) return Status::Ok();
+  auto reader = scratch->Open(scratch->LocationFor(lock.image_id));
+  if (!reader.ok()) return reader.status();
+  source->reader = std::move(reader).value();
+  source->declared = {conv->disk_format, std::string("bare")};
+  source->converted_to = conv->disk_format;
+  return Status::Ok();
+}
+
+Status ImportJobs::ApplyImageChanges(const std::string& image_id, const std::optional<std::string>& disk_format,
+                                     const std::map<std::string, std::string>& properties) {
+  if (!disk_format && properties.empty()) return Status::Ok();
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto img = api_.catalog.GetImage(image_id);
+    if (!img.ok()) return img.status();
+    if (disk_format) {
+      img->disk_format = disk_format;
+      img->container_format = "bare";
+    }
+    for (const auto& [k, v] : properties) img->properties[k] = v;
+    Status s = api_.catalog.UpdateImage(*img);
+    if (s.code() != Status::Code::kConflict) return s;
+  }
+  return Status::Conflict("the image kept changing while the import updated it");
+}
+
 void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
-                           const format::Declared& declared, const ImportTargets& targets) {
+                           const ImportPlan& plan) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()); !s.ok()) {
     (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
@@ -74,66 +106,47 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   }
   (void)SetTaskStatus(api_, task_id, "processing", std::nullopt, "");
   NotifyImageNow(api_, "image.prepare", lock.image_id);
+  auto fail = [&](const Status& why) {
+    StoresFailed(lock.image_id, plan.targets);
+    if (store::Backend* scratch = api_.staging.Scratch()) (void)scratch->Delete(scratch->LocationFor(lock.image_id));
+    bool refuse = plan.staged_by_download || why.code() == Status::Code::kInvalidArgument;
+    refuse ? RefuseImport(lock, task_id, why) : FailImport(lock, task_id, why);
+  };
   store::Backend* staging = api_.staging.Get();
-  if (!staging) return FailImport(lock, task_id, Status::Unavailable("the staging area is not available"), targets);
+  if (!staging) return fail(Status::Unavailable("the staging area is not available"));
   std::string staged = staging->LocationFor(lock.image_id);
   auto reader = staging->Open(staged);
   if (!reader.ok() && reader.status().code() == Status::Code::kNotFound) {
     // Nothing staged (any more): the image can only start over.
-    StoresFailed(lock.image_id, targets);
+    StoresFailed(lock.image_id, plan.targets);
     (void)api_.catalog.AbortUpload(lock);
     (void)SetTaskStatus(api_, task_id, "failure", std::nullopt,
                                   "the staged data is gone (is the staging area shared by every API node?); "
                                   "stage the image again");
     return;
   }
-  if (!reader.ok()) return FailImport(lock, task_id, reader.status(), targets);
-  // A committed object left by an import that died after its commit belongs to nobody
-  // (the image has no locations while importing): clear the way.
-  (void)target.Delete(target.LocationFor(lock.image_id));
-  auto writer = target.NewWriter(lock.image_id, lock.token);
-  if (!writer.ok()) return FailImport(lock, task_id, writer.status(), targets);
-  CopyOptions options;
-  options.sha512 = true;
-  options.format_policy = api_.config.image_format;
-  options.declared = declared;
-  options.renew = [&] {
-    GLINT_RETURN_IF_ERROR(api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()));
-    // An import to several stores also holds its task's lock (for the copies after this one).
-    return targets.ids.size() > 1 ? api_.catalog.RenewTask(task_id, lock.token, api_.Now() + api_.LockTtl())
-                                  : Status::Ok();
-  };
-  options.renew_every = api_.LockTtl() / 3;
-  options.clock = &api_.clock;
-  auto copied = CopyStream(**reader, **writer, options);
-  if (!copied.ok()) {
-    (*writer)->Abort();
-    if (copied.status().code() == Status::Code::kInvalidArgument) return RefuseImport(lock, task_id, copied.status(), targets);
-    return FailImport(lock, task_id, copied.status(), targets);
+  if (!reader.ok()) return fail(reader.status());
+  Source source{std::move(reader).value(), plan.declared, std::nullopt};
+  if (Status s = RunPlugins(lock, &source); !s.ok()) return fail(s);
+  auto stored = StoreImport(lock, target, source, task_id, plan.targets.ids.size() > 1);
+  if (!stored.ok()) return fail(stored.status());
+  if (Status s = ApplyImageChanges(lock.image_id, source.converted_to, plan.inject); !s.ok()) {
+    (void)target.Delete(stored->location.url);
+    return fail(s);
   }
-  ImageRecord facts;
-  facts.size = copied->size;
-  facts.checksum = copied->md5;
-  facts.os_hash_algo = "sha512";
-  facts.os_hash_value = copied->sha512;
-  RecordVerdict(copied->verdict, &facts);
-  auto location = (*writer)->Commit();
-  if (!location.ok()) {
-    (*writer)->Abort();
-    return FailImport(lock, task_id, location.status(), targets);
-  }
-  std::string store_id = api_.stores.multi_store() ? StoreIdOf(api_, target) : "";
-  catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
-  if (Status s = api_.catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
-    (void)target.Delete(*location);
-    return FailImport(lock, task_id, s, targets);
+  if (Status s = api_.catalog.CompleteUpload(lock, stored->facts, stored->location); !s.ok()) {
+    (void)target.Delete(stored->location.url);
+    if (source.converted_to) (void)ApplyImageChanges(lock.image_id, plan.declared.disk_format, {});
+    return fail(s);
   }
   (void)staging->Delete(staged);
+  if (store::Backend* scratch = api_.staging.Scratch()) (void)scratch->Delete(scratch->LocationFor(lock.image_id));
   for (const char* event : {"image.upload", "image.activate", "image.update"}) {
     NotifyImageNow(api_, event, lock.image_id);
   }
-  spdlog::info("image {}: imported ({} bytes) into store {}", lock.image_id, copied->size, loc.store);
-  FinishStores(lock.image_id, task_id, lock.token, targets, "");
+  spdlog::info("image {}: imported ({} bytes) into store {}", lock.image_id, *stored->facts.size,
+               stored->location.store);
+  FinishStores(lock.image_id, task_id, lock.token, plan.targets, "");
 }
 
 void ImportJobs::StoresFailed(const std::string& image_id, const ImportTargets& targets) {
@@ -167,6 +180,45 @@ void ImportJobs::FinishStores(const std::string& image_id, const std::string& ta
   for (size_t i = 0; i < failures.size(); ++i) note += std::string(i == 0 ? "; failed: " : "; ") + failures[i];
   (void)SetTaskStatus(api_, task_id, failures.empty() || !targets.must_succeed ? "success" : "failure", result,
                       note);
+}
+
+Result<ImportJobs::Stored> ImportJobs::StoreImport(const catalog::UploadLock& lock, store::Backend& target,
+                                                  const Source& source, const std::string& task_id,
+                                                  bool renew_task) {
+  // A committed object left by an import that died after its commit belongs to nobody
+  // (the image has no locations while importing): clear the way.
+  (void)target.Delete(target.LocationFor(lock.image_id));
+  auto writer = target.NewWriter(lock.image_id, lock.token);
+  if (!writer.ok()) return writer.status();
+  CopyOptions options;
+  options.sha512 = true;
+  options.format_policy = api_.config.image_format;
+  options.declared = source.declared;
+  options.renew = [&] {
+    GLINT_RETURN_IF_ERROR(api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()));
+    return renew_task ? api_.catalog.RenewTask(task_id, lock.token, api_.Now() + api_.LockTtl()) : Status::Ok();
+  };
+  options.renew_every = api_.LockTtl() / 3;
+  options.clock = &api_.clock;
+  auto copied = CopyStream(*source.reader, **writer, options);
+  if (!copied.ok()) {
+    (*writer)->Abort();
+    return copied.status();
+  }
+  Stored out;
+  out.facts.size = copied->size;
+  out.facts.checksum = copied->md5;
+  out.facts.os_hash_algo = "sha512";
+  out.facts.os_hash_value = copied->sha512;
+  RecordVerdict(copied->verdict, &out.facts);
+  auto location = (*writer)->Commit();
+  if (!location.ok()) {
+    (*writer)->Abort();
+    return location.status();
+  }
+  std::string store_id = api_.stores.multi_store() ? StoreIdOf(api_, target) : "";
+  out.location = catalog::ImageLocation{*location, "{}", store_id.empty() ? target.id() : store_id};
+  return out;
 }
 
 Status ImportJobs::CopyTo(const catalog::TaskRecord& task, const std::string& target_id, const ImageRecord& img,

@@ -5,6 +5,8 @@
 // copy) so any node can see, and after a crash recover, what they were doing.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,14 +36,23 @@ struct ImportTargets {
   bool must_succeed = true;  // all_stores_must_succeed
 };
 
+// What an import does besides copying the staged data (import_plugins.h).
+struct ImportPlan {
+  format::Declared declared;                  // the image's formats when the import began
+  std::map<std::string, std::string> inject;  // inject_image_metadata's properties
+  bool staged_by_download = false;            // web-download staged it: failure means queued
+  ImportTargets targets;                      // where the data goes
+};
+
 class ImportJobs {
  public:
   explicit ImportJobs(ApiContext& api) : api_(api) {}
-  // Staged data -> `target`, then the image becomes active. On failure the image goes
-  // back to `uploading` (the staged data stays, to be imported again) and the task says why;
-  // staged data whose format is refused is deleted and the image goes back to `queued`.
+  // Staged data -> (import plugins) -> `target`, then the image becomes active. On failure
+  // (a conversion over its limits too) the image goes back to `uploading` (the staged data
+  // stays, to be imported again) and the task says why; staged data whose format is refused,
+  // and any failure of data a web-download staged, is deleted and the image goes back to `queued`.
   void RunImport(const catalog::UploadLock& lock, const std::string& task_id, store::Backend& target,
-                 const format::Declared& declared, const ImportTargets& targets = {});
+                 const ImportPlan& plan);
   // After the first store made the image active: copies to the other stores of `targets`
   // (under the task's lock, whose token is `token`), records progress on the image and
   // finishes the task: success, or failure when a store failed and all must succeed.
@@ -57,11 +68,27 @@ class ImportJobs {
  private:
   Status CopyTo(const catalog::TaskRecord& task, const std::string& target_id, const catalog::ImageRecord& img,
                 int64_t* copied);
-  void FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why,
-                  const ImportTargets& targets);
+  struct Source {
+    std::unique_ptr<store::Reader> reader;
+    format::Declared declared;
+    std::optional<std::string> converted_to;  // the new disk_format after image_conversion
+  };
+  struct Stored {
+    catalog::ImageRecord facts;
+    catalog::ImageLocation location;
+  };
+  // The source's data committed into `target` (the caller activates or deletes it).
+  // An import to several stores also renews its task's lock (`task_id`) while it copies.
+  Result<Stored> StoreImport(const catalog::UploadLock& lock, store::Backend& target, const Source& source,
+                             const std::string& task_id, bool renew_task);
+  // The staged data as the import will store it: converted when image_conversion is on.
+  Status RunPlugins(const catalog::UploadLock& lock, Source* source);
+  // disk_format (after a conversion) and injected properties, set before activation.
+  Status ApplyImageChanges(const std::string& image_id, const std::optional<std::string>& disk_format,
+                           const std::map<std::string, std::string>& properties);
+  void FailImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why);
   // The staged data was refused: it is deleted, the image back to queued, the task failed.
-  void RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why,
-                    const ImportTargets& targets);
+  void RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why);
   ApiContext& api_;
 };
 

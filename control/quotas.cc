@@ -10,7 +10,8 @@ int64_t UsageOf(const catalog::ProjectUsage& u, const std::string& resource) {
   if (resource == "image_count_total") return u.image_count_total;
   if (resource == "image_count_uploading") return u.image_count_uploading;
   if (resource == "image_size_total") return u.image_size_total / (1 << 20);
-  return 0;  // image_stage_total: staged data is not counted yet
+  if (resource == "image_stage_total") return u.image_stage_total / (1 << 20);
+  return 0;
 }
 
 auth::IdentityStore* Limits(const ApiContext& api) {
@@ -30,8 +31,9 @@ Status Quotas::Check(const auth::RequestContext& ctx, const std::string& resourc
   auto usage = api_.catalog.Usage(*ctx.project_id);
   if (!usage.ok()) return usage.status();
   int64_t used = UsageOf(*usage, resource);
-  if (headroom && resource == "image_size_total") {
-    *headroom = std::max<int64_t>(0, *limit * (1 << 20) - usage->image_size_total);
+  if (headroom && (resource == "image_size_total" || resource == "image_stage_total")) {
+    int64_t bytes = resource == "image_size_total" ? usage->image_size_total : usage->image_stage_total;
+    *headroom = std::max<int64_t>(0, *limit * (1 << 20) - bytes);
   }
   if (used + delta > *limit) {
     return Status::TooLarge("Resource " + resource + " is over limit of " + std::to_string(*limit) +

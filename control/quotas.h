@@ -17,7 +17,7 @@ class Quotas {
  public:
   explicit Quotas(ApiContext& api) : api_(api) {}
   // TooLarge when usage + delta exceeds the limit; `headroom` gets the bytes left under
-  // image_size_total (or -1 when unlimited).
+  // image_size_total or image_stage_total (or -1 when unlimited).
   Status Check(const auth::RequestContext& ctx, const std::string& resource, int64_t delta,
                int64_t* headroom = nullptr) const;
   // GET /v2/info/usage's "usage" object.

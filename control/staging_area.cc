@@ -5,20 +5,29 @@
 #include <filesystem>
 
 namespace glint::control {
+namespace {
+
+std::unique_ptr<store::Backend> OpenArea(const std::string& id, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto b = store::NewFileBackend(id, dir);
+  if (b.ok()) return std::move(b).value();
+  spdlog::error("staging area {}: {}", dir, b.status().ToString());
+  return nullptr;
+}
+
+}  // namespace
 
 store::Backend* StagingArea::Get() {
   std::lock_guard<std::mutex> l(mu_);
-  if (!backend_) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    auto b = store::NewFileBackend("os_glance_staging_store", dir_);
-    if (b.ok()) {
-      backend_ = std::move(b).value();
-    } else {
-      spdlog::error("staging area {}: {}", dir_, b.status().ToString());
-    }
-  }
+  if (!backend_) backend_ = OpenArea("os_glance_staging_store", dir_);
   return backend_.get();
+}
+
+store::Backend* StagingArea::Scratch() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!scratch_) scratch_ = OpenArea("os_glint_import_scratch", dir_ + "/converted");
+  return scratch_.get();
 }
 
 }  // namespace glint::control

@@ -88,8 +88,7 @@ Result<CopyResult> Download(ApiContext& api, const std::string& task_id, const s
 }  // namespace
 
 void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id,
-                    store::Backend& target, const format::Declared& declared, const std::string& uri,
-                    const ImportTargets& targets) {
+                    store::Backend& target, const ImportPlan& plan, const std::string& uri) {
   // The job may have waited in the pool's queue: make sure the lock is still ours.
   if (Status s = api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()); !s.ok()) {
     (void)SetTaskStatus(api, task_id, "failure", std::nullopt, "the import lost its lock: " + s.message());
@@ -97,18 +96,23 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   }
   (void)SetTaskStatus(api, task_id, "processing", std::nullopt, "");
   NotifyImageNow(api, "image.prepare", lock.image_id);
+  // An import plugin (image_conversion works on a file) needs the data staged first,
+  // as Glance stages every web-download.
+  const bool stage = api.config.import_plugins.Enabled("image_conversion") || !plan.inject.empty();
+  store::Backend* dest = stage ? api.staging.Get() : &target;
+  if (!dest) return Fail(api, lock, task_id, Status::Unavailable("the staging area is not available"), plan.targets);
   // A committed object left by a download that died after its commit belongs to nobody.
-  (void)target.Delete(target.LocationFor(lock.image_id));
-  auto writer = target.NewWriter(lock.image_id, lock.token);
-  if (!writer.ok()) return Fail(api, lock, task_id, writer.status(), targets);
+  (void)dest->Delete(dest->LocationFor(lock.image_id));
+  auto writer = dest->NewWriter(lock.image_id, lock.token);
+  if (!writer.ok()) return Fail(api, lock, task_id, writer.status(), plan.targets);
   CopyOptions options;
   options.sha512 = true;
   options.format_policy = api.config.image_format;
-  options.declared = declared;
+  options.declared = plan.declared;
   options.renew = [&] {
     GLINT_RETURN_IF_ERROR(api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()));
-    return targets.ids.size() > 1 ? api.catalog.RenewTask(task_id, lock.token, api.Now() + api.LockTtl())
-                                  : Status::Ok();
+    return plan.targets.ids.size() > 1 ? api.catalog.RenewTask(task_id, lock.token, api.Now() + api.LockTtl())
+                                       : Status::Ok();
   };
   options.renew_every = api.LockTtl() / 3;
   options.clock = &api.clock;
@@ -117,7 +121,15 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   auto copied = Download(api, task_id, uri, sink);
   if (!copied.ok()) {
     (*writer)->Abort();
-    return Fail(api, lock, task_id, copied.status(), targets);
+    return Fail(api, lock, task_id, copied.status(), plan.targets);
+  }
+  if (stage) {
+    auto staged = (*writer)->Commit();
+    if (!staged.ok()) {
+      (*writer)->Abort();
+      return Fail(api, lock, task_id, staged.status(), plan.targets);
+    }
+    return ImportJobs(api).RunImport(lock, task_id, target, plan);
   }
   catalog::ImageRecord facts;
   facts.size = copied->size;
@@ -128,19 +140,19 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   auto location = (*writer)->Commit();
   if (!location.ok()) {
     (*writer)->Abort();
-    return Fail(api, lock, task_id, location.status(), targets);
+    return Fail(api, lock, task_id, location.status(), plan.targets);
   }
   std::string store_id = api.stores.multi_store() ? StoreIdOf(api, target) : "";
   catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
   if (Status s = api.catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
     (void)target.Delete(*location);
-    return Fail(api, lock, task_id, s, targets);
+    return Fail(api, lock, task_id, s, plan.targets);
   }
   for (const char* event : {"image.upload", "image.activate", "image.update"}) {
     NotifyImageNow(api, event, lock.image_id);
   }
   spdlog::info("image {}: web-download of {} bytes into store {}", lock.image_id, copied->size, loc.store);
-  ImportJobs(api).FinishStores(lock.image_id, task_id, lock.token, targets, "Downloaded " + Mib(copied->size));
+  ImportJobs(api).FinishStores(lock.image_id, task_id, lock.token, plan.targets, "Downloaded " + Mib(copied->size));
 }
 
 }  // namespace glint::control

@@ -28,7 +28,6 @@ client::OutboundOptions OutboundOptionsOf(const Config& config);
 Status CheckWebDownloadUri(const Config& config, const std::string& uri);
 
 void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std::string& task_id,
-                    store::Backend& target, const format::Declared& declared, const std::string& uri,
-                    const ImportTargets& targets = {});
+                    store::Backend& target, const ImportPlan& plan, const std::string& uri);
 
 }  // namespace glint::control
