@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "control/copy_stream.h"
 #include "control/format_check.h"
+#include "control/manifest_backfill.h"
 #include "control/notifications.h"
 #include "control/task_status.h"
 
@@ -89,6 +90,7 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   if (!writer.ok()) return FailImport(lock, task_id, writer.status());
   CopyOptions options;
   options.sha512 = true;
+  options.manifest_for = lock.image_id;
   options.format_policy = api_.config.image_format;
   options.declared = declared;
   options.renew = [&] { return api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()); };
@@ -113,7 +115,7 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   }
   std::string store_id = api_.stores.multi_store() ? StoreIdOf(api_, target) : "";
   catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
-  if (Status s = api_.catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
+  if (Status s = api_.catalog.CompleteUpload(lock, facts, loc, copied->manifest ? &*copied->manifest : nullptr); !s.ok()) {
     (void)target.Delete(*location);
     return FailImport(lock, task_id, s);
   }
@@ -152,6 +154,7 @@ Status ImportJobs::CopyTo(const catalog::TaskRecord& task, const std::string& ta
   CopyOptions options;
   options.format_policy = api_.config.image_format;
   options.declared = DeclaredOf(img);  // the source is checked again
+  options.manifest_for = img.id;        // for an image that predates manifests
   options.renew = [&] { return api_.catalog.RenewTask(task.id, *task.lock_token, api_.Now() + api_.LockTtl()); };
   options.renew_every = api_.LockTtl() / 3;
   options.clock = &api_.clock;
@@ -164,6 +167,7 @@ Status ImportJobs::CopyTo(const catalog::TaskRecord& task, const std::string& ta
     (*writer)->Abort();
     return result.status();
   }
+  AdoptCopyManifest(api_.catalog, img, std::move(result->manifest));  // the data checked out
   auto location = (*writer)->Commit();
   if (!location.ok()) {
     (*writer)->Abort();

@@ -98,6 +98,7 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   if (!writer.ok()) return Fail(api, lock, task_id, writer.status());
   CopyOptions options;
   options.sha512 = true;
+  options.manifest_for = lock.image_id;
   options.format_policy = api.config.image_format;
   options.declared = declared;
   options.renew = [&] { return api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()); };
@@ -123,7 +124,7 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   }
   std::string store_id = api.stores.multi_store() ? StoreIdOf(api, target) : "";
   catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
-  if (Status s = api.catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
+  if (Status s = api.catalog.CompleteUpload(lock, facts, loc, copied->manifest ? &*copied->manifest : nullptr); !s.ok()) {
     (void)target.Delete(*location);
     return Fail(api, lock, task_id, s);
   }
