@@ -215,3 +215,36 @@ def test_other_projects_cannot_read_it_and_it_goes_with_the_image(server):
     r = requests.delete(server.url + "/v2/images/" + image_id, headers={"X-Auth-Token": server.token})
     assert r.status_code == 204
     assert manifest(server, image_id).status_code == 404
+
+
+def test_web_download_records_the_manifest(tmp_path):
+    import http.server
+    import threading
+    data = data_of(7 * (1 << 20) + 3, "web")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=origin.serve_forever, daemon=True).start()
+    conf = tmp_path / "glint.conf"
+    conf.write_text("[import_filtering_opts]\nallowed_ports =\nallowed_networks = 127.0.0.0/8\n")
+    s = glint_server.GlintServer(str(tmp_path), config=str(conf)).start()
+    try:
+        image_id = make_image(s)
+        uri = "http://127.0.0.1:%d/image.raw" % origin.server_address[1]
+        r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers={"X-Auth-Token": s.token},
+                          json={"method": {"name": "web-download", "uri": uri}})
+        assert r.status_code == 202, r.text
+        assert wait_for(lambda: show(s, image_id)["status"] == "active"), s.read_log()
+        check(s, image_id, data)
+    finally:
+        s.stop()
+        origin.shutdown()
