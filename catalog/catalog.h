@@ -14,6 +14,7 @@
 
 #include "catalog/image_record.h"
 #include "catalog/metadef_record.h"
+#include "common/chunk_manifest.h"
 #include "common/status.h"
 
 namespace glint::catalog {
@@ -115,10 +116,11 @@ class Catalog {
   // Conflict if the image is not queued (another upload holds it, or it has data).
   virtual Status BeginUpload(const UploadLock& lock, int64_t expires_at) = 0;
   virtual Status RenewUpload(const UploadLock& lock, int64_t expires_at) = 0;
-  // saving -> active with the data's facts and location, only while the lock is held.
+  // saving -> active with the data's facts and location, only while the lock is held,
+  // and the data's chunk manifest (when given) in the same transaction.
   // Conflict if the lock was lost (image deleted or lock expired and recovered).
   virtual Status CompleteUpload(const UploadLock& lock, const ImageRecord& data_facts,
-                                const ImageLocation& location) = 0;
+                                const ImageLocation& location, const ChunkManifest* manifest) = 0;
   // saving, uploading or importing -> queued, if the lock is still held.
   virtual Status AbortUpload(const UploadLock& lock) = 0;
 
@@ -144,6 +146,15 @@ class Catalog {
   virtual Result<std::vector<TaskRecord>> QueryTasks(const TaskQuery& query) = 0;
   // One unexpired task; NotFound otherwise.
   virtual Result<TaskRecord> GetTask(const std::string& id) = 0;
+
+  // Chunk manifests (common/chunk_manifest.h). GetManifest: NotFound when the image has
+  // none (yet). AddManifest (backfill of images that predate manifests): NotFound unless
+  // the image is active or deactivated, Conflict when its size or os_hash differs from the
+  // manifest's or it already has one (manifests are immutable).
+  virtual Result<ChunkManifest> GetManifest(const std::string& image_id) = 0;
+  virtual Status AddManifest(const ChunkManifest& manifest) = 0;
+  // Up to `limit` active or deactivated images with data facts but no manifest, oldest first.
+  virtual Result<std::vector<ImageRecord>> ImagesWithoutManifest(int limit) = 0;
 
   // Startup/periodic recovery: every upload held by `node_id` (it restarted) or whose
   // lock expired before `now` goes back to queued (a stage too; an interrupted import goes

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catalog/image_record.h"
+#include "common/chunk_manifest.h"
 #include "common/status.h"
 #include "sql/db.h"
 
@@ -32,5 +33,8 @@ Status SetProperties(sql::Db& db, const std::string& id, const std::map<std::str
 // Fills properties, tags and locations of `images` with one query per child table.
 Status LoadChildren(sql::Db& db, std::vector<ImageRecord>& images,
                     bool include_pending_delete = false);
+// A chunk manifest's header and chunk rows (manifests.cc); DeleteManifest removes both.
+Status InsertManifest(sql::Db& db, const ChunkManifest& manifest);
+Status DeleteManifest(sql::Db& db, const std::string& image_id);
 
 }  // namespace glint::catalog

@@ -173,6 +173,7 @@ Result<ImageRecord> SqlCatalog::DeleteImage(const std::string& id) {
     if (!mem.ok()) return mem.status();
     mem->Bind(1, id);
     GLINT_RETURN_IF_ERROR(mem->Run());
+    GLINT_RETURN_IF_ERROR(DeleteManifest(db, id));
     return tx.Commit();
   });
   if (!s.ok()) return s;

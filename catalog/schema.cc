@@ -132,6 +132,28 @@ std::vector<std::string> V4ListIndexes(const sql::Dialect& d) {
   };
 }
 
+// Chunk manifests (common/chunk_manifest.h): the header, bound to the image's facts, and
+// one row per chunk digest. Written with the image's activation, never updated; removed
+// when the image is deleted.
+std::vector<std::string> V5Manifests(const sql::Dialect& d) {
+  return {
+        R"(CREATE TABLE image_manifests (
+          image_id VARCHAR(36) NOT NULL PRIMARY KEY,
+          size BIGINT NOT NULL,
+          chunk_size BIGINT NOT NULL,
+          algorithm VARCHAR(20) NOT NULL,
+          os_hash_algo VARCHAR(64) NOT NULL,
+          os_hash_value VARCHAR(128) NOT NULL,
+          chunk_count BIGINT NOT NULL,
+          binding VARCHAR(64) NOT NULL,
+          created_at BIGINT NOT NULL))" + d.TableOptions(),
+        R"(CREATE TABLE image_manifest_chunks (
+          image_id VARCHAR(36) NOT NULL,
+          position BIGINT NOT NULL,
+          digest VARCHAR(64) NOT NULL,
+          PRIMARY KEY (image_id, position)))" + d.TableOptions(),
+  };
+}
 
 // The metadata definitions catalog (Glance's metadef_* tables), keyed by names: a
 // namespace's name is unique, an item's name unique in its namespace. Deleting a
@@ -182,7 +204,7 @@ std::vector<std::string> V6Metadefs(const sql::Dialect& d) {
 
 const sql::Schema& CatalogSchema() {
   static const sql::Schema schema{"catalog", "glint_schema", {V1Tables, V2Generation, V3Tasks, V4ListIndexes,
-                                                      V6Metadefs}};
+                                                      V5Manifests, V6Metadefs}};
   return schema;
 }
 

@@ -7,7 +7,7 @@
 //
 // The implementation is split by responsibility: schema.cc (DDL, migrations),
 // image_rows.cc (row mapping shared by the others), images.cc, locations.cc, list.cc,
-// uploads.cc, recovery.cc, tasks.cc, members.cc. The SQL is what SQLite, MariaDB/MySQL and
+// uploads.cc, recovery.cc, tasks.cc, members.cc, manifests.cc. The SQL is what SQLite, MariaDB/MySQL and
 // PostgreSQL all accept; where engines differ it asks db.dialect() (sql/dialect.h).
 // Concurrency is optimistic (version-checked UPDATEs), never LOCK TABLES, GET_LOCK or
 // SELECT ... FOR UPDATE, which do not act across Galera nodes.
@@ -63,13 +63,18 @@ class SqlCatalog final : public Catalog {
   Status BeginUpload(const UploadLock& lock, int64_t expires_at) override;
   Status RenewUpload(const UploadLock& lock, int64_t expires_at) override;
   Status CompleteUpload(const UploadLock& lock, const ImageRecord& data_facts,
-                        const ImageLocation& location) override;
+                        const ImageLocation& location, const ChunkManifest* manifest) override;
   Status AbortUpload(const UploadLock& lock) override;
   Status BeginStage(const UploadLock& lock, int64_t expires_at) override;
   Status FinishStage(const UploadLock& lock, int64_t size) override;
   Status BeginImport(const UploadLock& lock, int64_t expires_at) override;
   Status ReleaseImport(const UploadLock& lock) override;
   Status BeginWebDownload(const UploadLock& lock, int64_t expires_at) override;
+
+  // manifests.cc
+  Result<ChunkManifest> GetManifest(const std::string& image_id) override;
+  Status AddManifest(const ChunkManifest& manifest) override;
+  Result<std::vector<ImageRecord>> ImagesWithoutManifest(int limit) override;
 
   // recovery.cc
   Result<std::vector<UploadLock>> RecoverUploads(const std::string& node_id,

@@ -33,7 +33,7 @@ Status SqlCatalog::RenewUpload(const UploadLock& lock, int64_t expires_at) {
 }
 
 Status SqlCatalog::CompleteUpload(const UploadLock& lock, const ImageRecord& facts,
-                                     const ImageLocation& location) {
+                                  const ImageLocation& location, const ChunkManifest* manifest) {
   return pool_.WithDb([&](Db& db) -> Status {
     Transaction tx(db);
     GLINT_RETURN_IF_ERROR(tx.status());
@@ -62,6 +62,12 @@ Status SqlCatalog::CompleteUpload(const UploadLock& lock, const ImageRecord& fac
     }
     GLINT_RETURN_IF_ERROR(InsertLocation(db, lock.image_id, location));
     GLINT_RETURN_IF_ERROR(SetProperties(db, lock.image_id, facts.properties));
+    if (manifest) {
+      // A manifest left by an earlier life of this id cannot exist (ids are never reused),
+      // but one must never describe other data: the new one replaces it.
+      GLINT_RETURN_IF_ERROR(DeleteManifest(db, lock.image_id));
+      GLINT_RETURN_IF_ERROR(InsertManifest(db, *manifest));
+    }
     return tx.Commit();
   });
 }

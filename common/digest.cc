@@ -10,7 +10,9 @@ void Digest::CtxFree::operator()(evp_md_ctx_st* c) const { EVP_MD_CTX_free(c); }
 
 Digest::Digest(Algorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_) throw std::runtime_error("EVP_MD_CTX_new failed");
-  const EVP_MD* md = algorithm == Algorithm::kMd5 ? EVP_md5() : EVP_sha512();
+  const EVP_MD* md = algorithm == Algorithm::kMd5      ? EVP_md5()
+                     : algorithm == Algorithm::kSha512 ? EVP_sha512()
+                                                       : EVP_sha256();
   if (EVP_DigestInit_ex(ctx_.get(), md, nullptr) != 1) {
     throw std::runtime_error("EVP_DigestInit_ex failed");
   }

@@ -1,4 +1,5 @@
-// Streaming message digests (md5 for Glance's `checksum`, sha512 for `os_hash_value`).
+// Streaming message digests (md5 for Glance's `checksum`, sha512 for `os_hash_value`,
+// sha256 for chunk manifests).
 // One Digest is fed from one thread at a time; the upload pipeline runs the md5 and the
 // sha512 of one upload on two different threads so they hash in parallel.
 #pragma once
@@ -13,7 +14,7 @@ namespace glint {
 
 class Digest {
  public:
-  enum class Algorithm { kMd5, kSha512 };
+  enum class Algorithm { kMd5, kSha512, kSha256 };
   explicit Digest(Algorithm algorithm);
   ~Digest();
   Digest(Digest&&) noexcept;

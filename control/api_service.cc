@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "control/data_sweeper.h"
+#include "control/manifest_backfill.h"
 #include "control/http_errors.h"
 #include "control/identity_api.h"
 #include "control/image_data_handler.h"
@@ -92,6 +93,7 @@ struct ApiService::Impl {
     r.Add("PATCH", "/v2/images/{id}", Bind(&patch, &ImagePatchHandler::Patch));
     r.Add("DELETE", "/v2/images/{id}", Bind(&images, &ImagesHandler::Delete));
     r.Add("GET", "/v2/images/{id}/file", Bind(&data, &ImageDataHandler::Download));
+    r.Add("GET", "/v2/images/{id}/x-glint-manifest", Bind(&data, &ImageDataHandler::Manifest));
     r.AddUpload("PUT", "/v2/images/{id}/file", kUploadData);
     r.AddUpload("PUT", "/v2/images/{id}/stage", kUploadStage);
     r.Add("POST", "/v2/images/{id}/import", Bind(&import, &ImportHandler::Import));
@@ -282,5 +284,11 @@ void ApiService::SetDraining() { impl_->draining = true; }
 Status ApiService::RecoverUploads(bool at_startup) { return impl_->sweeper.RecoverUploads(at_startup); }
 
 Result<int> ApiService::SweepStore() { return impl_->sweeper.Sweep(); }
+
+Result<int> ApiService::BackfillManifests(int limit) {
+  int done = 0;
+  GLINT_RETURN_IF_ERROR(ManifestBackfill(impl_->api.catalog, impl_->api.stores).RunPass(limit, &done));
+  return done;
+}
 
 }  // namespace glint::control

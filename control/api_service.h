@@ -69,6 +69,9 @@ class ApiService {
   // Returns how many objects are debris but could not be removed yet (an RBD image a dead
   // client still watches until its watch times out): worth another sweep soon.
   Result<int> SweepStore();
+  // One pass of the chunk-manifest backfill (control/manifest_backfill.h): up to `limit`
+  // images without a manifest get one. Returns how many did. Blocks; any thread.
+  Result<int> BackfillManifests(int limit);
 
  private:
   struct Impl;

@@ -119,6 +119,7 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.limit_param_default", &c->limit_param_default);
   r.Num("DEFAULT.api_limit_max", &c->api_limit_max);
   r.Num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
+  r.Num("glint.manifest_backfill_interval", &c->manifest_backfill_interval);
   r.Num("DEFAULT.header_timeout", &c->header_timeout);
   r.Num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
   r.Num("DEFAULT.body_progress_timeout", &c->body_progress_timeout);

@@ -74,6 +74,9 @@ struct Config {
   int limit_param_default = 25;
   int api_limit_max = 1000;
   int upload_lock_ttl = 300;                   // seconds an upload lock lives unrenewed
+  // [glint] manifest_backfill_interval: seconds between passes that give older images a
+  // chunk manifest (control/manifest_backfill.h); 0 = off.
+  int manifest_backfill_interval = 0;
   // Deadlines by phase (seconds); see docs/configuration.md.
   int header_timeout = 30;                     // to receive a request head
   int client_socket_timeout = 900;             // idle between requests; a response unread

@@ -13,6 +13,7 @@ constexpr size_t kChunk = 1 << 20;
 CopySink::CopySink(store::Writer& to, const CopyOptions& options)
     : to_(to), o_(options), buf_(NewAlignedBuffer(kChunk)), last_renew_(options.clock->NowMicros()) {
   if (o_.sha512) sha512_.emplace(Digest::Algorithm::kSha512);
+  if (!o_.manifest_for.empty()) manifest_.emplace();
 }
 
 Status CopySink::Chunk(const char* data, size_t n) {
@@ -23,6 +24,7 @@ Status CopySink::Chunk(const char* data, size_t n) {
   inspector_.Feed(data, n);
   md5_.Update(data, n);
   if (sha512_) sha512_->Update(data, n);
+  if (manifest_) manifest_->Update(data, n);
   GLINT_RETURN_IF_ERROR(to_.Write(data, n));
   size_ += static_cast<int64_t>(n);
   if (o_.renew && o_.clock->NowMicros() - last_renew_ > o_.renew_every) {
@@ -60,6 +62,7 @@ Result<CopyResult> CopySink::Finish() {
   r.verdict = *verdict;
   r.md5 = md5_.FinishHex();
   if (sha512_) r.sha512 = sha512_->FinishHex();
+  if (manifest_) r.manifest = manifest_->Finish(o_.manifest_for, r.sha512 ? "sha512" : "", r.sha512.value_or(""));
   return r;
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/aligned_buffer.h"
+#include "common/chunk_manifest.h"
 #include "common/clock.h"
 #include "common/digest.h"
 #include "common/status.h"
@@ -31,6 +32,9 @@ struct CopyOptions {
   int64_t renew_every = 0;
   const Clock* clock = &SystemClock();
   int64_t size_cap = -1;                // more bytes than this: TooLarge (-1: no cap)
+  // Non-empty: also build the chunk manifest of this image id, bound to the sha512 when
+  // one is computed (a caller that does not compute it binds the manifest itself).
+  std::string manifest_for;
 };
 
 struct CopyResult {
@@ -38,6 +42,7 @@ struct CopyResult {
   std::string md5;                       // hex
   std::optional<std::string> sha512;     // hex, when asked for
   format::Verdict verdict;               // what the data is, its virtual size
+  std::optional<ChunkManifest> manifest;  // when asked for (CopyOptions::manifest_for)
 };
 
 // The copy-and-hash step for a source that pushes its bytes in pieces of any size (an
@@ -58,6 +63,7 @@ class CopySink {
   Digest md5_{Digest::Algorithm::kMd5};
   format::Inspector inspector_;
   std::optional<Digest> sha512_;
+  std::optional<ChunkManifestBuilder> manifest_;
   AlignedBuffer buf_;
   size_t fill_ = 0;
   int64_t size_ = 0, last_renew_ = 0;

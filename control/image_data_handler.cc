@@ -6,6 +6,7 @@
 #include "control/byte_range.h"
 #include "control/format_check.h"
 #include "control/http_errors.h"
+#include "control/json_body.h"
 #include "control/notifications.h"
 #include "control/stage_host.h"
 
@@ -76,6 +77,28 @@ Result<HttpResponse> ImageDataHandler::Download(const Call& call) {
     };
   }
   return r;
+}
+
+Result<HttpResponse> ImageDataHandler::Manifest(const Call& call) {
+  auto img = access_.Visible(call.ctx, call.id);
+  if (!img.ok()) return img.status();
+  GLINT_RETURN_IF_ERROR(access_.PolicyOn("download_image", call.ctx, *img));
+  if (img->status == catalog::kDeactivated && !call.ctx.is_admin) {
+    return Status::PermissionDenied("The requested image has been deactivated. Image data download is forbidden.");
+  }
+  if (img->status != catalog::kActive && img->status != catalog::kDeactivated) {
+    return Status::NotFound("Image " + img->id + " has no data, so no chunk manifest");
+  }
+  auto m = api_.catalog.GetManifest(img->id);
+  if (!m.ok()) return m.status();
+  return JsonResponse(200, {{"image_id", m->image_id},
+                            {"size", m->size},
+                            {"chunk_size", m->chunk_size},
+                            {"algorithm", m->algorithm},
+                            {"os_hash_algo", m->os_hash_algo},
+                            {"os_hash_value", m->os_hash_value},
+                            {"binding", m->binding},
+                            {"chunks", m->chunks}});
 }
 
 // glance-direct, step one: the data goes to the staging area; the image becomes

@@ -1,5 +1,6 @@
 // ImageDataHandler: an image's data. GET /v2/images/{id}/file streams it (whole or one
-// byte range) from the first readable location; PUT /v2/images/{id}/file and
+// byte range) from the first readable location; GET .../x-glint-manifest describes it
+// chunk by chunk; PUT /v2/images/{id}/file and
 // PUT /v2/images/{id}/stage start an UploadSession after authorising the caller,
 // validating the request and taking the image's upload lock in the catalog. Worker threads.
 #pragma once
@@ -19,6 +20,9 @@ class ImageDataHandler {
  public:
   explicit ImageDataHandler(ApiContext& api) : api_(api), access_(api), quotas_(api) {}
   Result<HttpResponse> Download(const Call& call);
+  // GET /v2/images/{id}/x-glint-manifest (a Glint extension): the image's chunk manifest,
+  // to whoever may download the image; 404 while it has none.
+  Result<HttpResponse> Manifest(const Call& call);
   // `stage`: PUT .../stage (glance-direct), else PUT .../file.
   Result<std::shared_ptr<UploadSession>> BeginUpload(const Call& call, bool stage,
                                                      std::optional<uint64_t> content_length);

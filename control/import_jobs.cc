@@ -10,6 +10,7 @@
 #include "control/format_check.h"
 #include "control/import_progress.h"
 #include "control/import_plugins.h"
+#include "control/manifest_backfill.h"
 #include "control/notifications.h"
 #include "control/task_status.h"
 
@@ -134,7 +135,8 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
     (void)target.Delete(stored->location.url);
     return fail(s);
   }
-  if (Status s = api_.catalog.CompleteUpload(lock, stored->facts, stored->location); !s.ok()) {
+  if (Status s = api_.catalog.CompleteUpload(lock, stored->facts, stored->location,
+                                            stored->manifest ? &*stored->manifest : nullptr); !s.ok()) {
     (void)target.Delete(stored->location.url);
     if (source.converted_to) (void)ApplyImageChanges(lock.image_id, plan.declared.disk_format, {});
     return fail(s);
@@ -192,6 +194,7 @@ Result<ImportJobs::Stored> ImportJobs::StoreImport(const catalog::UploadLock& lo
   if (!writer.ok()) return writer.status();
   CopyOptions options;
   options.sha512 = true;
+  options.manifest_for = lock.image_id;
   options.format_policy = api_.config.image_format;
   options.declared = source.declared;
   options.renew = [&] {
@@ -211,6 +214,7 @@ Result<ImportJobs::Stored> ImportJobs::StoreImport(const catalog::UploadLock& lo
   out.facts.os_hash_algo = "sha512";
   out.facts.os_hash_value = copied->sha512;
   RecordVerdict(copied->verdict, &out.facts);
+  out.manifest = std::move(copied->manifest);
   auto location = (*writer)->Commit();
   if (!location.ok()) {
     (*writer)->Abort();
@@ -248,6 +252,7 @@ Status ImportJobs::CopyTo(const catalog::TaskRecord& task, const std::string& ta
   CopyOptions options;
   options.format_policy = api_.config.image_format;
   options.declared = DeclaredOf(img);  // the source is checked again
+  options.manifest_for = img.id;        // for an image that predates manifests
   options.renew = [&] { return api_.catalog.RenewTask(task.id, *task.lock_token, api_.Now() + api_.LockTtl()); };
   options.renew_every = api_.LockTtl() / 3;
   options.clock = &api_.clock;
@@ -260,6 +265,7 @@ Status ImportJobs::CopyTo(const catalog::TaskRecord& task, const std::string& ta
     (*writer)->Abort();
     return result.status();
   }
+  AdoptCopyManifest(api_.catalog, img, std::move(result->manifest));  // the data checked out
   auto location = (*writer)->Commit();
   if (!location.ok()) {
     (*writer)->Abort();

@@ -76,6 +76,7 @@ class ImportJobs {
   struct Stored {
     catalog::ImageRecord facts;
     catalog::ImageLocation location;
+    std::optional<ChunkManifest> manifest;  // built while the data streamed
   };
   // The source's data committed into `target` (the caller activates or deletes it).
   // An import to several stores also renews its task's lock (`task_id`) while it copies.

@@ -138,6 +138,42 @@ class Janitor {
   std::thread thread_;
 };
 
+// Chunk manifests for images that predate them ([glint] manifest_backfill_interval), on a
+// thread of its own so that reading old images' data never delays requests or the sweep.
+class ManifestBackfillLoop {
+ public:
+  ManifestBackfillLoop(control::ApiService& api, int interval_seconds) : api_(api), interval_(interval_seconds) {
+    if (interval_ > 0) thread_ = std::thread([this] { Loop(); });
+  }
+  ~ManifestBackfillLoop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  static constexpr int kImagesPerPass = 16;
+  void Loop() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!cv_.wait_for(l, std::chrono::seconds(interval_), [&] { return done_; })) {
+      l.unlock();
+      auto done = api_.BackfillManifests(kImagesPerPass);
+      if (!done.ok()) spdlog::warn("manifest backfill: {}", done.status().ToString());
+      if (done.ok() && *done > 0) spdlog::info("manifest backfill: {} image(s) got a chunk manifest", *done);
+      l.lock();
+    }
+  }
+  control::ApiService& api_;
+  int interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 int Fail(const Status& s) {
   spdlog::critical("{}", s.ToString());
   return 1;
@@ -193,6 +229,7 @@ int Serve(control::Config& config, const Flags& flags) {
                admin_token->empty() ? "" : ", bootstrap admin token enabled");
   {
     Janitor janitor(api, config);
+    ManifestBackfillLoop backfill(api, config.manifest_backfill_interval);
     server.Run(config.workers > 0 ? config.workers : cores);
   }
   pool.Join();

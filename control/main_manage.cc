@@ -17,6 +17,8 @@
 #include "common/ids.h"
 #include "control/config.h"
 #include "control/metadef_files.h"
+#include "control/manifest_backfill.h"
+#include "control/server_setup.h"
 
 #include <openssl/rand.h>
 
@@ -70,9 +72,31 @@ std::string Secret(const std::string& file, const char* env, const std::string& 
   Die("no " + std::string(what) + ": give a file, $" + env + ", or the option");
 }
 
+// `manifest-backfill`: one image (--image), or every image without a manifest.
+int BackfillManifests(const control::Config& config, const std::string& image_id) {
+  Status s;
+  auto cat = catalog::OpenCatalog(config.connection, &s);
+  if (!cat) Die(s.ToString());
+  auto stores = Must(control::OpenStores(config));
+  control::ManifestBackfill backfill(*cat, *stores);
+  if (!image_id.empty()) {
+    Check(backfill.Backfill(Must(cat->GetImage(image_id))));
+    std::cout << "image " << image_id << ": chunk manifest stored\n";
+    return 0;
+  }
+  int total = 0, done = 0;
+  do {
+    Check(backfill.RunPass(100, &done));
+    total += done;
+  } while (done > 0);
+  int64_t left = static_cast<int64_t>(Must(cat->ImagesWithoutManifest(1000)).size());
+  std::cout << total << " image(s) got a chunk manifest; " << left << " still without one\n";
+  return left > 0 ? 1 : 0;
+}
+
 struct Args {
   std::string admin_user = "admin", admin_password, admin_password_file, admin_project = "admin";
-  std::string name, password, password_file, project, role = "member", user, resource, glance_db;
+  std::string name, password, password_file, project, role = "member", user, resource, glance_db, image;
   int64_t value = -1;
 };
 
@@ -166,6 +190,10 @@ std::vector<std::pair<CLI::App*, Command>> AddCommands(CLI::App& app, Args& a) {
     for (const auto& u : Must(s.ListUsers())) std::cout << u.id << " " << u.name << "\n";
     return 0;
   });
+  auto* mb = app.add_subcommand("manifest-backfill",
+                                "compute chunk manifests for images that have none (reads each image's data once)");
+  mb->add_option("--image", a.image, "only this image id");
+  add(mb, [&a](auth::IdentityStore&, const control::Config& c) { return BackfillManifests(c, a.image); });
   return out;
 }
 

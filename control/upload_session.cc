@@ -13,7 +13,8 @@ UploadSession::UploadSession(Post post, catalog::Catalog& catalog,
                              int64_t size_cap, int lock_ttl_seconds, Mode mode)
     : post_(post), catalog_(catalog), writer_(std::move(writer)), backend_(backend),
       lock_(std::move(lock)), mode_(mode), size_cap_(size_cap), lock_ttl_(lock_ttl_seconds),
-      last_renew_(NowMicros()), md5_queue_(post), sha_queue_(post), write_queue_(post) {
+      last_renew_(NowMicros()), md5_queue_(post), sha_queue_(post),
+      manifest_queue_(post), write_queue_(post) {
   declared_ = std::move(declared);
   policy_ = std::move(policy);
   for (int i = 0; i < kChunks; ++i) {
@@ -78,10 +79,13 @@ Status UploadSession::Submit(UploadChunk* c) {
   if (mode_ == Mode::kStage) {
     c->pending = 1;  // staged data is hashed when it is imported
   } else {
-    c->pending = 3;
+    c->pending = 4;
     md5_queue_.Push([self, c] { self->RunStep(c, "md5", [&] { self->md5_.Update(c->data.get(), c->len); }); });
     sha_queue_.Push([self, c] {
       self->RunStep(c, "sha512", [&] { self->sha512_.Update(c->data.get(), c->len); });
+    });
+    manifest_queue_.Push([self, c] {
+      self->RunStep(c, "manifest", [&] { self->manifest_.Update(c->data.get(), c->len); });
     });
   }
   write_queue_.Push([self, c] { self->RunStep(c, "store write", [&] { self->WriteChunk(c); }); });
@@ -214,7 +218,8 @@ Status UploadSession::Finalize() {
     return location.status();
   }
   catalog::ImageLocation loc{*location, "{}", backend_.id()};
-  Status s = catalog_.CompleteUpload(lock_, facts, loc);
+  ChunkManifest manifest = manifest_.Finish(lock_.image_id, "sha512", *facts.os_hash_value);
+  Status s = catalog_.CompleteUpload(lock_, facts, loc, &manifest);
   if (!s.ok()) {
     // The image was deleted (or the lock recovered) while uploading: the data is nobody's.
     (void)backend_.Delete(*location);

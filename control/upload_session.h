@@ -1,8 +1,9 @@
 // UploadSession: one image upload, from the first body byte to `active`.
 //
 // The network layer fills fixed-size chunks and submits them; each chunk is then md5-hashed,
-// sha512-hashed and written to the store by three serial queues running on the worker
-// pool, so the two digests and the write proceed in parallel while the socket keeps reading.
+// sha512-hashed, SHA-256-hashed into the chunk manifest and written to the store by four
+// serial queues running on the worker pool, so the digests and the write proceed in
+// parallel while the socket keeps reading.
 // At most kChunks chunks exist (bounded memory, whatever the image size): when all are
 // busy the reader waits for one to come back (backpressure to the client).
 //
@@ -23,6 +24,7 @@
 
 #include "catalog/catalog.h"
 #include "common/aligned_buffer.h"
+#include "common/chunk_manifest.h"
 #include "common/digest.h"
 #include "control/http_types.h"
 #include "control/post.h"
@@ -100,7 +102,8 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
 
   Digest md5_{Digest::Algorithm::kMd5};
   Digest sha512_{Digest::Algorithm::kSha512};
-  SerialQueue md5_queue_, sha_queue_, write_queue_;
+  ChunkManifestBuilder manifest_;
+  SerialQueue md5_queue_, sha_queue_, manifest_queue_, write_queue_;
 
   std::mutex mu_;
   std::vector<std::unique_ptr<UploadChunk>> chunks_;

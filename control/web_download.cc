@@ -107,6 +107,7 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   if (!writer.ok()) return Fail(api, lock, task_id, writer.status(), plan.targets);
   CopyOptions options;
   options.sha512 = true;
+  if (!stage) options.manifest_for = lock.image_id;  // staged data gets its manifest when imported
   options.format_policy = api.config.image_format;
   options.declared = plan.declared;
   options.renew = [&] {
@@ -144,7 +145,7 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   }
   std::string store_id = api.stores.multi_store() ? StoreIdOf(api, target) : "";
   catalog::ImageLocation loc{*location, "{}", store_id.empty() ? target.id() : store_id};
-  if (Status s = api.catalog.CompleteUpload(lock, facts, loc); !s.ok()) {
+  if (Status s = api.catalog.CompleteUpload(lock, facts, loc, copied->manifest ? &*copied->manifest : nullptr); !s.ok()) {
     (void)target.Delete(*location);
     return Fail(api, lock, task_id, s, plan.targets);
   }

@@ -107,9 +107,9 @@ TEST_P(CatalogTest, UploadStateMachine) {
   facts.os_hash_algo = "sha512";
   facts.os_hash_value = "def";
   // The wrong token cannot complete.
-  EXPECT_EQ(catalog_->CompleteUpload({r.id, "tok2", "node-b"}, facts, {"file:///x", "{}", "file"}).code(),
+  EXPECT_EQ(catalog_->CompleteUpload({r.id, "tok2", "node-b"}, facts, {"file:///x", "{}", "file"}, nullptr).code(),
             Status::Code::kConflict);
-  ASSERT_OK(catalog_->CompleteUpload(lock, facts, {"file:///x", "{}", "file"}));
+  ASSERT_OK(catalog_->CompleteUpload(lock, facts, {"file:///x", "{}", "file"}, nullptr));
   auto img = *catalog_->GetImage(r.id);
   EXPECT_EQ(img.status, "active");
   EXPECT_EQ(img.size, 10);
@@ -166,7 +166,7 @@ TEST_P(CatalogTest, DeleteKeepsLocationsPendingUntilForgotten) {
   ASSERT_OK(catalog_->BeginUpload(lock, NowMicros() + 60000000));
   ImageRecord facts;
   facts.size = 1;
-  ASSERT_OK(catalog_->CompleteUpload(lock, facts, {"file:///d", "{}", "file"}));
+  ASSERT_OK(catalog_->CompleteUpload(lock, facts, {"file:///d", "{}", "file"}, nullptr));
   auto before = catalog_->DeleteImage(r.id);
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->locations.size(), 1u);
@@ -351,6 +351,64 @@ TEST_P(CatalogTest, SchemaVersionIsCurrentAndANewerOneIsRefused) {
   EXPECT_FALSE(OpenCatalog(url_, &s));
   EXPECT_NE(s.message().find("newer than this Glint"), std::string::npos) << s.ToString();
   EXPECT_FALSE(SyncCatalogSchema(url_).ok());
+}
+
+// Chunk manifests: written with the activation, read back whole, immutable, bound to the
+// image's facts on backfill, gone with the image.
+TEST_P(CatalogTest, ManifestLifecycle) {
+  ImageRecord r = Make("m", 1), old = Make("old", 2);
+  ASSERT_OK(catalog_->CreateImage(r));
+  ASSERT_OK(catalog_->CreateImage(old));
+  UploadLock lock{r.id, "t", "n"};
+  ASSERT_OK(catalog_->BeginUpload(lock, NowMicros() + 60000000));
+  std::string data(10 * 1000 + 7, 'x');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  ChunkManifestBuilder b(1000);
+  b.Update(data.data(), data.size());
+  ChunkManifest m = b.Finish(r.id, "sha512", "feed");
+  ASSERT_EQ(m.chunks.size(), 11u);
+  ImageRecord facts;
+  facts.size = m.size;
+  facts.os_hash_algo = "sha512";
+  facts.os_hash_value = "feed";
+  EXPECT_EQ(catalog_->GetManifest(r.id).status().code(), Status::Code::kNotFound);
+  ASSERT_OK(catalog_->CompleteUpload(lock, facts, {"file:///m", "{}", "file"}, &m));
+  auto got = catalog_->GetManifest(r.id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->chunks, m.chunks);
+  EXPECT_EQ(got->binding, m.binding);
+  EXPECT_EQ(got->size, m.size);
+  EXPECT_EQ(got->chunk_size, 1000);
+  EXPECT_EQ(got->os_hash_value, "feed");
+  EXPECT_TRUE(ManifestConsistent(*got));
+  // Immutable: a second manifest for the image is refused.
+  EXPECT_EQ(catalog_->AddManifest(m).code(), Status::Code::kConflict);
+
+  // Backfill: only for an active image, only with its facts.
+  auto pending = catalog_->ImagesWithoutManifest(10);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
+  ChunkManifest om = ChunkManifestBuilder(1000).Finish(old.id, "sha512", "");
+  EXPECT_EQ(catalog_->AddManifest(om).code(), Status::Code::kNotFound);  // queued, no data
+  UploadLock ol{old.id, "t2", "n"};
+  ASSERT_OK(catalog_->BeginUpload(ol, NowMicros() + 60000000));
+  ImageRecord ofacts;
+  ofacts.size = 0;
+  ofacts.os_hash_algo = "sha512";
+  ofacts.os_hash_value = "cafe";
+  ASSERT_OK(catalog_->CompleteUpload(ol, ofacts, {"file:///o", "{}", "file"}, nullptr));
+  pending = catalog_->ImagesWithoutManifest(10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, old.id);
+  EXPECT_EQ(catalog_->AddManifest(om).code(), Status::Code::kConflict);  // wrong os_hash_value
+  om = ChunkManifestBuilder(1000).Finish(old.id, "sha512", "cafe");
+  ASSERT_OK(catalog_->AddManifest(om));
+  EXPECT_TRUE(catalog_->GetManifest(old.id)->chunks.empty());
+  EXPECT_TRUE(catalog_->ImagesWithoutManifest(10)->empty());
+
+  ASSERT_TRUE(catalog_->DeleteImage(r.id).ok());
+  EXPECT_EQ(catalog_->GetManifest(r.id).status().code(), Status::Code::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CatalogTest, ::testing::Values("sqlite", "mariadb"),
