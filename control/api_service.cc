@@ -53,7 +53,7 @@ struct ApiService::Impl {
   Impl(const Config& config, catalog::Catalog& catalog, store::StoreSet& stores, auth::Authenticator& authenticator,
        Post post, IdentityApi* identity, auth::PolicyEngine* policy, const Clock& clock)
       : api{config, catalog, stores, authenticator, std::move(post), identity, policy, clock,
-            StagingArea(config.staging_dir)} {
+            StagingArea(config.staging_dir), nullptr, nullptr} {
     BuildRoutes();
   }
   ApiContext api;
