@@ -17,25 +17,52 @@ namespace glint::control {
 
 using nlohmann::json;
 
-Result<ImportTargets> ImportHandler::Targets(const HttpRequest& req, const json& body) {
-  std::vector<std::string> wanted;
+namespace {
+
+// What a request names as its stores: `stores`, `all_stores` or X-Image-Meta-Store (Glance
+// refuses all_stores with either of the others).
+struct StoreRequest {
+  std::vector<std::string> wanted;  // `stores`, else the header (when given)
+  bool all = false;
+};
+
+Result<StoreRequest> ParseStoreRequest(const HttpRequest& req, const json& body) {
+  StoreRequest r;
   if (body.contains("stores")) {
     if (!body["stores"].is_array()) return Status::InvalidArgument("'stores' must be a list of store ids");
     for (const auto& v : body["stores"]) {
       if (!v.is_string()) return Status::InvalidArgument("'stores' must be a list of store ids");
-      wanted.push_back(v.get<std::string>());
+      r.wanted.push_back(v.get<std::string>());
     }
   }
-  bool all = body.value("all_stores", false);
+  r.all = body.value("all_stores", false);
   std::string header(req.Header("x-image-meta-store"));
-  if (all && (!wanted.empty() || !header.empty())) {
+  if (r.all && (!r.wanted.empty() || !header.empty())) {
     return Status::InvalidArgument("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
   }
+  if (r.wanted.empty() && !header.empty()) r.wanted.push_back(header);
+  return r;
+}
+
+// A store data may be written to: configured and not read-only (409 otherwise, as Glance).
+Status CheckWritable(const ApiContext& api, const std::string& id) {
+  store::Backend* b = api.stores.Find(id);
+  if (!b) return Status::Conflict("Store for identifier " + id + " not found");
+  if (b->ReadOnly()) return Status::Conflict("Store " + id + " is read-only");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ImportTargets> ImportHandler::Targets(const HttpRequest& req, const json& body) {
+  auto request = ParseStoreRequest(req, body);
+  if (!request.ok()) return request.status();
+  std::vector<std::string>& wanted = request->wanted;
+  const bool all = request->all;
   ImportTargets t;
   t.must_succeed = body.value("all_stores_must_succeed", true);
   if (!api_.stores.multi_store()) {
     if (!t.must_succeed) return Status::InvalidArgument("All_stores_must_succeed can only be set with enabled_backends");
-    if (wanted.empty() && !header.empty()) wanted.push_back(header);
     if (!all && (wanted.size() > 1 || (wanted.size() == 1 && wanted[0] != api_.stores.entries()[0].id))) {
       return Status::Conflict("Store for identifier " + wanted.back() + " not found");
     }
@@ -47,12 +74,10 @@ Result<ImportTargets> ImportHandler::Targets(const HttpRequest& req, const json&
       if (!e.backend->ReadOnly()) wanted.push_back(e.id);
     }
   } else if (wanted.empty()) {
-    wanted.push_back(header.empty() ? StoreIdOf(api_, *api_.stores.Default()) : header);
+    wanted.push_back(StoreIdOf(api_, *api_.stores.Default()));
   }
   for (const auto& w : wanted) {
-    store::Backend* b = api_.stores.Find(w);
-    if (!b) return Status::Conflict("Store for identifier " + w + " not found");
-    if (b->ReadOnly()) return Status::Conflict("Store " + w + " is read-only");
+    GLINT_RETURN_IF_ERROR(CheckWritable(api_, w));
     if (std::find(t.ids.begin(), t.ids.end(), w) == t.ids.end()) t.ids.push_back(w);
   }
   if (t.ids.empty()) return Status::Conflict("No writable store is configured");
@@ -194,33 +219,21 @@ Result<HttpResponse> ImportHandler::CopyImage(const Call& call, const json& body
   if (Status p = access_.PolicyOn("copy_image", ctx, *img); !p.ok()) return p;
   std::set<std::string> holding;
   for (const auto& l : img->locations) holding.insert(l.store);
-  std::vector<std::string> wanted;
-  bool all = body.value("all_stores", false);
-  std::string header(req.Header("x-image-meta-store"));
-  if (body.contains("stores")) {
-    if (!body["stores"].is_array()) return Status::InvalidArgument("'stores' must be a list of store ids");
-    for (const auto& v : body["stores"]) {
-      if (!v.is_string()) return Status::InvalidArgument("'stores' must be a list of store ids");
-      wanted.push_back(v.get<std::string>());
-    }
-  }
-  if (all && (!wanted.empty() || !header.empty())) {
-    return Status::InvalidArgument("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
-  }
+  auto request = ParseStoreRequest(req, body);
+  if (!request.ok()) return request.status();
+  std::vector<std::string>& wanted = request->wanted;
+  const bool all = request->all;
   if (all) {
     for (const auto& e : api_.stores.entries()) {  // the writable stores (Glance leaves out http)
       if (!holding.count(e.id) && !e.backend->ReadOnly()) wanted.push_back(e.id);
     }
     if (wanted.empty()) return EmptyResponse(202);  // already everywhere: nothing to do (as Glance)
   } else {
-    if (wanted.empty() && !header.empty()) wanted.push_back(header);
     if (wanted.empty()) return Status::InvalidArgument("Name the stores to copy to: 'stores' or 'all_stores'");
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     for (const auto& w : wanted) {
-      store::Backend* b = api_.stores.Find(w);
-      if (!b) return Status::Conflict("Store for identifier " + w + " not found");
-      if (b->ReadOnly()) return Status::Conflict("Store " + w + " is read-only");
+      GLINT_RETURN_IF_ERROR(CheckWritable(api_, w));
       if (holding.count(w)) return Status::InvalidArgument("Image is already present at store '" + w + "'");
     }
   }
