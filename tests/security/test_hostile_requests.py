@@ -98,10 +98,20 @@ def test_deeply_nested_json_on_the_token_route_without_credentials(cloud):
     ("POST", "/v2/images/{id}/members", "application/json"),
     ("PUT", "/v2/images/{id}/members/{member}", "application/json"),
     ("POST", "/v2/images/{id}/import", "application/json"),
+    ("POST", "/v2/images/{id}/locations", "application/json"),
+    ("POST", "/v2/metadefs/namespaces", "application/json"),
+    ("PUT", "/v2/metadefs/namespaces/{ns}", "application/json"),
+    ("POST", "/v2/metadefs/namespaces/{ns}/objects", "application/json"),
+    ("POST", "/v2/metadefs/namespaces/{ns}/properties", "application/json"),
+    ("POST", "/v2/metadefs/namespaces/{ns}/tags", "application/json"),
+    ("POST", "/v2/metadefs/namespaces/{ns}/resource_types", "application/json"),
 ])
 def test_nested_huge_and_non_utf8_bodies_on_every_json_route(cloud, method, path, ctype):
     img = image(cloud, None, visibility="shared")
-    target = path.format(id=img["id"], member="pb")
+    ns = "hostile-ns"
+    r = call(cloud, None, "POST", "/v2/metadefs/namespaces", json={"namespace": ns})
+    assert r.status_code in (201, 409), r.text  # the namespace the item routes parse bodies for
+    target = path.format(id=img["id"], member="pb", ns=ns)
     cases = [
         (nested(5000).encode(), 400),
         (("[" + "1," * 600000 + "1]").encode(), 413),  # over the JSON body limit
