@@ -35,7 +35,7 @@ void BootRecorder::Flush() {
   if (!read_.empty()) sets_.Merge(image_id_, read_);
 }
 
-BootSets::BootSets(ChunkCache& cache, BootOptions options, const Clock& clock)
+BootSets::BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& clock)
     : cache_(cache), options_(options), clock_(clock) {
   for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
 }

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "fs/chunk_cache.h"
+#include "cache/chunk_cache.h"
 
 namespace glint::fs {
 
@@ -53,7 +53,7 @@ class BootRecorder {
 
 class BootSets {
  public:
-  BootSets(ChunkCache& cache, BootOptions options, const Clock& clock = SystemClock());
+  BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& clock = SystemClock());
   ~BootSets();
 
   std::shared_ptr<BootRecorder> StartRecording(const std::string& image_id);
@@ -70,7 +70,7 @@ class BootSets {
   void Merge(const std::string& image_id, const std::set<int64_t>& read);
   void Run();
 
-  ChunkCache& cache_;
+  cache::ChunkCache& cache_;
   const BootOptions options_;
   const Clock& clock_;
   std::mutex merge_mu_;

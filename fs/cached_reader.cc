@@ -8,7 +8,7 @@
 
 namespace glint::fs {
 
-CachedReader::CachedReader(ImageEntry image, std::shared_ptr<const ImageManifest> manifest, ChunkCache& cache,
+CachedReader::CachedReader(ImageEntry image, std::shared_ptr<const ImageManifest> manifest, cache::ChunkCache& cache,
                            OpenBase open_base, std::unique_ptr<store::Reader> base)
     : image_(std::move(image)),
       manifest_(std::move(manifest)),
@@ -43,7 +43,7 @@ Result<std::vector<char>> CachedReader::FetchChunk(int64_t index) {
   return data;
 }
 
-Result<ChunkRef> CachedReader::Chunk(int64_t index) {
+Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
   if (index < 0 || index >= chunk_count()) return Status::InvalidArgument("chunk index out of range");
   if (recorder_) recorder_->Read(index);
   std::string expected = manifest_ ? manifest_->chunks[static_cast<size_t>(index)] : "";

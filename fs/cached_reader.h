@@ -14,7 +14,7 @@
 #include <string>
 
 #include "fs/boot_prefetch.h"
-#include "fs/chunk_cache.h"
+#include "cache/chunk_cache.h"
 #include "fs/image_manifest.h"
 #include "fs/image_view.h"
 #include "store/backend.h"
@@ -27,7 +27,7 @@ class CachedReader final : public store::Reader {
  public:
   // `manifest` null: chunks are cached unverified. `base` may be null (opened on the
   // first miss with `open_base`).
-  CachedReader(ImageEntry image, std::shared_ptr<const ImageManifest> manifest, ChunkCache& cache,
+  CachedReader(ImageEntry image, std::shared_ptr<const ImageManifest> manifest, cache::ChunkCache& cache,
                OpenBase open_base, std::unique_ptr<store::Reader> base);
 
   int64_t size() const override { return image_.size; }
@@ -35,7 +35,7 @@ class CachedReader final : public store::Reader {
   // Every chunk this reader is asked for goes to `recorder` (the learned boot set).
   void SetRecorder(std::shared_ptr<BootRecorder> recorder) { recorder_ = std::move(recorder); }
   // Chunk `index` of the image (fetched if missing).
-  Result<ChunkRef> Chunk(int64_t index);
+  Result<cache::ChunkRef> Chunk(int64_t index);
   int64_t chunk_size() const { return static_cast<int64_t>(cache_.chunk_size()); }
   int64_t chunk_count() const { return (image_.size + chunk_size() - 1) / chunk_size(); }
   bool verified() const { return manifest_ != nullptr; }
@@ -46,7 +46,7 @@ class CachedReader final : public store::Reader {
 
   const ImageEntry image_;
   const std::shared_ptr<const ImageManifest> manifest_;
-  ChunkCache& cache_;
+  cache::ChunkCache& cache_;
   OpenBase open_base_;
   std::mutex base_mu_;
   std::shared_ptr<store::Reader> base_;

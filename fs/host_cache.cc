@@ -13,7 +13,7 @@ const std::string kVerifiedXattr = "user.glint.cache.verified";
 std::string ManifestFile(const std::string& id) { return id + ".manifest"; }
 }  // namespace
 
-HostCache::HostCache(DataSource& inner, std::unique_ptr<ChunkCache> cache, ManifestSource manifests,
+HostCache::HostCache(DataSource& inner, std::unique_ptr<cache::ChunkCache> cache, ManifestSource manifests,
                      HostCacheOptions options, const Clock& clock)
     : inner_(inner), cache_(std::move(cache)), manifests_(std::move(manifests)), options_(options) {
   if (options_.boot_prefetch) boot_ = std::make_unique<BootSets>(*cache_, options_.boot, clock);

@@ -18,7 +18,7 @@
 
 #include "fs/boot_prefetch.h"
 #include "fs/cached_reader.h"
-#include "fs/chunk_cache.h"
+#include "cache/chunk_cache.h"
 #include "fs/data_source.h"
 #include "fs/image_manifest.h"
 
@@ -33,7 +33,7 @@ struct HostCacheOptions {
 
 class HostCache final : public DataSource {
  public:
-  HostCache(DataSource& inner, std::unique_ptr<ChunkCache> cache, ManifestSource manifests,
+  HostCache(DataSource& inner, std::unique_ptr<cache::ChunkCache> cache, ManifestSource manifests,
             HostCacheOptions options, const Clock& clock = SystemClock());
 
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override { return Open(image, true); }
@@ -49,7 +49,7 @@ class HostCache final : public DataSource {
   // since glint-fs started), `.verified` (1 when its chunks are checked against a manifest).
   std::optional<std::string> Xattr(const ImageEntry& image, const std::string& name);
   static std::string XattrNames();
-  ChunkCache& cache() { return *cache_; }
+  cache::ChunkCache& cache() { return *cache_; }
   // Waits for queued boot prefetches (tests).
   void DrainPrefetches();
 
@@ -64,7 +64,7 @@ class HostCache final : public DataSource {
   std::shared_ptr<const ImageManifest> Remember(const ImageEntry& image, std::optional<ImageManifest> m);
 
   DataSource& inner_;
-  std::unique_ptr<ChunkCache> cache_;
+  std::unique_ptr<cache::ChunkCache> cache_;
   ManifestSource manifests_;
   const HostCacheOptions options_;
   std::mutex mu_;

@@ -44,7 +44,7 @@ std::optional<ImageEntry> ImageEntryFromJson(const std::string& text) {
 }
 
 ImagePins::ImagePins(HostCache& cache) : cache_(cache) {
-  ChunkCache& chunks = cache_.cache();
+  cache::ChunkCache& chunks = cache_.cache();
   for (const auto& name : chunks.MetaNames()) {
     if (name.size() <= kPinSuffix.size() || name.compare(name.size() - kPinSuffix.size(), kPinSuffix.size(), kPinSuffix)) {
       continue;
@@ -80,7 +80,7 @@ void ImagePins::Stop() {
 
 int ImagePins::Pin(const ImageEntry& image) {
   if (!IsUuid(image.id)) return EINVAL;
-  ChunkCache& chunks = cache_.cache();
+  cache::ChunkCache& chunks = cache_.cache();
   {
     std::lock_guard<std::mutex> l(mu_);
     if (pinned_.count(image.id)) return 0;

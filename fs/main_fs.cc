@@ -212,16 +212,16 @@ std::unique_ptr<fs::DataSource> MakeSource(Args& a, fs::TokenSource& tokens) {
 
 // The host cache over `source`, or nullptr after printing why there is none.
 std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs::DataSource& source) {
-  fs::ChunkCacheOptions o;
+  cache::ChunkCacheOptions o;
   o.dir = a.cache_dir;
-  auto size = fs::ParseByteSize(a.cache_size);
+  auto size = cache::ParseByteSize(a.cache_size);
   if (!size || *size < o.chunk_size) {
     std::fprintf(stderr, "glint-fs: --cache-size takes a size of at least 4M (10G, 512M, ...): %s\n",
                  a.cache_size.c_str());
     return nullptr;
   }
   o.capacity = *size;
-  auto cache = fs::ChunkCache::Open(o);
+  auto cache = cache::ChunkCache::Open(o);
   if (!cache.ok()) {
     std::fprintf(stderr, "glint-fs: %s\n", cache.status().ToString().c_str());
     return nullptr;

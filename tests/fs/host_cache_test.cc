@@ -17,6 +17,11 @@
 namespace glint::fs {
 namespace {
 
+using cache::ChunkCache;
+using cache::ChunkCacheOptions;
+using cache::kChunkSize;
+using cache::Sha256Hex;
+
 const std::string kId = "7a11c0de-0000-4000-8000-00000000000a";
 constexpr int64_t kSize = (10 << 20) + 12345;  // three chunks, the last one short
 

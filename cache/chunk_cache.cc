@@ -1,4 +1,4 @@
-#include "fs/chunk_cache.h"
+#include "cache/chunk_cache.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include "common/digest.h"
 #include "common/ids.h"
 
-namespace glint::fs {
+namespace glint::cache {
 namespace {
 
 constexpr mode_t kDirMode = 0700;
@@ -494,4 +494,4 @@ std::optional<uint64_t> ParseByteSize(const std::string& text) {
   return v << shift;
 }
 
-}  // namespace glint::fs
+}  // namespace glint::cache

@@ -28,7 +28,7 @@
 
 #include "common/status.h"
 
-namespace glint::fs {
+namespace glint::cache {
 
 inline constexpr size_t kChunkSize = 4 << 20;
 
@@ -141,4 +141,4 @@ class ChunkCache {
 // Parses "10G", "512M", "4096K", "123" (bytes; binary units); nullopt when malformed.
 std::optional<uint64_t> ParseByteSize(const std::string& text);
 
-}  // namespace glint::fs
+}  // namespace glint::cache

@@ -1,4 +1,4 @@
-#include "fs/chunk_cache.h"
+#include "cache/chunk_cache.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 
 #include "tests/support/test_support.h"
 
-namespace glint::fs {
+namespace glint::cache {
 namespace {
 
 constexpr size_t kSmallChunk = 64 << 10;
@@ -233,4 +233,4 @@ TEST(ChunkCache, ParsesByteSizes) {
 }
 
 }  // namespace
-}  // namespace glint::fs
+}  // namespace glint::cache
