@@ -46,8 +46,18 @@ Result<std::vector<char>> CachedReader::FetchChunk(int64_t index) {
 Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
   if (index < 0 || index >= chunk_count()) return Status::InvalidArgument("chunk index out of range");
   if (recorder_) recorder_->Read(index);
+  auto& slot = slots_[static_cast<size_t>(index) % kSlots];
+  {
+    std::lock_guard<std::mutex> l(slots_mu_);
+    if (slot.second && slot.first == index) return slot.second;
+  }
   std::string expected = manifest_ ? manifest_->chunks[static_cast<size_t>(index)] : "";
-  return cache_.Get({image_.id, index}, expected, [this, index] { return FetchChunk(index); });
+  auto chunk = cache_.Get({image_.id, index}, expected, [this, index] { return FetchChunk(index); });
+  if (chunk.ok() && (*chunk)->fd >= 0) {
+    std::lock_guard<std::mutex> l(slots_mu_);
+    slot = {index, *chunk};
+  }
+  return chunk;
 }
 
 Result<size_t> CachedReader::ReadAt(int64_t offset, char* buf, size_t len) {

@@ -225,6 +225,9 @@ class Fs {
       return fuse_reply_err(req, EIO), true;
     }
     if ((*chunk)->fd < 0) return fuse_reply_buf(req, (*chunk)->bytes.data() + in, size), true;
+    // A read at the start of a chunk: the rest of it is likely next, and the chunk file may
+    // be cold (after a restart, or evicted from the page cache): ask the disk for all of it now.
+    if (in == 0) ::posix_fadvise((*chunk)->fd, 0, 0, POSIX_FADV_WILLNEED);
     fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
     bv.buf[0].fd = (*chunk)->fd;
@@ -447,7 +450,9 @@ class FuseSession {
   int Loop(int max_threads) {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(max_threads));
-    fuse_loop_cfg_set_idle_threads(cfg, 4);
+    // Idle workers stay: libfuse would otherwise end and start threads (and their splice
+    // pipes) on every burst of reads.
+    fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(max_threads));
     int rc = fuse_session_loop_mt(se_, cfg);
     fuse_loop_cfg_destroy(cfg);
     return rc;
@@ -465,6 +470,7 @@ mode_t DirModeFor(mode_t file_mode) { return (file_mode & 0444) | ((file_mode & 
 int RunGlintFs(const std::string& mountpoint, ImageView& view, DataSource& source,
                const FsOptions& options, HostCache* cache) {
   Fs fs(view, source, options, cache);
+  EnsurePipeMaxSize(2 << 20);  // a 1 MiB reply and its header, spliced
   // default_permissions: the kernel checks the owner, group and modes MountState reports.
   // With a host cache the kernel must let setxattr (pinning) through: the mount is then not
   // flagged `ro`, and glint-fs itself refuses every write (EROFS) as it always does.

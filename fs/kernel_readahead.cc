@@ -46,4 +46,24 @@ void RaiseKernelReadahead(const std::string& mountpoint, int kb) {
   if (!found) spdlog::warn("{} not in /proc/self/mountinfo: kernel read-ahead left as it is", mountpoint);
 }
 
+long EnsurePipeMaxSize(long bytes) {
+  const char* path = "/proc/sys/fs/pipe-max-size";
+  long now = 0;
+  {
+    std::ifstream in(path);
+    in >> now;
+  }
+  if (now >= bytes) return now;
+  std::ofstream out(path);
+  out << bytes << "\n";
+  out.flush();
+  if (!out) {
+    spdlog::warn("{} is {} and cannot be raised to {}: reads are copied through glint-fs, not spliced", path, now,
+                 bytes);
+    return now;
+  }
+  spdlog::info("{} raised from {} to {} (zero-copy replies of 1 MiB reads)", path, now, bytes);
+  return bytes;
+}
+
 }  // namespace glint::fs

@@ -339,3 +339,29 @@ def test_sixteen_concurrent_readers_of_one_chunk_cause_one_store_read(server):
         assert wait_for(lambda: server.read_log().count(target) >= 1)
         with open(os.path.join(server.data_dir, "api.log"), "rb") as f:
             assert f.read().decode(errors="replace").count(target) == 1
+
+
+def test_mount_raises_pipe_max_size_so_cached_reads_are_spliced(server):
+    """libfuse splices a 1 MiB reply into /dev/fuse only through a pipe that holds it whole
+    (2 MiB); with the kernel's default pipe-max-size (1 MiB) it copies every read through a
+    userspace buffer instead. glint-fs (root) raises the limit when it mounts."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to change /proc/sys/fs/pipe-max-size")
+    knob = "/proc/sys/fs/pipe-max-size"
+    before = open(knob).read().strip()
+    with open(knob, "w") as f:
+        f.write("1048576\n")
+    try:
+        api = Api(server)
+        data = os.urandom(2 * CHUNK)
+        img = api.active(data, name="spliced")
+        with CacheMount(server) as m:
+            path = by_id(m.mnt, img["id"])
+            assert wait_for(lambda: os.path.exists(path))
+            assert int(open(knob).read()) >= 2 << 20
+            assert read_direct(path) == data
+            assert read_direct(path) == data  # the second read from the chunk files
+            assert "pipe-max-size raised" in m.log()
+    finally:
+        with open(knob, "w") as f:
+            f.write(max(before, "2097152", key=int) + "\n")
