@@ -51,6 +51,11 @@ Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
     std::lock_guard<std::mutex> l(slots_mu_);
     if (slot.second && slot.first == index) return slot.second;
   }
+  // From chunk i-1 to chunk i: a sequential reader (a probe of the image's header, which
+  // reads chunk 0 alone, fetches nothing more).
+  if (ahead_ && last_chunk_.exchange(index) + 1 == index && index > 0) {
+    for (int64_t next = index + 1; next <= index + kAheadChunks && next < chunk_count(); ++next) ahead_(next);
+  }
   std::string expected = manifest_ ? manifest_->chunks[static_cast<size_t>(index)] : "";
   auto chunk = cache_.Get({image_.id, index}, expected, [this, index] { return FetchChunk(index); });
   if (chunk.ok() && (*chunk)->fd >= 0) {

@@ -82,11 +82,13 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, 
   if (boot_ && learn) {
     reader->SetRecorder(boot_->StartRecording(image.id));
     std::vector<int64_t> boot_set = boot_->BootSet(image.id);
-    if (!boot_set.empty()) {
-      // A reader of its own, so the prefetches outlive this open if they must.
-      auto ahead = std::make_shared<CachedReader>(image, verified, *cache_, open_base, nullptr);
-      boot_->Prefetch(image.id, boot_set, [ahead](int64_t index) { (void)ahead->Chunk(index); });
-    }
+    // A reader of its own (its own store connection), so prefetches outlive this open if
+    // they must: the boot set now, and the next chunks of a sequential reader's misses.
+    auto ahead = std::make_shared<CachedReader>(image, verified, *cache_, open_base, nullptr);
+    if (!boot_set.empty()) boot_->Prefetch(image.id, boot_set, [ahead](int64_t index) { (void)ahead->Chunk(index); });
+    reader->SetAhead([boot = boot_.get(), ahead, id = image.id](int64_t index) {
+      boot->Prefetch(id, {index}, [ahead](int64_t i) { (void)ahead->Chunk(i); });
+    });
   }
   return std::unique_ptr<store::Reader>(std::move(reader));
 }

@@ -193,7 +193,9 @@ def test_verified_reads_with_manifest(server):
     data = os.urandom(3 * CHUNK + 77)
     img = api.active(data, name="verified")
     assert has_manifest(server, img["id"])
-    with CacheMount(server, unverified=False) as m:
+    # Without prefetching (no boot sets, no read-ahead): only the chunks read are fetched.
+    no_prefetch = ["--store-dir", server.store_dir, "--boot-prefetch-seconds", "0"]
+    with CacheMount(server, args=no_prefetch, unverified=False) as m:
         path = by_id(m.mnt, img["id"])
         assert wait_for(lambda: os.path.exists(path))
         assert dd_direct(path, "count=1").stdout == data[:1 << 20]
@@ -339,6 +341,25 @@ def test_sixteen_concurrent_readers_of_one_chunk_cause_one_store_read(server):
         assert wait_for(lambda: server.read_log().count(target) >= 1)
         with open(os.path.join(server.data_dir, "api.log"), "rb") as f:
             assert f.read().decode(errors="replace").count(target) == 1
+
+
+def test_sequential_reader_fetches_the_next_chunks_ahead(server):
+    """An open moving from chunk 0 to chunk 1 queues chunks 2 and 3 on the prefetch pool: a
+    sequential reader's store round trips overlap. Reading chunk 0 alone fetches nothing
+    more (a probe of the header)."""
+    api = Api(server)
+    data = os.urandom(6 * CHUNK)
+    img = api.active(data, name="ahead")
+    with CacheMount(server) as m:
+        path = by_id(m.mnt, img["id"])
+        assert wait_for(lambda: os.path.exists(path))
+        assert dd_direct(path, "count=1").stdout == data[:1 << 20]
+        assert xattr(path, "user.glint.cache.chunks") == "1/6"
+        # One open reading on from chunk 0 into chunk 1.
+        assert dd_direct(path, "count=5").stdout == data[:CHUNK + (1 << 20)]
+        assert wait_for(lambda: xattr(path, "user.glint.cache.chunks") == "4/6")
+        assert read_direct(path) == data
+        assert xattr(path, "user.glint.cache.fetches") == "6"  # never a chunk twice
 
 
 def test_mount_raises_pipe_max_size_so_cached_reads_are_spliced(server):
