@@ -24,6 +24,7 @@ mode means, for the local file and for glint-fs:
 Needs root (FUSE, drop_caches). Prints the MB/s and the ratios, glint-fs / local file.
 """
 import argparse
+import resource
 import os
 import shutil
 import subprocess
@@ -55,19 +56,33 @@ def warm_file(path):
     subprocess.run(["cat", path], check=True, stdout=subprocess.DEVNULL)
 
 
-def dd(path, size, *flags):
+def proc_cpu(pid):
+    """CPU seconds (user + system) a process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def dd(path, size, daemon, *flags):
+    """(MB/s, CPU seconds per GiB of dd plus the glint-fs daemon serving it, if any)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = proc_cpu(daemon) if daemon else 0
     t = time.time()
     subprocess.run(["dd", "if=" + path, "of=/dev/null", "bs=1M"] + list(flags), check=True, capture_output=True)
-    return size / 1e6 / (time.time() - t)
+    took = time.time() - t
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime + (proc_cpu(daemon) - cpu0 if daemon else 0)
+    return size / 1e6 / took, cpu / (size / 2**30)
 
 
 def warm_both(path):
     warm_file(path)
 
 
-def measure(local, mounted, uncached, backing_files, size, runs):
-    """Best MB/s per mode of (local file, glint-fs cached, glint-fs without cache), and the
-    load average (1 min) after each mode."""
+def measure(local, mounted, uncached, backing_files, size, runs, daemons):
+    """Per mode: best MB/s of (local file, glint-fs cached, glint-fs without cache), the
+    load average (1 min) after it, and the least CPU seconds per GiB of each (dd, plus the
+    glint-fs process for the mounts: `daemons` maps a path to its pid)."""
     paths = (local, mounted, uncached)
     modes = {
         "cold": (lambda p: drop_caches(), ()),
@@ -78,14 +93,18 @@ def measure(local, mounted, uncached, backing_files, size, runs):
     out = {}
     for mode, (prepare, flags) in modes.items():
         best = dict((p, 0.0) for p in paths)
+        cpu = dict((p, 1e9) for p in paths)
         for _ in range(runs):
             for path in paths:
                 if mode == "fuse":
                     for f in backing_files:
                         warm_file(f)
                 prepare(path)
-                best[path] = max(best[path], dd(path, size, *flags))
-        out[mode] = tuple(best[p] for p in paths) + (open("/proc/loadavg").read().split()[0],)
+                mbs, cpu_gib = dd(path, size, daemons.get(path), *flags)
+                best[path] = max(best[path], mbs)
+                cpu[path] = min(cpu[path], cpu_gib)
+        out[mode] = (tuple(best[p] for p in paths) + (open("/proc/loadavg").read().split()[0],),
+                     tuple(cpu[p] for p in paths))
     return out
 
 
@@ -131,7 +150,8 @@ def main():
         chunk_dir = os.path.join(cache, "chunks", image)
         chunk_files = [os.path.join(chunk_dir, f) for f in os.listdir(chunk_dir)]
         backing = chunk_files + [os.path.join(server.store_dir, image)]
-        results = measure(local, mounted, uncached, backing, size, args.runs)
+        results = measure(local, mounted, uncached, backing, size, args.runs,
+                          {mounted: fsm.proc.pid, uncached: plain.proc.pid})
         after = os.getxattr(mounted, "user.glint.cache.fetches").decode()
         print("image %d MiB, cache %s chunks, %s store reads to fill it, %s after the runs" %
               (args.size_mib, chunks, fetches, after))
@@ -139,8 +159,14 @@ def main():
         print("| mode | local file MB/s | glint-fs cached MB/s | ratio | glint-fs store file (no cache) MB/s | ratio "
               "| load avg |")
         print("|---|---|---|---|---|---|---|")
-        for mode, (lo, gf, un, load) in results.items():
+        for mode, ((lo, gf, un, load), _) in results.items():
             print("| %s | %.0f | %.0f | %.2fx | %.0f | %.2fx | %s |" % (mode, lo, gf, gf / lo, un, un / lo, load))
+        print("\nCPU seconds per GiB read (dd, plus glint-fs for the mounts; least of the runs), and "
+              "local / glint-fs: a ratio of throughput if the CPU were the only limit")
+        print("| mode | local file | glint-fs cached | ratio | glint-fs store file | ratio |")
+        print("|---|---|---|---|---|---|")
+        for mode, (_, (lo, gf, un)) in results.items():
+            print("| %s | %.3f | %.3f | %.2fx | %.3f | %.2fx |" % (mode, lo, gf, lo / gf, un, lo / un))
     finally:
         for m in (fsm, plain):
             if m:
