@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from test_import_plugins import MIB, Node, glint_server, images, qemu_img, start  # noqa: F401
+from test_import_plugins import MIB, Node, Origin, glint_server, images, origin, qemu_img, start  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,8 @@ def multi(workdir):
     os.makedirs(d)
     conf = os.path.join(d, "glint.conf")
     with open(conf, "w") as f:
-        f.write("[DEFAULT]\nenabled_backends = fast:file, slow:file\n[glance_store]\ndefault_backend = fast\n"
+        f.write("[import_filtering_opts]\nallowed_ports =\nallowed_networks = 127.0.0.0/8\n"
+                "[DEFAULT]\nenabled_backends = fast:file, slow:file\n[glance_store]\ndefault_backend = fast\n"
                 "[fast]\nfilesystem_store_datadir = %s/fast\n[slow]\nfilesystem_store_datadir = %s/slow\n" % (d, d))
     s = glint_server.GlintServer(d, config=conf).start()
     yield s
@@ -164,6 +165,25 @@ def test_a_failing_store_reverts_the_others(multi, images):
     assert img["status"] == "active" and img["stores"] == "fast" and img["os_glance_failed_import"] == "slow"
     assert n.download(image_id) == data
     assert "os_glance_import_task" not in img
+
+
+def test_a_failing_store_reverts_a_web_download(multi, images, origin):
+    """A web-download to stores that must all succeed is staged first; a failing store
+    sends the image back to queued with nothing in any store or the staging area."""
+    s, n = multi, Node(multi)
+    break_store(s, "slow")
+    image_id = n.create("qcow2")
+    r = requests.post(s.url + "/v2/images/%s/import" % image_id, headers=n.h,
+                      json={"method": {"name": "web-download", "uri": origin + "/disk.qcow2"},
+                            "stores": ["fast", "slow"]})
+    assert r.status_code == 202, r.text
+    img, task = n.settle(image_id)
+    assert task["status"] == "failure" and "slow" in task["message"], task
+    assert img["status"] == "queued" and img["size"] is None and img["checksum"] is None
+    assert img["os_glance_failed_import"] == "slow" and img["os_glance_importing_to_stores"] == ""
+    assert "os_glance_import_task" not in img
+    assert not os.listdir(os.path.join(s.data_dir, "fast"))
+    assert not os.path.exists(os.path.join(s.data_dir, "staging", image_id))
 
 
 def test_several_stores_that_succeed_activate_together(multi, images):
