@@ -234,3 +234,34 @@ def test_decompression_then_conversion(workdir, images):
         assert not any(os.path.exists(p) for p in staging_dirs(s, image_id))
     finally:
         s.stop()
+
+
+def test_stage_quota_bounds_the_decompressed_data(workdir):
+    """image_stage_total (4 MiB): decompressed data takes the staged data's place under it,
+    so 3 MiB of zeros fit and 8 MiB do not."""
+    bsdtar()
+    d = os.path.join(workdir, "quota")
+    os.makedirs(d)
+    conf = os.path.join(d, "glint.conf")
+    with open(conf, "w") as f:
+        f.write("[DEFAULT]\nuse_keystone_limits = true\n[image_import_opts]\n"
+                "image_import_plugins = ['image_decompression']\n")
+    s = glint_server.GlintServer(d, config=conf)
+    s.manage("project-create", "q")
+    s.manage("user-create", "quser", "--password", "qpw", "--project", "q")
+    s.manage("limit-set", "--resource", "image_stage_total", "--value", "4", "--project", "q")
+    s.start()
+    try:
+        n = Node(s, s.token_for("quser", "qpw", "q"))
+        fits, over = n.create("raw"), n.create("raw")
+        assert n.stage(fits, bomb(3)).status_code == 204
+        n.import_(fits)
+        img, task = n.settle(fits)
+        assert task["status"] == "success" and img["size"] == 3 * MIB, task
+        assert n.stage(over, bomb(8)).status_code == 204
+        n.import_(over)
+        img, task = n.settle(over)
+        assert task["status"] == "failure" and "too large" in task["message"], task
+        assert img["status"] == "uploading"
+    finally:
+        s.stop()
