@@ -159,6 +159,7 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   const bool all_first = plan.targets.must_succeed && plan.targets.ids.size() > 1;
   size_t failed_at = 0;
   if (all_first) {
+    MarkStoreDone(api_, lock.image_id, plan.targets.ids[0], false);  // as Glance, store by store
     if (Status s = StoreCopies(lock, task_id, plan.targets, &*stored, &failed_at); !s.ok()) {
       Discard(target, *stored);
       return fail(s, failed_at);
