@@ -50,8 +50,25 @@ Status PurgeExpiredTasks(Db& db, int64_t now) {
   return purge->Run();
 }
 
-// Copies (task locks) of a restarted node, or whose lock expired, failed.
+// Copies (task locks) of a restarted node, or whose lock expired, failed; their ids leave
+// their images' os_glance_import_task.
 Status FailInterruptedCopies(Db& db, const std::string& node_id, int64_t now) {
+  static const char* kInterrupted =
+      "SELECT id FROM tasks WHERE status IN ('pending', 'processing') AND lock_token IS NOT NULL AND "
+      "(lock_node = ? OR lock_expires < ?)";
+  auto bump = db.Prepare(std::string("UPDATE images SET version = version + 1 WHERE id IN (SELECT p.image_id FROM "
+                                     "image_properties p WHERE p.name = 'os_glance_import_task' AND p.value IN (") +
+                         kInterrupted + "))");
+  if (!bump.ok()) return bump.status();
+  bump->Bind(1, node_id);
+  bump->Bind(2, now);
+  GLINT_RETURN_IF_ERROR(bump->Run());
+  auto drop = db.Prepare(std::string("DELETE FROM image_properties WHERE name = 'os_glance_import_task' AND value IN (") +
+                         kInterrupted + ")");
+  if (!drop.ok()) return drop.status();
+  drop->Bind(1, node_id);
+  drop->Bind(2, now);
+  GLINT_RETURN_IF_ERROR(drop->Run());
   auto t = db.Prepare(
       "UPDATE tasks SET status = 'failure', message = 'the task was interrupted (node restarted or lost); "
       "run it again', lock_token = NULL, updated_at = ?, expires_at = ? WHERE status IN "
@@ -81,6 +98,10 @@ Status ReleaseStaleLock(Db& db, const StaleLock& stale, int64_t now) {
   up->Bind(4, stale.status);
   GLINT_RETURN_IF_ERROR(up->Run());
   if (!had_task) return Status::Ok();
+  auto drop = db.Prepare("DELETE FROM image_properties WHERE image_id = ? AND name = 'os_glance_import_task'");
+  if (!drop.ok()) return drop.status();
+  drop->Bind(1, stale.lock.image_id);
+  GLINT_RETURN_IF_ERROR(drop->Run());
   auto t = db.Prepare(
       "UPDATE tasks SET status = 'failure', message = 'the import was interrupted (node restarted "
       "or lost); import the image again', updated_at = ?, expires_at = ? "

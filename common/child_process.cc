@@ -54,6 +54,10 @@ Status MakePipe(int fds[2]) {
     struct rlimit rl = {limits.address_space, limits.address_space};
     ::setrlimit(RLIMIT_AS, &rl);
   }
+  if (limits.file_size > 0) {
+    struct rlimit rl = {limits.file_size, limits.file_size};
+    ::setrlimit(RLIMIT_FSIZE, &rl);
+  }
   int null_fd = ::open("/dev/null", O_RDONLY);
   if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(err_w, 2) < 0) {
     int e = errno;
@@ -65,7 +69,7 @@ Status MakePipe(int fds[2]) {
   ::syscall(SYS_close_range, report_w + 1, ~0U, 0);
   struct sigaction sa {};
   sa.sa_handler = SIG_DFL;
-  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGXCPU}) ::sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGXCPU, SIGXFSZ}) ::sigaction(sig, &sa, nullptr);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -144,6 +148,7 @@ std::string ChildOutcome::Describe() const {
     case End::kTimedOut:
       return "killed after exceeding its wall-clock time limit";
     case End::kSignaled:
+      if (signal == SIGXFSZ) return "killed after exceeding its output size limit";
       if (signal == SIGXCPU || signal == SIGKILL)
         return std::string("killed by signal ") + ::strsignal(signal) +
                " (CPU-time limit or memory limit)";
@@ -154,13 +159,19 @@ std::string ChildOutcome::Describe() const {
   return "exited with status " + std::to_string(exit_code);
 }
 
-Result<ChildOutcome> RunChild(const std::vector<std::string>& argv, const ChildLimits& limits) {
+Result<ChildOutcome> RunChild(const std::vector<std::string>& argv, const ChildLimits& limits,
+                              const std::string& stdout_path) {
   if (argv.empty() || argv[0].empty()) return Status::InvalidArgument("no program to run");
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
-  int out_p[2], err_p[2], rep_p[2];
-  if (auto s = MakePipe(out_p); !s.ok()) return s;
+  int out_p[2] = {-1, -1}, err_p[2], rep_p[2];
+  if (stdout_path.empty()) {
+    if (auto s = MakePipe(out_p); !s.ok()) return s;
+  } else {
+    out_p[1] = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (out_p[1] < 0) return Status::FromErrno(errno, "open " + stdout_path + ": ");
+  }
   Fd out_r(out_p[0]), out_w(out_p[1]);
   if (auto s = MakePipe(err_p); !s.ok()) return s;
   Fd err_r(err_p[0]), err_w(err_p[1]);

@@ -4,7 +4,8 @@
 // process group of its own, with RLIMIT_CPU and RLIMIT_AS applied in the child before
 // exec. A wall-clock deadline kills the whole group (SIGKILL), so a grandchild cannot
 // outlive it. stdout and stderr are captured up to a byte bound each (the rest is read
-// and dropped so the child never blocks on a full pipe). stdin is /dev/null. The child
+// and dropped so the child never blocks on a full pipe), or stdout goes to a file whose
+// size RLIMIT_FSIZE bounds (a decompressor's output). stdin is /dev/null. The child
 // gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG), so a killed server
 // leaves no converter running.
 //
@@ -26,12 +27,13 @@ struct ChildLimits {
   uint64_t address_space = 0;    // RLIMIT_AS in bytes; 0 = unlimited
   std::chrono::milliseconds wall_time{0};  // 0 = no deadline
   size_t output_cap = 64 * 1024;  // bytes kept of stdout and of stderr each
+  uint64_t file_size = 0;        // RLIMIT_FSIZE: no file the child writes may grow past it; 0 = unlimited
 };
 
 struct ChildOutcome {
   enum class End {
     kExited,      // exit_code is set
-    kSignaled,    // signal is set (SIGXCPU/SIGKILL for a CPU limit)
+    kSignaled,    // signal is set (SIGXCPU/SIGKILL for a CPU limit, SIGXFSZ for file_size)
     kTimedOut,    // the wall-clock deadline killed the group
   };
   End end = End::kExited;
@@ -49,7 +51,9 @@ struct ChildOutcome {
 
 // Runs argv[0] (looked up in PATH if it has no '/'). A program that cannot be started
 // (missing binary, not executable) is an error Status, not an outcome; everything the
-// program itself does (non-zero exit, signal, timeout) is an outcome.
-Result<ChildOutcome> RunChild(const std::vector<std::string>& argv, const ChildLimits& limits);
+// program itself does (non-zero exit, signal, timeout) is an outcome. With `stdout_path`,
+// the child's stdout is that file (created or truncated, mode 0600) instead of a pipe.
+Result<ChildOutcome> RunChild(const std::vector<std::string>& argv, const ChildLimits& limits,
+                              const std::string& stdout_path = "");
 
 }  // namespace glint

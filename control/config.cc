@@ -221,6 +221,11 @@ void ReadPlugins(IniReader& r, Config* c) {
   r.Num("image_conversion.cpu_time_limit", &p.conversion.cpu_time);
   r.Num("image_conversion.memory_limit_mib", &p.conversion.memory_mib);
   r.Num("image_conversion.wall_time_limit", &p.conversion.wall_time);
+  r.Str("image_decompression.gzip_path", &p.decompression.gzip);
+  r.Str("image_decompression.bsdtar_path", &p.decompression.bsdtar);
+  r.Num("image_decompression.cpu_time_limit", &p.decompression.cpu_time);
+  r.Num("image_decompression.memory_limit_mib", &p.decompression.memory_mib);
+  r.Num("image_decompression.wall_time_limit", &p.decompression.wall_time);
   r.List("inject_metadata_properties.ignore_user_roles", &p.inject_ignore_user_roles);
   if (auto v = r.Raw("inject_metadata_properties.inject")) {  // oslo's DictOpt: key:value,key:value
     p.inject.clear();

@@ -53,15 +53,16 @@ Result<int> DataSweeper::Sweep() {
 
 // Staged data is kept only while its image waits for (or runs) an import.
 Status DataSweeper::SweepStaging() {
-  // The scratch area (a conversion's output) follows the same rule as the staged data.
-  for (store::Backend* area : {api_.staging.Get(), api_.staging.Scratch()}) {
-    if (!area) continue;
-    if (Status s = SweepStagingArea(*area); !s.ok()) return s;
+  // The scratch areas (a decompression's or conversion's output) only while an import runs:
+  // one that died (a node killed mid-conversion) left its image `uploading` again.
+  if (store::Backend* area = api_.staging.Get()) GLINT_RETURN_IF_ERROR(SweepStagingArea(*area, false));
+  for (store::Backend* area : {api_.staging.Scratch(), api_.staging.Decompressed()}) {
+    if (area) GLINT_RETURN_IF_ERROR(SweepStagingArea(*area, true));
   }
   return Status::Ok();
 }
 
-Status DataSweeper::SweepStagingArea(store::Backend& staging) {
+Status DataSweeper::SweepStagingArea(store::Backend& staging, bool scratch) {
   auto objects = staging.ListObjects();
   if (!objects.ok()) return objects.status();
   auto live = api_.catalog.LiveUploads();
@@ -74,7 +75,7 @@ Status DataSweeper::SweepStagingArea(store::Backend& staging) {
       keep = live_tokens.count(obj.upload_token) > 0;
     } else {
       auto img = api_.catalog.GetImageAnyStatus(obj.image_id);
-      keep = img.ok() && (img->status == catalog::kUploading || img->status == catalog::kImporting);
+      keep = img.ok() && ((img->status == catalog::kUploading && !scratch) || img->status == catalog::kImporting);
       if (!img.ok() && img.status().code() != Status::Code::kNotFound) keep = true;  // cannot tell now
     }
     if (keep) continue;

@@ -28,7 +28,8 @@ class DataSweeper {
  private:
   Status SweepOne(store::Backend& backend, int* left);
   Status SweepStaging();
-  Status SweepStagingArea(store::Backend& area);
+  // `scratch`: a plugin's output, kept only while its image is importing.
+  Status SweepStagingArea(store::Backend& area, bool scratch);
   ApiContext& api_;
 };
 

@@ -131,9 +131,13 @@ Result<std::shared_ptr<UploadSession>> ImageDataHandler::BeginStage(const Call& 
     (void)api_.catalog.AbortUpload(lock);
     return writer.status();
   }
-  return std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), *staging, lock,
-                                         DeclaredOf(img), api_.config.image_format, cap, api_.config.upload_lock_ttl,
-                                         UploadSession::Mode::kStage);
+  auto session = std::make_shared<UploadSession>(api_.post, api_.catalog, std::move(writer).value(), *staging, lock,
+                                                 DeclaredOf(img), api_.config.image_format, cap,
+                                                 api_.config.upload_lock_ttl, UploadSession::Mode::kStage);
+  if (api_.config.import_plugins.Enabled("image_decompression") && img.container_format != "compressed") {
+    session->AcceptCompressed();
+  }
+  return session;
 }
 
 Result<int64_t> ImageDataHandler::UploadSizeCap(const Call& call, std::optional<uint64_t> content_length) {

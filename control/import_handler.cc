@@ -95,6 +95,7 @@ Result<catalog::TaskRecord> ImportHandler::StartTask(const Call& call, const jso
     task.lock_expires = api_.Now() + api_.LockTtl();
   }
   GLINT_RETURN_IF_ERROR(api_.catalog.CreateTask(task));
+  MarkImportTask(api_, lock.image_id, task.id);
   if (api_.stores.multi_store()) MarkImporting(api_, lock.image_id, targets.ids);
   NotifyTask(api_, "task.create", task.id);
   return task;
@@ -158,7 +159,8 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
     return task.status();
   }
   // The copy into the store runs on the pool; the client polls the image (or its tasks).
-  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, ctx.roles), false, *targets};
+  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, ctx.roles), false, *targets,
+                  DataCapOf(api_, ctx, img->size.value_or(0))};
   api_.post([this, lock, task_id = task->id, plan] {
     ImportJobs(api_).RunImport(lock, task_id, *plan.targets.first, plan);
   });
@@ -194,7 +196,8 @@ Result<HttpResponse> ImportHandler::WebDownload(const Call& call, const json& bo
     (void)api_.catalog.AbortUpload(lock);
     return task.status();
   }
-  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, call.ctx.roles), true, *targets};
+  ImportPlan plan{DeclaredOf(*img), InjectedProperties(api_.config.import_plugins, call.ctx.roles), true, *targets,
+                  DataCapOf(api_, call.ctx, 0)};
   api_.post([this, lock, task_id = task->id, plan, uri] {
     RunWebDownload(api_, lock, task_id, *plan.targets.first, plan, uri);
   });
@@ -242,6 +245,7 @@ Result<HttpResponse> ImportHandler::CopyImage(const Call& call, const json& body
   task.lock_node = api_.config.node_id;
   task.lock_expires = api_.Now() + int64_t{api_.config.upload_lock_ttl} * 1000000;
   if (Status t = api_.catalog.CreateTask(task); !t.ok()) return t;
+  MarkImportTask(api_, img->id, task.id);
   MarkImporting(api_, img->id, wanted);
   NotifyTask(api_, "task.create", task.id);
   api_.post([this, task, wanted, source = *img] { ImportJobs(api_).RunCopy(task, wanted, source); });

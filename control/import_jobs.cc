@@ -12,6 +12,7 @@
 #include "control/import_plugins.h"
 #include "control/manifest_backfill.h"
 #include "control/notifications.h"
+#include "control/quotas.h"
 #include "control/task_status.h"
 
 namespace glint::control {
@@ -63,14 +64,36 @@ void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string
   spdlog::warn("image {}: import refused: {}", lock.image_id, why.message());
 }
 
-Status ImportJobs::RunPlugins(const catalog::UploadLock& lock, Source* source) {
+int64_t DataCapOf(ApiContext& api, const auth::RequestContext& ctx, int64_t staged) {
+  int64_t headroom = -1;
+  if (!Quotas(api).Check(ctx, "image_stage_total", 0, &headroom).ok()) headroom = 0;
+  if (headroom < 0) return api.config.image_size_cap;
+  return std::min(api.config.image_size_cap, headroom + std::max<int64_t>(staged, 0));
+}
+
+Status ImportJobs::RunPlugins(const catalog::UploadLock& lock, const ImportPlan& plan, Source* source) {
   const ImportPluginsConfig& plugins = api_.config.import_plugins;
+  std::string path = api_.staging.StagedPath(lock.image_id);
+  if (plugins.Enabled("image_decompression") && source->declared.container_format != "compressed") {
+    store::Backend* area = api_.staging.Decompressed();
+    if (!area) return Status::Unavailable("the import scratch area is not available");
+    const std::string dest = api_.staging.DecompressedPath(lock.image_id);
+    auto found = DecompressStaged(plugins.decompression, path, dest, plan.data_cap);
+    if (!found.ok()) return found.status();
+    if (*found != Compression::kNone) {
+      auto reader = area->Open(area->LocationFor(lock.image_id));
+      if (!reader.ok()) return reader.status();
+      source->reader = std::move(reader).value();
+      path = dest;
+      spdlog::info("image {}: staged {} data decompressed", lock.image_id, CompressionName(*found));
+    }
+  }
   if (!plugins.Enabled("image_conversion")) return Status::Ok();
   store::Backend* scratch = api_.staging.Scratch();
   if (!scratch) return Status::Unavailable("the import scratch area is not available");
   const std::string dest = api_.staging.ScratchPath(lock.image_id);
-  auto conv = ConvertStaged(plugins.conversion, api_.config.image_format, source->declared, *source->reader,
-                            api_.staging.StagedPath(lock.image_id), dest);
+  auto conv = ConvertStaged(plugins.conversion, api_.config.image_format, source->declared, *source->reader, path,
+                            dest);
   if (!conv.ok()) return conv.status();
   if (!conv->converted) return Status::Ok();
   auto reader = scratch->Open(scratch->LocationFor(lock.image_id));
@@ -107,9 +130,9 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   }
   (void)SetTaskStatus(api_, task_id, "processing", std::nullopt, "");
   NotifyImageNow(api_, "image.prepare", lock.image_id);
-  auto fail = [&](const Status& why) {
-    StoresFailed(lock.image_id, plan.targets);
-    if (store::Backend* scratch = api_.staging.Scratch()) (void)scratch->Delete(scratch->LocationFor(lock.image_id));
+  auto fail = [&](const Status& why, size_t failed_store = 0) {
+    StoresFailed(lock.image_id, plan.targets, failed_store);
+    api_.staging.DropScratch(lock.image_id);
     bool refuse = plan.staged_by_download || why.code() == Status::Code::kInvalidArgument;
     refuse ? RefuseImport(lock, task_id, why) : FailImport(lock, task_id, why);
   };
@@ -128,31 +151,99 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   }
   if (!reader.ok()) return fail(reader.status());
   Source source{std::move(reader).value(), plan.declared, std::nullopt};
-  if (Status s = RunPlugins(lock, &source); !s.ok()) return fail(s);
+  if (Status s = RunPlugins(lock, plan, &source); !s.ok()) return fail(s);
   auto stored = StoreImport(lock, target, source, task_id, plan.targets.ids.size() > 1);
   if (!stored.ok()) return fail(stored.status());
+  // all_stores_must_succeed (Glance's default): every store holds the data before the image
+  // becomes active, and one that fails reverts them all.
+  const bool all_first = plan.targets.must_succeed && plan.targets.ids.size() > 1;
+  size_t failed_at = 0;
+  if (all_first) {
+    MarkStoreDone(api_, lock.image_id, plan.targets.ids[0], false);  // as Glance, store by store
+    if (Status s = StoreCopies(lock, task_id, plan.targets, &*stored, &failed_at); !s.ok()) {
+      Discard(target, *stored);
+      return fail(s, failed_at);
+    }
+  }
   if (Status s = ApplyImageChanges(lock.image_id, source.converted_to, plan.inject); !s.ok()) {
-    (void)target.Delete(stored->location.url);
+    Discard(target, *stored);
     return fail(s);
   }
   if (Status s = api_.catalog.CompleteUpload(lock, stored->facts, stored->location,
                                             stored->manifest ? &*stored->manifest : nullptr); !s.ok()) {
-    (void)target.Delete(stored->location.url);
+    Discard(target, *stored);
     if (source.converted_to) (void)ApplyImageChanges(lock.image_id, plan.declared.disk_format, {});
     return fail(s);
   }
+  AttachCopies(lock.image_id, *stored);
   (void)staging->Delete(staged);
-  if (store::Backend* scratch = api_.staging.Scratch()) (void)scratch->Delete(scratch->LocationFor(lock.image_id));
+  api_.staging.DropScratch(lock.image_id);
   for (const char* event : {"image.upload", "image.activate", "image.update"}) {
     NotifyImageNow(api_, event, lock.image_id);
   }
   spdlog::info("image {}: imported ({} bytes) into store {}", lock.image_id, *stored->facts.size,
                stored->location.store);
-  FinishStores(lock.image_id, task_id, lock.token, plan.targets, "");
+  ImportTargets rest = plan.targets;
+  if (all_first) rest.ids.resize(1);  // the others are done
+  FinishStores(lock.image_id, task_id, lock.token, rest, "");
 }
 
-void ImportJobs::StoresFailed(const std::string& image_id, const ImportTargets& targets) {
-  for (size_t i = 0; i < targets.ids.size(); ++i) MarkStoreDone(api_, image_id, targets.ids[i], i == 0);
+Status ImportJobs::RenewImport(const catalog::UploadLock& lock, const std::string& task_id, bool renew_task) {
+  GLINT_RETURN_IF_ERROR(api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()));
+  return renew_task ? api_.catalog.RenewTask(task_id, lock.token, api_.Now() + api_.LockTtl()) : Status::Ok();
+}
+
+Status ImportJobs::StoreCopies(const catalog::UploadLock& lock, const std::string& task_id,
+                               const ImportTargets& targets, Stored* stored, size_t* failed_at) {
+  for (size_t i = 1; i < targets.ids.size(); ++i) {
+    *failed_at = i;
+    const std::string& id = targets.ids[i];
+    store::Backend* target = api_.stores.Find(id);
+    if (!target) return Status::NotFound("store " + id + " is gone");
+    auto reader = targets.first->Open(stored->location.url);
+    if (!reader.ok()) return reader.status();
+    // Data of an import that died after this store's commit is nobody's (the image has no
+    // locations while it imports).
+    (void)target->Delete(target->LocationFor(lock.image_id));
+    auto writer = target->NewWriter(lock.image_id, lock.token);
+    if (!writer.ok()) return writer.status().Prefixed("store " + id + ": ");
+    CopyOptions options;
+    options.renew = [&] { return RenewImport(lock, task_id, true); };
+    options.renew_every = api_.LockTtl() / 3;
+    options.clock = &api_.clock;
+    auto copied = CopyStream(**reader, **writer, options);
+    if (copied.ok() && copied->md5 != stored->facts.checksum) {
+      copied = Status::Corruption("the copy's md5 does not match the imported data");
+    }
+    Result<std::string> location = copied.ok() ? (*writer)->Commit() : Result<std::string>(copied.status());
+    if (!location.ok()) {
+      (*writer)->Abort();
+      return location.status().Prefixed("store " + id + ": ");
+    }
+    stored->copies.push_back(catalog::ImageLocation{*location, json({{"store", id}}).dump(), id});
+    MarkStoreDone(api_, lock.image_id, id, false);
+  }
+  return Status::Ok();
+}
+
+void ImportJobs::Discard(store::Backend& target, const Stored& stored) {
+  (void)target.Delete(stored.location.url);
+  for (const auto& copy : stored.copies) {
+    if (store::Backend* b = api_.stores.Find(copy.store)) (void)b->Delete(copy.url);
+  }
+}
+
+void ImportJobs::AttachCopies(const std::string& image_id, const Stored& stored) {
+  for (const auto& copy : stored.copies) {
+    if (Status s = api_.catalog.AddLocation(image_id, copy, std::nullopt); !s.ok()) {
+      spdlog::warn("image {}: the copy in store {} could not be added: {}", image_id, copy.store, s.ToString());
+      if (store::Backend* b = api_.stores.Find(copy.store)) (void)b->Delete(copy.url);
+    }
+  }
+}
+
+void ImportJobs::StoresFailed(const std::string& image_id, const ImportTargets& targets, size_t failed) {
+  for (size_t i = 0; i < targets.ids.size(); ++i) MarkStoreDone(api_, image_id, targets.ids[i], i == failed);
 }
 
 void ImportJobs::FinishStores(const std::string& image_id, const std::string& task_id, const std::string& token,
@@ -197,10 +288,7 @@ Result<ImportJobs::Stored> ImportJobs::StoreImport(const catalog::UploadLock& lo
   options.manifest_for = lock.image_id;
   options.format_policy = api_.config.image_format;
   options.declared = source.declared;
-  options.renew = [&] {
-    GLINT_RETURN_IF_ERROR(api_.catalog.RenewUpload(lock, api_.Now() + api_.LockTtl()));
-    return renew_task ? api_.catalog.RenewTask(task_id, lock.token, api_.Now() + api_.LockTtl()) : Status::Ok();
-  };
+  options.renew = [&] { return RenewImport(lock, task_id, renew_task); };
   options.renew_every = api_.LockTtl() / 3;
   options.clock = &api_.clock;
   auto copied = CopyStream(*source.reader, **writer, options);

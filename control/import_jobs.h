@@ -42,7 +42,12 @@ struct ImportPlan {
   std::map<std::string, std::string> inject;  // inject_image_metadata's properties
   bool staged_by_download = false;            // web-download staged it: failure means queued
   ImportTargets targets;                      // where the data goes
+  int64_t data_cap = 0;                       // bytes a plugin's output may take (DataCapOf)
 };
+
+// What decompressed data may take: image_size_cap, and the project's image_stage_total
+// headroom plus the staged data it replaces (`staged`), as Glance decompresses in place.
+int64_t DataCapOf(ApiContext& api, const auth::RequestContext& ctx, int64_t staged);
 
 class ImportJobs {
  public:
@@ -58,9 +63,9 @@ class ImportJobs {
   // finishes the task: success, or failure when a store failed and all must succeed.
   void FinishStores(const std::string& image_id, const std::string& task_id, const std::string& token,
                     const ImportTargets& targets, const std::string& message);
-  // The import failed before any store held the data: every store leaves the importing
-  // list, the first joins the failed list.
-  void StoresFailed(const std::string& image_id, const ImportTargets& targets);
+  // The import failed and no store keeps the data: every store leaves the importing list,
+  // the one at index `failed` of targets.ids joins the failed list.
+  void StoresFailed(const std::string& image_id, const ImportTargets& targets, size_t failed = 0);
   // An active image's data -> each of `targets`; md5-checked copies become locations.
   void RunCopy(const catalog::TaskRecord& task, const std::vector<std::string>& targets,
                const catalog::ImageRecord& img);
@@ -77,13 +82,25 @@ class ImportJobs {
     catalog::ImageRecord facts;
     catalog::ImageLocation location;
     std::optional<ChunkManifest> manifest;  // built while the data streamed
+    std::vector<catalog::ImageLocation> copies;  // in the further stores (all_stores_must_succeed)
   };
+  // Renews the image's lock and, for an import to several stores, the task's.
+  Status RenewImport(const catalog::UploadLock& lock, const std::string& task_id, bool renew_task);
+  // all_stores_must_succeed: copies the data `stored` holds into every further store of
+  // `targets` before the image becomes active; `failed_at` gets the index of a store that failed.
+  Status StoreCopies(const catalog::UploadLock& lock, const std::string& task_id, const ImportTargets& targets,
+                     Stored* stored, size_t* failed_at);
+  // Deletes the data an import committed (no catalog row names it yet).
+  void Discard(store::Backend& target, const Stored& stored);
+  // Once the image is active: the copies become its further locations.
+  void AttachCopies(const std::string& image_id, const Stored& stored);
   // The source's data committed into `target` (the caller activates or deletes it).
   // An import to several stores also renews its task's lock (`task_id`) while it copies.
   Result<Stored> StoreImport(const catalog::UploadLock& lock, store::Backend& target, const Source& source,
                              const std::string& task_id, bool renew_task);
-  // The staged data as the import will store it: converted when image_conversion is on.
-  Status RunPlugins(const catalog::UploadLock& lock, Source* source);
+  // The staged data as the import will store it: decompressed when image_decompression is
+  // on (and the data compressed), then converted when image_conversion is on.
+  Status RunPlugins(const catalog::UploadLock& lock, const ImportPlan& plan, Source* source);
   // disk_format (after a conversion) and injected properties, set before activation.
   Status ApplyImageChanges(const std::string& image_id, const std::optional<std::string>& disk_format,
                            const std::map<std::string, std::string>& properties);

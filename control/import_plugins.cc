@@ -15,7 +15,7 @@ bool ImportPluginsConfig::Enabled(const std::string& name) const {
 
 Status ValidateImportPlugins(const ImportPluginsConfig& c) {
   for (const auto& p : c.plugins) {
-    if (p != "image_conversion" && p != "inject_image_metadata" && p != "no_op") {
+    if (p != "image_conversion" && p != "image_decompression" && p != "inject_image_metadata" && p != "no_op") {
       return Status::InvalidArgument("image_import_plugins: unknown or unsupported plugin '" + p + "'");
     }
   }
@@ -25,6 +25,10 @@ Status ValidateImportPlugins(const ImportPluginsConfig& c) {
   }
   if (c.conversion.cpu_time < 0 || c.conversion.memory_mib < 0 || c.conversion.wall_time < 0) {
     return Status::InvalidArgument("image_conversion limits must not be negative");
+  }
+  const auto& d = c.decompression;
+  if (d.cpu_time < 0 || d.memory_mib < 0 || d.wall_time < 0 || d.gzip.empty() || d.bsdtar.empty()) {
+    return Status::InvalidArgument("image_decompression limits must not be negative, nor its tools unnamed");
   }
   return Status::Ok();
 }

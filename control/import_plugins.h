@@ -2,6 +2,8 @@
 // data before an interoperable import (glance-direct, and web-download when a plugin needs
 // the data staged) copies it into its store.
 //
+// - image_decompression (image_decompression.h): zip, lha or gzip data is decompressed into
+//   the scratch area first; everything after it sees the decompressed data.
 // - image_conversion: the staged data is inspected (format/), then `qemu-img convert -f
 //   <detected> -O <output_format>` runs through common/RunChild with CPU-time, memory and
 //   wall-clock limits into the scratch area; the import then stores the converted data,
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "control/image_decompression.h"
 #include "format/verdict.h"
 #include "store/backend.h"
 
@@ -35,12 +38,14 @@ struct ConversionConfig {
 struct ImportPluginsConfig {
   std::vector<std::string> plugins;    // [image_import_opts] image_import_plugins
   ConversionConfig conversion;
+  DecompressionConfig decompression;
   std::vector<std::string> inject_ignore_user_roles = {"admin"};
   std::map<std::string, std::string> inject;  // [inject_metadata_properties] inject
   bool Enabled(const std::string& name) const;
 };
 
-// Checks names and values (an unknown plugin, an output_format outside Glance's choices).
+// Checks names and values (an unknown plugin, an output_format outside Glance's choices,
+// negative limits).
 Status ValidateImportPlugins(const ImportPluginsConfig& config);
 
 // The properties inject_image_metadata adds for a user with `roles` (empty when the plugin

@@ -23,7 +23,7 @@ std::vector<std::string> Split(const std::string& list) {
 
 // Applies `edit` to the image's properties, re-reading and retrying when another writer
 // changed the image in between (bounded: progress is advisory).
-void EditProperties(ApiContext& api, const std::string& image_id,
+void EditProperties(const ApiContext& api, const std::string& image_id,
                     const std::function<void(std::map<std::string, std::string>&)>& edit) {
   for (int attempt = 0; attempt < 20; ++attempt) {
     auto img = api.catalog.GetImage(image_id);
@@ -74,6 +74,17 @@ void MarkStoreDone(ApiContext& api, const std::string& image_id, const std::stri
   EditProperties(api, image_id, [&](std::map<std::string, std::string>& p) {
     SetList(p, kImportingToStores, {}, {store});
     if (failed) SetList(p, kFailedImport, {store}, {});
+  });
+}
+
+void MarkImportTask(const ApiContext& api, const std::string& image_id, const std::string& task_id) {
+  EditProperties(api, image_id, [&](std::map<std::string, std::string>& p) { p[kImportTask] = task_id; });
+}
+
+void ClearImportTask(const ApiContext& api, const std::string& image_id, const std::string& task_id) {
+  EditProperties(api, image_id, [&](std::map<std::string, std::string>& p) {
+    auto it = p.find(kImportTask);
+    if (it != p.end() && it->second == task_id) p.erase(it);
   });
 }
 

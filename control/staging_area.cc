@@ -30,4 +30,16 @@ store::Backend* StagingArea::Scratch() {
   return scratch_.get();
 }
 
+store::Backend* StagingArea::Decompressed() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!decompressed_) decompressed_ = OpenArea("os_glint_import_decompressed", dir_ + "/decompressed");
+  return decompressed_.get();
+}
+
+void StagingArea::DropScratch(const std::string& image_id) {
+  for (store::Backend* area : {Scratch(), Decompressed()}) {
+    if (area) (void)area->Delete(area->LocationFor(image_id));
+  }
+}
+
 }  // namespace glint::control

@@ -3,6 +3,7 @@
 #include "common/ids.h"
 #include "control/format_check.h"
 #include "control/http_errors.h"
+#include "control/image_decompression.h"
 #include "control/job_boundary.h"
 
 namespace glint::control {
@@ -72,6 +73,7 @@ Status UploadSession::Submit(UploadChunk* c) {
       return error_;
     }
     inspector_.Feed(c->data.get(), c->len);
+    if (head_.size() < 8) head_.append(c->data.get(), std::min<size_t>(c->len, 8 - head_.size()));
     total_ += static_cast<int64_t>(c->len);
     ++in_flight_;
   }
@@ -182,7 +184,9 @@ Status UploadSession::AbortAfterThrow() {
 
 Result<format::Verdict> UploadSession::JudgeFormat() {
   std::lock_guard<std::mutex> l(mu_);
-  return format::Judge(inspector_.Finish(), policy_, declared_);
+  format::Declared declared = declared_;
+  if (accept_compressed_ && DetectCompression(head_) != Compression::kNone) declared.container_format = "compressed";
+  return format::Judge(inspector_.Finish(), policy_, declared);
 }
 
 Status UploadSession::Finalize() {

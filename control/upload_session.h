@@ -66,6 +66,10 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   // The body ended (`network` ok) or broke off. Waits for in-flight chunks, then commits
   // (queued -> active) or aborts (back to queued, partial data removed).
   void Finish(Status network, std::function<void(HttpResponse)> done);
+  // Staged data for an image_decompression import: data that starts with a compression
+  // magic number passes with only the refusals that apply to any container; the import
+  // inspects it again once decompressed.
+  void AcceptCompressed() { accept_compressed_ = true; }
   // Names the request in log lines about this upload.
   void set_request_id(std::string id) { request_id_ = std::move(id); }
   // Runs (on a worker thread) with the upload's outcome once it is committed or aborted,
@@ -99,6 +103,8 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   format::Inspector inspector_;
   format::Declared declared_;
   format::Policy policy_;
+  bool accept_compressed_ = false;
+  std::string head_;  // the data's first bytes (DetectCompression)
 
   Digest md5_{Digest::Algorithm::kMd5};
   Digest sha512_{Digest::Algorithm::kSha512};

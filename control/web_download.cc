@@ -9,6 +9,7 @@
 #include "control/copy_stream.h"
 #include "control/format_check.h"
 #include "control/import_jobs.h"
+#include "control/import_plugins.h"
 #include "control/notifications.h"
 #include "control/task_status.h"
 
@@ -96,9 +97,12 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   }
   (void)SetTaskStatus(api, task_id, "processing", std::nullopt, "");
   NotifyImageNow(api, "image.prepare", lock.image_id);
-  // An import plugin (image_conversion works on a file) needs the data staged first,
-  // as Glance stages every web-download.
-  const bool stage = api.config.import_plugins.Enabled("image_conversion") || !plan.inject.empty();
+  // An import plugin (image_conversion and image_decompression work on a file) needs the
+  // data staged first, as Glance stages every web-download.
+  const ImportPluginsConfig& plugins = api.config.import_plugins;
+  // So do several stores that must all succeed: the image becomes active once all hold it.
+  const bool stage = plugins.Enabled("image_conversion") || plugins.Enabled("image_decompression") ||
+                     !plan.inject.empty() || (plan.targets.must_succeed && plan.targets.ids.size() > 1);
   store::Backend* dest = stage ? api.staging.Get() : &target;
   if (!dest) return Fail(api, lock, task_id, Status::Unavailable("the staging area is not available"), plan.targets);
   // A committed object left by a download that died after its commit belongs to nobody.
@@ -110,6 +114,9 @@ void RunWebDownload(ApiContext& api, const catalog::UploadLock& lock, const std:
   if (!stage) options.manifest_for = lock.image_id;  // staged data gets its manifest when imported
   options.format_policy = api.config.image_format;
   options.declared = plan.declared;
+  // Compressed data is checked once decompressed, when the staged data is imported: here
+  // only the refusals that apply to any container (the import inspects everything again).
+  if (stage && plugins.Enabled("image_decompression")) options.declared.container_format = "compressed";
   options.renew = [&] {
     GLINT_RETURN_IF_ERROR(api.catalog.RenewUpload(lock, api.Now() + api.LockTtl()));
     return plan.targets.ids.size() > 1 ? api.catalog.RenewTask(task_id, lock.token, api.Now() + api.LockTtl())

@@ -9,7 +9,9 @@ BUILD_PKGS=(
   libgtest-dev libfuse3-dev librados-dev librbd-dev libyaml-cpp-dev libmariadb-dev
   libcurl4-openssl-dev librabbitmq-dev
 )
-RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3 libcurl4 librabbitmq4)
+RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3 libcurl4 librabbitmq4
+  libarchive-tools gzip  # image_decompression: bsdtar (zip, lha) and gzip
+)
 TEST_PKGS=(
   python3 python3-pytest python3-requests
   python3-glanceclient python3-openstackclient qemu-utils qemu-block-extra attr

@@ -159,6 +159,47 @@ TEST_P(CatalogTest, AbortAndRecoveryReturnToQueued) {
   EXPECT_EQ(catalog_->GetImage(c.id)->status, "queued");
 }
 
+// Recovery of a dead node's import (image lock) and copy (task lock): the tasks fail and
+// their ids leave the images' os_glance_import_task; another task's id is left alone.
+TEST_P(CatalogTest, RecoveryDropsTheImportTaskProperty) {
+  ImageRecord imp = Make("imp", 1), copy = Make("copy", 2), other = Make("other", 3);
+  copy.status = "active";
+  for (auto* r : {&imp, &copy, &other}) ASSERT_OK(catalog_->CreateImage(*r));
+  UploadLock stage{imp.id, "ts", "me"}, lock{imp.id, "ti", "me"};
+  ASSERT_OK(catalog_->BeginStage(stage, NowMicros() + 60000000));
+  ASSERT_OK(catalog_->FinishStage(stage, 10));
+  ASSERT_OK(catalog_->BeginImport(lock, NowMicros() + 60000000));
+  auto task = [&](const std::string& image_id, std::optional<std::string> node) {
+    TaskRecord t;
+    t.id = NewUuid();
+    t.image_id = image_id;
+    t.status = "processing";
+    t.created_at = t.updated_at = NowMicros();
+    if (node) {
+      t.lock_token = NewUuid();
+      t.lock_node = node;
+      t.lock_expires = NowMicros() + 60000000;
+    }
+    EXPECT_OK(catalog_->CreateTask(t));
+    auto img = catalog_->GetImage(image_id);
+    img->properties["os_glance_import_task"] = t.id;
+    EXPECT_OK(catalog_->UpdateImage(*img));
+    return t.id;
+  };
+  const std::string import_task = task(imp.id, std::nullopt), copy_task = task(copy.id, "me");
+  const std::string live_task = task(other.id, "elsewhere");
+  auto released = catalog_->RecoverUploads("me", NowMicros());
+  ASSERT_TRUE(released.ok());
+  auto after = catalog_->GetImage(imp.id);
+  EXPECT_EQ(after->status, "uploading");
+  EXPECT_EQ(after->properties.count("os_glance_import_task"), 0u);
+  EXPECT_EQ(catalog_->GetTask(import_task)->status, "failure");
+  EXPECT_EQ(catalog_->GetImage(copy.id)->properties.count("os_glance_import_task"), 0u);
+  EXPECT_EQ(catalog_->GetTask(copy_task)->status, "failure");
+  EXPECT_EQ(catalog_->GetImage(other.id)->properties.at("os_glance_import_task"), live_task);
+  EXPECT_EQ(catalog_->GetTask(live_task)->status, "processing");
+}
+
 TEST_P(CatalogTest, DeleteKeepsLocationsPendingUntilForgotten) {
   ImageRecord r = Make("d", 1);
   ASSERT_OK(catalog_->CreateImage(r));

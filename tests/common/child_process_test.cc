@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "tests/support/test_support.h"
 
@@ -129,6 +130,31 @@ TEST(ChildProcess, StdinIsEmpty) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r.value().Succeeded());
   EXPECT_EQ(r.value().out, "");
+}
+
+TEST(ChildProcess, StdoutToAFileUnderItsSizeLimit) {
+  glint::testing::TempDir dir;
+  const std::string out = dir.path() + "/out";
+  ChildLimits limits;
+  limits.file_size = 1 << 20;
+  limits.wall_time = milliseconds(20000);
+  auto small = RunChild({"head", "-c", "1048576", "/dev/zero"}, limits, out);  // exactly the limit
+  ASSERT_TRUE(small.ok());
+  EXPECT_TRUE(small.value().Succeeded()) << small.value().Describe();
+  EXPECT_EQ(small.value().out, "");  // went to the file, not the pipe
+  EXPECT_EQ(std::filesystem::file_size(out), 1u << 20);
+  // One byte more: the kernel stops the writer (SIGXFSZ), the file never passes the limit.
+  auto big = RunChild({"head", "-c", "50000000", "/dev/zero"}, limits, out);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big.value().end, ChildOutcome::End::kSignaled);
+  EXPECT_EQ(big.value().signal, SIGXFSZ);
+  EXPECT_NE(big.value().Describe().find("output size limit"), std::string::npos);
+  EXPECT_EQ(std::filesystem::file_size(out), 1u << 20);
+  // A path that cannot be opened is an error, not an outcome; a symlink is not followed.
+  EXPECT_FALSE(RunChild({"true"}, limits, dir.path() + "/no/such/dir/out").ok());
+  std::filesystem::create_symlink(dir.path() + "/target", dir.path() + "/link");
+  EXPECT_FALSE(RunChild({"true"}, limits, dir.path() + "/link").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/target"));
 }
 
 }  // namespace
