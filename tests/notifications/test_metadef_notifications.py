@@ -97,6 +97,8 @@ def test_a_namespace_and_its_contents_are_announced_as_glance_does(glint, listen
     call(glint, "PUT", "/%s/objects/o1" % ns2, dict(obj, name="o2"), want=200)
     prop = {"name": "p1", "type": "string", "title": "P", "maxLength": 10, "enum": ["x", "y"], "minLength": 0}
     call(glint, "POST", "/%s/properties" % ns2, prop, want=201)
+    call(glint, "PUT", "/%s/properties/p1" % ns2, dict(prop, name="p2", title="P2"), want=200)
+    call(glint, "DELETE", "/%s/properties/p2" % ns2, want=204)
     call(glint, "POST", "/%s/tags/t1" % ns2, want=201)
     call(glint, "POST", "/%s/tags" % ns2, {"tags": [{"name": "t2"}, {"name": "t3"}]},
          headers={"X-Openstack-Append": "true"}, want=201)
@@ -111,14 +113,15 @@ def test_a_namespace_and_its_contents_are_announced_as_glance_does(glint, listen
     call(glint, "DELETE", "/" + ns2, want=204)
 
     wanted = ["metadef_namespace.create", "metadef_namespace.update", "metadef_object.create",
-              "metadef_object.update", "metadef_property.create", "metadef_tag.create", "metadef_tag.update",
+              "metadef_object.update", "metadef_property.create", "metadef_property.update",
+              "metadef_property.delete", "metadef_tag.create", "metadef_tag.update",
               "metadef_tag.delete", "metadef_resource_type.create", "metadef_resource_type.delete",
               "metadef_object.delete", "metadef_namespace.delete_objects", "metadef_namespace.delete_properties",
               "metadef_namespace.delete_tags", "metadef_namespace.delete"]
     names = (ns, ns2)
     events = listener.wait_for(lambda ev: all(of_ns(ev, names, t) for t in wanted))
     mine = [e for e in events if of_ns([e], names, e["event_type"])]
-    assert [e["event_type"] for e in mine] == wanted[:5] + ["metadef_tag.create"] * 3 + wanted[6:]
+    assert [e["event_type"] for e in mine] == wanted[:7] + ["metadef_tag.create"] * 3 + wanted[8:]
     assert all(e["priority"] == "info" and e["publisher_id"] == "image.localhost" for e in mine)
     first = {t: of_ns(mine, names, t)[0]["payload"] for t in wanted}
 
@@ -145,6 +148,11 @@ def test_a_namespace_and_its_contents_are_announced_as_glance_does(glint, listen
     same_as_glance(first["metadef_property.create"], glance_payload("property", namespace=ns2, name="p1",
                                                                     schema=schema))
     assert first["metadef_property.create"]["minLength"] == 0  # a property's schema is given as it is
+    renamed = dict(schema, title="P2")
+    same_as_glance(first["metadef_property.update"], glance_payload("property", namespace=ns2, name="p2",
+                                                                    schema=renamed), name_old="p1")
+    same_as_glance(first["metadef_property.delete"], glance_payload("property", namespace=ns2, name="p2",
+                                                                    schema=renamed), deleted=True)
 
     tags = sorted(e["payload"]["name"] for e in of_ns(mine, names, "metadef_tag.create"))
     assert tags == ["t1", "t2", "t3"]
