@@ -3,6 +3,7 @@
 #include <set>
 
 #include "control/json_body.h"
+#include "control/metadef_notifications.h"
 
 namespace glint::control {
 
@@ -96,6 +97,7 @@ Result<HttpResponse> MetadefItemsHandler::Create(const Call& call, MetadefKind k
   auto item = FromBody(call, kind, ns->name);
   if (!item.ok()) return item.status();
   GLINT_RETURN_IF_ERROR(api_.catalog.CreateMetadefItem(*item));
+  NotifyMetadefItem(api_, "create", *item);
   return JsonResponse(201, ItemJson(*item));
 }
 
@@ -123,6 +125,7 @@ Result<HttpResponse> MetadefItemsHandler::CreateTags(const Call& call, const cat
   }
   bool append = Truthy(call.req.Header("x-openstack-append"));
   GLINT_RETURN_IF_ERROR(api_.catalog.ReplaceMetadefItems(MetadefKind::kTag, ns.name, tags, append));
+  for (const auto& t : tags) NotifyMetadefItem(api_, "create", t);
   return JsonResponse(201, {{"tags", out}});
 }
 
@@ -134,6 +137,7 @@ Result<HttpResponse> MetadefItemsHandler::CreateTag(const Call& call) {
   int64_t now = api_.Now();
   MetadefItem tag{MetadefKind::kTag, ns->name, call.arg, "", now, now};
   GLINT_RETURN_IF_ERROR(api_.catalog.CreateMetadefItem(tag));
+  NotifyMetadefItem(api_, "create", tag);
   return JsonResponse(201, MetadefTagJson(tag));
 }
 
@@ -156,6 +160,7 @@ Result<HttpResponse> MetadefItemsHandler::Update(const Call& call, MetadefKind k
   if (!item.ok()) return item.status();
   item->created_at = old->created_at;
   GLINT_RETURN_IF_ERROR(api_.catalog.UpdateMetadefItem(old->name, *item));
+  NotifyMetadefItem(api_, "update", *item, old->name);
   return JsonResponse(200, ItemJson(*item));
 }
 
@@ -171,6 +176,7 @@ Result<HttpResponse> MetadefItemsHandler::Delete(const Call& call, MetadefKind k
                                     " is protected and cannot be deleted.");
   }
   GLINT_RETURN_IF_ERROR(api_.catalog.DeleteMetadefItem(kind, ns->name, call.arg));
+  NotifyMetadefItem(api_, "delete", *item);
   return NoContent();
 }
 

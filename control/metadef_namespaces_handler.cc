@@ -4,6 +4,7 @@
 #include <set>
 
 #include "control/json_body.h"
+#include "control/metadef_notifications.h"
 
 namespace glint::control {
 
@@ -266,11 +267,24 @@ Result<HttpResponse> MetadefNamespacesHandler::Create(const Call& call) {
       return s;
     }
   }
+  AnnounceCreate(*ns, items, assoc);
   json out = MetadefNamespaceJson(*ns);
   GLINT_RETURN_IF_ERROR(AddContents(out, ns->name, ""));
   HttpResponse r = JsonResponse(201, out);
   r.Set("Location", api_.BaseUrl(call.req) + "/v2/metadefs/namespaces/" + ns->name);
   return r;
+}
+
+// Glance's order: the namespace, its associations, objects, tags, then properties.
+void MetadefNamespacesHandler::AnnounceCreate(const MetadefNamespace& ns, const std::vector<MetadefItem>& items,
+                                              const std::vector<catalog::MetadefAssociation>& assoc) {
+  NotifyMetadefNamespace(api_, "create", ns);
+  for (const auto& a : assoc) NotifyMetadefAssociation(api_, "create", a);
+  for (MetadefKind k : {MetadefKind::kObject, MetadefKind::kTag, MetadefKind::kProperty}) {
+    for (const auto& i : items) {
+      if (i.kind == k) NotifyMetadefItem(api_, "create", i);
+    }
+  }
 }
 
 Status MetadefNamespacesHandler::AddContents(json& out, const std::string& ns, const std::string& resource_type) {
@@ -331,6 +345,7 @@ Result<HttpResponse> MetadefNamespacesHandler::Update(const Call& call) {
   if (!ns.ok()) return ns.status();
   ns->created_at = old->created_at;
   GLINT_RETURN_IF_ERROR(api_.catalog.UpdateMetadefNamespace(old->name, *ns));
+  NotifyMetadefNamespace(api_, "update", *ns, old->name);
   return JsonResponse(200, MetadefNamespaceJson(*ns));
 }
 
@@ -343,6 +358,7 @@ Result<HttpResponse> MetadefNamespacesHandler::Delete(const Call& call) {
                                     " is protected and cannot be deleted.");
   }
   GLINT_RETURN_IF_ERROR(api_.catalog.DeleteMetadefNamespace(ns->name));
+  NotifyMetadefNamespace(api_, "delete", *ns);
   return NoContent();
 }
 
@@ -359,6 +375,7 @@ Result<HttpResponse> MetadefNamespacesHandler::DeleteContents(const Call& call) 
                                     " is protected and cannot be deleted.");
   }
   GLINT_RETURN_IF_ERROR(api_.catalog.ReplaceMetadefItems(kind, ns->name, {}, false));
+  NotifyMetadefNamespace(api_, "delete_" + call.arg, *ns);
   return NoContent();
 }
 

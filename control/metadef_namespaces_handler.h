@@ -23,6 +23,9 @@ class MetadefNamespacesHandler {
  private:
   // The namespace's fields from a create/update body; InvalidArgument when malformed.
   Result<catalog::MetadefNamespace> FromJson(const nlohmann::json& body, const auth::RequestContext& ctx);
+  // A created namespace's events, then those of what it was created with.
+  void AnnounceCreate(const catalog::MetadefNamespace& ns, const std::vector<catalog::MetadefItem>& items,
+                      const std::vector<catalog::MetadefAssociation>& assoc);
   // The associations, objects, properties and tags that `ns` shows.
   Status AddContents(nlohmann::json& out, const std::string& ns, const std::string& resource_type);
 

@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "control/json_body.h"
+#include "control/metadef_notifications.h"
 
 namespace glint::control {
 
@@ -49,6 +50,7 @@ Result<HttpResponse> MetadefTypesHandler::Associate(const Call& call) {
     (std::string(key) == "prefix" ? a.prefix : a.properties_target) = (*body)[key].get<std::string>();
   }
   GLINT_RETURN_IF_ERROR(api_.catalog.CreateMetadefAssociation(a));
+  NotifyMetadefAssociation(api_, "create", a);
   return JsonResponse(201, MetadefAssociationJson(a));
 }
 
@@ -60,7 +62,16 @@ Result<HttpResponse> MetadefTypesHandler::Dissociate(const Call& call) {
     return Status::PermissionDenied("Metadata definition resource-type-association " + call.arg +
                                     " is protected and cannot be deleted.");
   }
+  // The association as it was, for the announcement (Glance's payload carries its prefix).
+  catalog::MetadefAssociation gone{ns->name, call.arg, std::nullopt, std::nullopt, 0, 0};
+  if (api_.notifier) {
+    auto all = api_.catalog.ListMetadefAssociations(ns->name);
+    for (const auto& a : all.ok() ? *all : std::vector<catalog::MetadefAssociation>{}) {
+      if (a.resource_type == call.arg) gone = a;
+    }
+  }
   GLINT_RETURN_IF_ERROR(api_.catalog.DeleteMetadefAssociation(ns->name, call.arg));
+  NotifyMetadefAssociation(api_, "delete", gone);
   return NoContent();
 }
 
