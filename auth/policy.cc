@@ -50,6 +50,10 @@ const DefaultRule kDefaults[] = {
     {"get_members", "role:admin or role:reader and (project_id:%(project_id)s or project_id:%(member_id)s)", "rule:default"},
     {"modify_member", "role:admin or (role:member and project_id:%(member_id)s)", "rule:default"},
     {"manage_image_cache", "role:admin", nullptr},
+    // Glance 25's cache API rules (glance/policies/cache.py).
+    {"cache_image", "role:admin", "rule:manage_image_cache"},
+    {"cache_list", "role:admin", "rule:manage_image_cache"},
+    {"cache_delete", "role:admin", "rule:manage_image_cache"},
     {"deactivate", "role:admin or (role:member and project_id:%(project_id)s)", "rule:default"},
     {"reactivate", "role:admin or (role:member and project_id:%(project_id)s)", "rule:default"},
     {"copy_image", "role:admin", nullptr},

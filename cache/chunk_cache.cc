@@ -166,7 +166,7 @@ Result<std::unique_ptr<ChunkCache>> ChunkCache::Open(const ChunkCacheOptions& op
   if (fd < 0) return Status::FromErrno(errno, "open " + lock_path);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
-    return Status::Conflict("cache directory " + options.dir + " is in use by another glint-fs");
+    return Status::Conflict("cache directory " + options.dir + " is in use by another process (glint-fs or glint-api)");
   }
   std::unique_ptr<ChunkCache> cache(new ChunkCache(options, fd));
   GLINT_RETURN_IF_ERROR(cache->Load());
@@ -445,6 +445,25 @@ size_t ChunkCache::CachedChunks(const std::string& image_id) {
   size_t n = 0;
   for (; it != entries_.end() && it->first.image_id == image_id; ++it) ++n;
   return n;
+}
+
+std::map<std::string, size_t> ChunkCache::ChunksByImage() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::map<std::string, size_t> out;
+  for (const auto& [key, entry] : entries_) ++out[key.image_id];
+  return out;
+}
+
+size_t ChunkCache::RemoveImage(const std::string& image_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<ChunkKey> keys;
+  for (auto it = entries_.lower_bound(ChunkKey{image_id, INT64_MIN}); it != entries_.end() && it->first.image_id == image_id;
+       ++it) {
+    keys.push_back(it->first);
+  }
+  for (const auto& key : keys) RemoveLocked(key);
+  if (!keys.empty()) ::rmdir((options_.dir + "/chunks/" + image_id).c_str());
+  return keys.size();
 }
 
 uint64_t ChunkCache::FetchesOf(const std::string& image_id) {

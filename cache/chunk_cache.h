@@ -8,11 +8,12 @@
 // from the directory on start; every chunk found there is checked once against the digest
 // in its name on its first use (a damaged file is discarded and fetched again), then
 // trusted. The directory is the mounting user's alone (0700, files 0600): a cache directory
-// owned by anybody else is refused, and one lock file keeps a second glint-fs out.
+// owned by anybody else is refused, and one lock file keeps a second process (glint-fs or
+// glint-api) out.
 //
 // Single-flight: any number of concurrent readers of one missing chunk cause one fetch;
 // the others wait for it. Thread-safe: called from libfuse worker threads and the pinning
-// thread.
+// thread; in glint-api from worker threads and the prefetch thread.
 #pragma once
 
 #include <cstdint>
@@ -89,6 +90,11 @@ class ChunkCache {
 
   bool Contains(const ChunkKey& key);
   size_t CachedChunks(const std::string& image_id);
+  // Every image with chunks on disk, and how many.
+  std::map<std::string, size_t> ChunksByImage();
+  // Removes every chunk of `image_id` (open ChunkRefs stay readable); how many went. A
+  // fetch in flight for the image may still store its chunk afterwards.
+  size_t RemoveImage(const std::string& image_id);
   uint64_t FetchesOf(const std::string& image_id);
   // Pinned images' chunks are never evicted.
   void SetPinned(const std::string& image_id, bool pinned);

@@ -18,5 +18,6 @@ void AddLocationCommands(CLI::App& app, Globals& g);   // store_commands.cc
 void AddImportCommands(CLI::App& app, Globals& g);     // import_commands.cc
 void AddTaskCommands(CLI::App& app, Globals& g);       // import_commands.cc
 void AddCacheCommands(CLI::App& app, Globals& g);      // cache_commands.cc (a glint-fs mount's host cache)
+void AddImageCacheCommands(CLI::App& app, Globals& g);  // cache_api_commands.cc (an API node's image cache)
 
 }  // namespace glint::cli

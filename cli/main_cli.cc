@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   app.add_option("--os-image-url", g.url, "image service URL (env OS_IMAGE_URL)");
   auto* token = app.add_option("--os-auth-token", g.token, "token (prefer env OS_AUTH_TOKEN: argv is visible to all)");
   for (auto add : {AddImageCommands, AddImageListCommands, AddTagActionCommands, AddMemberCommands,
-                   AddStoreCommands, AddLocationCommands, AddImportCommands, AddTaskCommands, AddCacheCommands}) {
+                   AddStoreCommands, AddLocationCommands, AddImportCommands, AddTaskCommands, AddCacheCommands,
+                   AddImageCacheCommands}) {
     add(app, g);
   }
   app.parse_complete_callback([token] {

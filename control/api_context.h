@@ -23,6 +23,11 @@
 namespace glint::control {
 
 class IdentityApi;
+}  // namespace glint::control
+namespace glint::cache {
+class ImageCache;
+}  // namespace glint::cache
+namespace glint::control {
 
 struct ApiContext {
   const Config& config;
@@ -42,6 +47,8 @@ struct ApiContext {
   std::shared_ptr<const auth::PropertyProtections> protections;
   // Where events go (control/notifications.h); null when notifications are off.
   notify::Notifier* notifier = nullptr;
+  // This node's image cache ([DEFAULT] image_cache_dir); null when there is none.
+  cache::ImageCache* image_cache = nullptr;
 
   // How images are shown to `reader`.
   ImageJsonOptions ImageJson(const auth::RequestContext& reader) const {

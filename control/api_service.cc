@@ -4,7 +4,10 @@
 
 #include <atomic>
 
+#include "cache/image_cache.h"
 #include "common/ids.h"
+#include "control/cache_handler.h"
+#include "control/download_cache.h"
 #include "control/data_sweeper.h"
 #include "control/manifest_backfill.h"
 #include "control/http_errors.h"
@@ -72,7 +75,10 @@ struct ApiService::Impl {
   MetadefItemsHandler md_items{api};
   MetadefTypesHandler md_types{api};
   DataSweeper sweeper{api};
+  CacheHandler cache_api{api};
   Router router;
+  // Last: destroyed first, so its prefetch thread ends while the rest is still here.
+  std::unique_ptr<cache::ImageCache> image_cache;
 
   template <typename H>
   Handler Bind(H* handler, Result<HttpResponse> (H::*method)(const Call&)) {
@@ -113,6 +119,10 @@ struct ApiService::Impl {
       r.Add("POST", std::string("/v2/images/{id}/actions/") + action,
             WithArg(Bind(&tags, &TagsActionsHandler::Action), action));
     }
+    r.Add("GET", "/v2/cache", Bind(&cache_api, &CacheHandler::List));
+    r.Add("DELETE", "/v2/cache", Bind(&cache_api, &CacheHandler::Clear));
+    r.Add("PUT", "/v2/cache/{id}", Bind(&cache_api, &CacheHandler::Queue));
+    r.Add("DELETE", "/v2/cache/{id}", Bind(&cache_api, &CacheHandler::DeleteOne));
     BuildMetadefRoutes();
   }
 
@@ -165,7 +175,7 @@ struct ApiService::Impl {
   // Resolves a path to its route, or to the answer that needs no route.
   std::variant<Router::Match, HttpResponse> Resolve(const HttpRequest& req) const {
     std::string v2_path;
-    switch (ClassifyPath(req.path, api.stores.multi_store(), &v2_path)) {
+    switch (ClassifyPath(req.path, api.stores.multi_store(), &v2_path, api.image_cache != nullptr)) {
       case PathKind::kVersions: return versions.Versions(req, 200);
       case PathKind::kHealth: return VersionsHandler::Health(draining.load());
       case PathKind::kRoot: return versions.Versions(req, 300);
@@ -211,13 +221,24 @@ ApiService::~ApiService() = default;
 
 void ApiService::SetNotifier(notify::Notifier* notifier) { impl_->api.notifier = notifier; }
 
+void ApiService::SetImageCache(std::unique_ptr<cache::ImageCache> cache) {
+  impl_->image_cache = std::move(cache);
+  impl_->api.image_cache = impl_->image_cache.get();
+  if (!impl_->image_cache) return;
+  ApiContext* api = &impl_->api;
+  impl_->image_cache->StartPrefetcher([api](const std::string& id) { return PrefetchImage(*api, id); });
+}
+
 void ApiService::SetPropertyProtections(std::shared_ptr<const auth::PropertyProtections> protections) {
   impl_->api.protections = std::move(protections);
 }
 
 bool ApiService::IsUpload(const HttpRequest& head) const {
   std::string v2_path;
-  if (ClassifyPath(head.path, impl_->api.stores.multi_store(), &v2_path) != PathKind::kTable) return false;
+  const ApiContext& api = impl_->api;
+  if (ClassifyPath(head.path, api.stores.multi_store(), &v2_path, api.image_cache != nullptr) != PathKind::kTable) {
+    return false;
+  }
   auto m = impl_->router.Find(head.method, v2_path);
   return m.route && m.route->upload != 0;
 }

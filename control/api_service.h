@@ -27,6 +27,10 @@
 #include "store/store_set.h"
 #include "notify/notifier.h"
 
+namespace glint::cache {
+class ImageCache;
+}  // namespace glint::cache
+
 namespace glint::control {
 
 class ApiService {
@@ -42,6 +46,10 @@ class ApiService {
   void SetPropertyProtections(std::shared_ptr<const auth::PropertyProtections> protections);
   // Events go to `notifier` (it outlives this service); null: none are sent.
   void SetNotifier(notify::Notifier* notifier);
+
+  // Serves the image cache API from `cache` and, when config says so, downloads through
+  // it; starts its prefetcher. The service owns it and stops it before anything else.
+  void SetImageCache(std::unique_ptr<cache::ImageCache> cache);
 
   // From now on /healthcheck answers 503, so that a load balancer takes this node out,
   // while every other request is still served: the first step of a graceful drain.

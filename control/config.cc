@@ -120,6 +120,9 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.api_limit_max", &c->api_limit_max);
   r.Num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
   r.Num("glint.manifest_backfill_interval", &c->manifest_backfill_interval);
+  r.Str("DEFAULT.image_cache_dir", &c->image_cache_dir);
+  r.Num("DEFAULT.image_cache_max_size", &c->image_cache_max_size);
+  r.Num("glint.image_cache_prefetch_delay_ms", &c->image_cache_prefetch_delay_ms);
   r.Num("DEFAULT.header_timeout", &c->header_timeout);
   r.Num("DEFAULT.client_socket_timeout", &c->client_socket_timeout);
   r.Num("DEFAULT.body_progress_timeout", &c->body_progress_timeout);
@@ -307,6 +310,13 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   reader.List("image_format.vmdk_allowed_types", &c->image_format.vmdk_allowed_types);
   reader.Flag("image_format.require_image_format_match", &c->image_format.require_image_format_match);
   if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");
+  if (c->paste_flavor.find("cach") != std::string::npos && c->image_cache_dir.empty()) {
+    return Status::InvalidArgument("config file " + path + ": [paste_deploy] flavor " + c->paste_flavor +
+                                   " caches images, so it needs [DEFAULT] image_cache_dir");
+  }
+  if (c->image_cache_max_size <= 0) {
+    return Status::InvalidArgument("config file " + path + ": [DEFAULT] image_cache_max_size must be positive");
+  }
   std::string& format = c->property_protection_rule_format;
   for (char& ch : format) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (format != "roles" && format != "policies") {

@@ -77,6 +77,15 @@ struct Config {
   // [glint] manifest_backfill_interval: seconds between passes that give older images a
   // chunk manifest (control/manifest_backfill.h); 0 = off.
   int manifest_backfill_interval = 0;
+  // The image cache (Glance's options): on when image_cache_dir is set (the /v2/cache API,
+  // image API 2.14 and 2.16); downloads go through it when [paste_deploy] flavor names
+  // Glance's cache middleware (caching / cachemanagement), as in Glance.
+  std::string image_cache_dir;                 // "" = no image cache
+  int64_t image_cache_max_size = int64_t{10} << 30;  // bytes
+  int image_cache_prefetch_delay_ms = 1000;    // [glint]: a queued image waits this long
+  bool ImageCacheServesDownloads() const {
+    return !image_cache_dir.empty() && paste_flavor.find("cach") != std::string::npos;
+  }
   // Deadlines by phase (seconds); see docs/configuration.md.
   int header_timeout = 30;                     // to receive a request head
   int client_socket_timeout = 900;             // idle between requests; a response unread

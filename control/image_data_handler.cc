@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "control/byte_range.h"
+#include "control/download_cache.h"
 #include "control/format_check.h"
 #include "control/http_errors.h"
 #include "control/json_body.h"
@@ -34,21 +35,11 @@ Result<HttpResponse> ImageDataHandler::Download(const Call& call) {
     return EmptyResponse(204);
   }
   std::unique_ptr<store::Reader> reader;
-  Status last = Status::NotFound("image data is not in any configured store");
-  for (const auto& loc : img->locations) {
-    store::Backend* owner = api_.stores.Owner(loc.url);
-    if (!owner) continue;
-    auto opened = owner->Open(loc.url);
-    if (opened.ok()) {
-      reader = std::move(opened).value();
-      break;
-    }
-    last = opened.status();
-  }
+  if (api_.config.ImageCacheServesDownloads()) reader = CachedImageData(api_, *img);
   if (!reader) {
-    spdlog::error("image {}: data unavailable: {}", img->id, last.ToString());
-    if (last.code() == Status::Code::kNotFound) return Status::NotFound("Image data for " + img->id + " is not available");
-    return last;
+    auto opened = OpenImageData(api_, *img);
+    if (!opened.ok()) return opened.status();
+    reader = std::move(opened).value();
   }
   const int64_t size = reader->size();
   auto range = ParseByteRange(call.req.Header("range"), size);

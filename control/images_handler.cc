@@ -1,3 +1,4 @@
+#include "cache/image_cache.h"
 #include "control/images_handler.h"
 
 #include <algorithm>
@@ -145,6 +146,10 @@ Result<HttpResponse> ImagesHandler::Delete(const Call& call) {
   auto before = api_.catalog.DeleteImage(img->id);
   if (!before.ok()) return before.status();
   sweeper_.RemoveData(*before);
+  if (api_.image_cache) {  // as Glance's cache middleware does on a delete
+    api_.image_cache->DeleteCached(img->id);
+    api_.image_cache->DeleteQueued(img->id);
+  }
   ImageRecord gone = *before;
   gone.status = "deleted";
   NotifyImage(api_, "image.delete", gone);

@@ -17,6 +17,7 @@
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "cache/image_cache.h"
 #include "control/api_service.h"
 #include "control/config.h"
 #include "control/http_server.h"
@@ -211,6 +212,17 @@ int Serve(control::Config& config, const Flags& flags) {
   control::ApiService api(config, *catalog, **stores, **authenticator, pool.Poster(),
                           keystone ? nullptr : &identity_api, &policy);
   api.SetNotifier(notifier->get());
+  if (!config.image_cache_dir.empty()) {
+    cache::ImageCacheOptions o;
+    o.dir = config.image_cache_dir;
+    o.max_size = static_cast<uint64_t>(config.image_cache_max_size);
+    o.prefetch_delay = config.image_cache_prefetch_delay_ms / 1000.0;
+    auto image_cache = cache::ImageCache::Open(o);
+    if (!image_cache.ok()) return Fail(image_cache.status().Prefixed("image cache: "));
+    api.SetImageCache(std::move(image_cache).value());
+    spdlog::info("image cache in {} ({} bytes){}", o.dir, o.max_size,
+                 config.ImageCacheServesDownloads() ? ", serving downloads" : "");
+  }
   if (!config.property_protection_file.empty()) {
     auto format = config.property_protection_rule_format == "policies" ? auth::PropertyProtections::Format::kPolicies
                                                                         : auth::PropertyProtections::Format::kRoles;

@@ -43,7 +43,7 @@ bool Bind(const std::vector<std::string>& pattern, const std::vector<std::string
 
 }  // namespace
 
-PathKind ClassifyPath(const std::string& raw_path, bool multi_store, std::string* v2_path) {
+PathKind ClassifyPath(const std::string& raw_path, bool multi_store, std::string* v2_path, bool image_cache) {
   if (raw_path == "/versions") return PathKind::kVersions;
   if (raw_path == "/healthcheck") return PathKind::kHealth;
   size_t end = raw_path.find('/', 1);
@@ -51,7 +51,10 @@ PathKind ClassifyPath(const std::string& raw_path, bool multi_store, std::string
   static const std::set<std::string> kAlways = {"v2",   "v2.0", "v2.1", "v2.2", "v2.3", "v2.4",
                                                 "v2.5", "v2.6", "v2.7", "v2.9", "v2.15"};
   static const std::set<std::string> kMultiStore = {"v2.8", "v2.10", "v2.11", "v2.12", "v2.13"};
-  if (!kAlways.count(first) && !(multi_store && kMultiStore.count(first))) return PathKind::kRoot;
+  static const std::set<std::string> kImageCache = {"v2.14", "v2.16"};
+  if (!kAlways.count(first) && !(multi_store && kMultiStore.count(first)) && !(image_cache && kImageCache.count(first))) {
+    return PathKind::kRoot;
+  }
   *v2_path = "/v2" + (end == std::string::npos ? std::string() : raw_path.substr(end));
   if (*v2_path == "/v2") return PathKind::kV2Redirect;
   if (v2_path->back() == '/') return PathKind::kNotFound;

@@ -2,7 +2,7 @@
 // are /v2 paths whose segments are literals or parameters: {id} (the image), {arg} (a
 // second parameter) or {rest} (the remaining segments, for schema names). Glance's
 // version negotiation happens before the table: a listed version prefix (v2, v2.0-v2.15,
-// multi-store adding v2.8 and v2.10-v2.13) is rewritten to /v2; anything else gets the
+// multi-store adding v2.8 and v2.10-v2.13, the image cache v2.14 and v2.16) is rewritten to /v2; anything else gets the
 // version list. Built once; Find is const and thread-safe.
 #pragma once
 
@@ -27,7 +27,8 @@ enum class PathKind {
   kNotFound,
 };
 // Classifies `raw_path`; for kTable, `v2_path` gets the path with its version as /v2.
-PathKind ClassifyPath(const std::string& raw_path, bool multi_store, std::string* v2_path);
+// `image_cache`: the node serves the cache API, so v2.14 and v2.16 are versions too.
+PathKind ClassifyPath(const std::string& raw_path, bool multi_store, std::string* v2_path, bool image_cache = false);
 
 class Router {
  public:

@@ -10,16 +10,17 @@ using nlohmann::json;
 HttpResponse VersionsHandler::Versions(const HttpRequest& req, int status) const {
   std::string base = api_.BaseUrl(req);
   json versions = json::array();
-  // The versions Glance 25 lists: multi-store adds 2.8 and 2.10-2.13 (no image cache,
-  // so 2.14 and 2.16 never).
-  std::vector<int> minors = {15};
+  // The versions Glance 25 lists: the image cache makes 2.16 current and adds 2.14;
+  // multi-store adds 2.8 and 2.10-2.13.
+  const bool cache = api_.image_cache != nullptr;
+  std::vector<int> minors = cache ? std::vector<int>{16, 15, 14} : std::vector<int>{15};
   if (api_.stores.multi_store()) minors.insert(minors.end(), {13, 12, 11, 10});
   minors.push_back(9);
   if (api_.stores.multi_store()) minors.push_back(8);
   minors.insert(minors.end(), {7, 6, 5, 4, 3, 2, 1, 0});
   for (int minor : minors) {
     versions.push_back({{"id", "v2." + std::to_string(minor)},
-                        {"status", minor == 15 ? "CURRENT" : "SUPPORTED"},
+                        {"status", minor == (cache ? 16 : 15) ? "CURRENT" : "SUPPORTED"},
                         {"links", {{{"rel", "self"}, {"href", base + "/v2/"}}}}});
   }
   return JsonResponse(status, {{"versions", versions}});

@@ -146,6 +146,10 @@ TEST(Router, TableMatchesParametersAndMethods) {
   EXPECT_EQ(ClassifyPath("/v2", false, &v2), PathKind::kV2Redirect);
   EXPECT_EQ(ClassifyPath("/v2/images/", false, &v2), PathKind::kNotFound);
   EXPECT_EQ(ClassifyPath("/v3/x", false, &v2), PathKind::kRoot);
+  EXPECT_EQ(ClassifyPath("/v2.16/cache", false, &v2), PathKind::kRoot) << "2.14 and 2.16 only with the image cache";
+  EXPECT_EQ(ClassifyPath("/v2.16/cache", false, &v2, true), PathKind::kTable);
+  EXPECT_EQ(v2, "/v2/cache");
+  EXPECT_EQ(ClassifyPath("/v2.14/cache", false, &v2, true), PathKind::kTable);
 }
 
 }  // namespace

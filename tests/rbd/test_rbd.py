@@ -400,3 +400,28 @@ def test_adopt_a_ceph_backed_glance(tmp_path):
         assert image_id not in rbd("ls").stdout.split()
     finally:
         s.stop()
+
+
+def test_image_cache_serves_rbd_images_with_the_rbd_image_gone(server, tmp_path_factory):
+    """An API node with the image cache (image_cache_dir, caching flavor) over rbd: the
+    second download and a Range come from local disk, even once the RBD image is gone."""
+    d = tmp_path_factory.mktemp("glint-rbd-cache")
+    conf = d / "glint.conf"
+    conf.write_text("[DEFAULT]\nimage_cache_dir = %s/image-cache\n[paste_deploy]\nflavor = caching\n" % d
+                    + rbd_conf("rbd_store_chunk_size = 4\n"))
+    s = glint_server.GlintServer(str(d), config=str(conf))
+    s.start()
+    try:
+        data = os.urandom((9 << 20) + 123)
+        image_id = active(s, data)["id"]
+        assert api(s, "GET", "/v2/images/%s/file" % image_id).content == data
+        cached = api(s, "GET", "/v2/cache").json()["cached_images"]
+        assert [c["image_id"] for c in cached] == [image_id]
+        rbd("snap", "unprotect", "%s@snap" % image_id)
+        rbd("snap", "rm", "%s@snap" % image_id)
+        rbd("rm", image_id)
+        assert api(s, "GET", "/v2/images/%s/file" % image_id).content == data
+        r = api(s, "GET", "/v2/images/%s/file" % image_id, headers={"Range": "bytes=4194000-4194999"})
+        assert r.status_code == 206 and r.content == data[4194000:4195000]
+    finally:
+        s.stop()

@@ -1,6 +1,7 @@
 """Tempest's image API tests (Debian's tempest 33) against Glint: the compatibility oracle
 Glance itself is tested with. Glint runs on its embedded defaults plus two file stores and
-Glance's read-only http store (so the multi-store, copy-image and location tests run), its
+Glance's read-only http store (so the multi-store, copy-image and location tests run), the
+image cache (image_cache_dir and the `caching` flavor, so the cache API tests run), its
 built-in Keystone-compatible identity serving Tempest's pre-provisioned accounts, and a
 loopback http server (with Range, as real web servers have) for web-download and http
 locations. Every image test must pass or skip for a reason Glint documents; the tests that
@@ -42,14 +43,17 @@ def glint():
     conf = os.path.join(d, "glint.conf")
     with open(conf, "w") as f:
         # Store ids in sorted order: Tempest compares `stores` with the sorted list of ids.
+        # The image cache on, as Glance with image_cache_dir and a caching flavor: Tempest's
+        # ImageCachingTest runs (image_caching_enabled below).
         f.write("[DEFAULT]\nenabled_import_methods = glance-direct,web-download,copy-image\n"
                 "show_multiple_locations = true\nenabled_backends = cheap:file, fast:file, web:http\n"
+                "image_cache_dir = %s/image-cache\n[paste_deploy]\nflavor = caching\n"
                 "[glance_store]\ndefault_backend = fast\n[cheap]\nfilesystem_store_datadir = %s/cheap\n"
                 "[fast]\nfilesystem_store_datadir = %s/fast\n"
                 # Tempest 33 uploads random bytes declared as vhd, ami, ...: later Glance's
                 # format match (Glint's default) would refuse them.
                 "[image_format]\nrequire_image_format_match = false\n"
-                "[import_filtering_opts]\nallowed_networks = 127.0.0.0/8\nallowed_ports =\n" % (d, d))
+                "[import_filtering_opts]\nallowed_networks = 127.0.0.0/8\nallowed_ports =\n" % (d, d, d))
     s = glint_server.GlintServer(d, token=None, config=conf)
     s.manage("bootstrap", "--bootstrap-password", "admin-pw")
     s.manage("db-load-metadefs")  # Glance's definition files, as a deployment (devstack) loads them
@@ -101,6 +105,7 @@ swift = false
 endpoint_type = public
 http_image = %(image)s
 build_timeout = 60
+image_caching_enabled = true
 [image-feature-enabled]
 api_v2 = true
 api_v1 = false
