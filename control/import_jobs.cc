@@ -12,6 +12,7 @@
 #include "control/import_plugins.h"
 #include "control/manifest_backfill.h"
 #include "control/notifications.h"
+#include "control/stage_host.h"
 #include "control/task_status.h"
 
 namespace glint::control {
@@ -59,6 +60,7 @@ void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& 
 void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
   if (store::Backend* staging = api_.staging.Get()) (void)staging->Delete(staging->LocationFor(lock.image_id));
   (void)api_.catalog.AbortUpload(lock);
+  (void)ForgetStageHost(api_, lock.image_id);
   (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: import refused: {}", lock.image_id, why.message());
 }
@@ -121,6 +123,7 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
     // Nothing staged (any more): the image can only start over.
     StoresFailed(lock.image_id, plan.targets);
     (void)api_.catalog.AbortUpload(lock);
+    (void)ForgetStageHost(api_, lock.image_id);
     (void)SetTaskStatus(api_, task_id, "failure", std::nullopt,
                                   "the staged data is gone (is the staging area shared by every API node?); "
                                   "stage the image again");
@@ -143,6 +146,9 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   }
   (void)staging->Delete(staged);
   if (store::Backend* scratch = api_.staging.Scratch()) (void)scratch->Delete(scratch->LocationFor(lock.image_id));
+  if (Status s = ForgetStageHost(api_, lock.image_id); !s.ok()) {
+    spdlog::warn("image {}: could not drop {}: {}", lock.image_id, kStageHostProperty, s.ToString());
+  }
   for (const char* event : {"image.upload", "image.activate", "image.update"}) {
     NotifyImageNow(api_, event, lock.image_id);
   }
