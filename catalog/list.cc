@@ -274,7 +274,12 @@ Status ListPage(Db& db, const ListQuery& q, std::vector<ImageRecord>* out) {
     if (!marker.ok()) return marker.status();
     AddAfterMarker(*marker, *sort, where);
   }
-  std::string query = std::string("SELECT ") + kImageColumns + " FROM images WHERE " + where.sql +
+  // A page after a marker in created_at or name order: seek that order's index to the
+  // marker (MariaDB otherwise walks every row before it; bench/ha_list.py, 100,000 images).
+  std::string from = "images";
+  if (q.marker && (*sort)[0].key == "created_at") from += db.dialect().UseIndex("ix_images_created");
+  if (q.marker && (*sort)[0].key == "name") from += db.dialect().UseIndex("ix_images_name_order");
+  std::string query = std::string("SELECT ") + kImageColumns + " FROM " + from + " WHERE " + where.sql +
                       " ORDER BY " + OrderBy(*sort) + " LIMIT ?";
   where.args.emplace_back(int64_t{q.limit});
   return ReadPage(db, query, where.args, out);

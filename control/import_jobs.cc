@@ -13,6 +13,7 @@
 #include "control/manifest_backfill.h"
 #include "control/notifications.h"
 #include "control/quotas.h"
+#include "control/stage_host.h"
 #include "control/task_status.h"
 
 namespace glint::control {
@@ -60,6 +61,7 @@ void ImportJobs::FailImport(const catalog::UploadLock& lock, const std::string& 
 void ImportJobs::RefuseImport(const catalog::UploadLock& lock, const std::string& task_id, const Status& why) {
   if (store::Backend* staging = api_.staging.Get()) (void)staging->Delete(staging->LocationFor(lock.image_id));
   (void)api_.catalog.AbortUpload(lock);
+  (void)ForgetStageHost(api_, lock.image_id);
   (void)SetTaskStatus(api_, task_id, "failure", std::nullopt, why.message());
   spdlog::warn("image {}: import refused: {}", lock.image_id, why.message());
 }
@@ -144,6 +146,7 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
     // Nothing staged (any more): the image can only start over.
     StoresFailed(lock.image_id, plan.targets);
     (void)api_.catalog.AbortUpload(lock);
+    (void)ForgetStageHost(api_, lock.image_id);
     (void)SetTaskStatus(api_, task_id, "failure", std::nullopt,
                                   "the staged data is gone (is the staging area shared by every API node?); "
                                   "stage the image again");
@@ -178,6 +181,9 @@ void ImportJobs::RunImport(const catalog::UploadLock& lock, const std::string& t
   AttachCopies(lock.image_id, *stored);
   (void)staging->Delete(staged);
   api_.staging.DropScratch(lock.image_id);
+  if (Status s = ForgetStageHost(api_, lock.image_id); !s.ok()) {
+    spdlog::warn("image {}: could not drop {}: {}", lock.image_id, kStageHostProperty, s.ToString());
+  }
   for (const char* event : {"image.upload", "image.activate", "image.update"}) {
     NotifyImageNow(api_, event, lock.image_id);
   }

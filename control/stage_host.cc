@@ -28,6 +28,17 @@ Status RecordStageHost(ApiContext& api, const std::string& id) {
   return Status::Conflict("image " + id + " is being changed concurrently; try again");
 }
 
+Status ForgetStageHost(ApiContext& api, const std::string& id) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto img = api.catalog.GetImage(id);
+    if (!img.ok()) return img.status().code() == Status::Code::kNotFound ? Status::Ok() : img.status();
+    if (img->properties.erase(kStageHostProperty) == 0) return Status::Ok();
+    Status s = api.catalog.UpdateImage(*img);
+    if (s.code() != Status::Code::kConflict) return s;
+  }
+  return Status::Conflict("image " + id + " is being changed concurrently; try again");
+}
+
 std::optional<std::string> ForeignStageHost(const Config& config, const catalog::ImageRecord& img) {
   auto it = img.properties.find(kStageHostProperty);
   if (it == img.properties.end() || it->second.empty() || it->second == SelfReferenceUrl(config)) return std::nullopt;

@@ -2,7 +2,11 @@
 // the node that stages an image's data records its own URL (`worker_self_reference_url`,
 // else `public_endpoint`) in the hidden property `os_glance_stage_host`; an import request
 // that lands on another node is forwarded there, with the caller's token, and the answer
-// of the staging node is the answer.
+// of the staging node is the answer. A delete that lands on another node is forwarded
+// too, so that the staging node removes the staged data with the image. The property is
+// dropped once the staged data is gone (imported, or refused and removed); it stays while
+// the import runs, so that an import a crash interrupted (back to `uploading`) still finds
+// the node holding its data.
 #pragma once
 
 #include <optional>
@@ -23,10 +27,13 @@ std::string SelfReferenceUrl(const Config& config);
 // Records this node as the one holding image `id`'s staged data (optimistic retries).
 Status RecordStageHost(ApiContext& api, const std::string& id);
 
+// Drops the record of where image `id` was staged (nothing to do when there is none).
+Status ForgetStageHost(ApiContext& api, const std::string& id);
+
 // The node to forward a glance-direct import of `img` to, if it was staged elsewhere.
 std::optional<std::string> ForeignStageHost(const Config& config, const catalog::ImageRecord& img);
 
-// Replays `req` (an import) on `host` with the caller's token and returns its answer;
+// Replays `req` (an import or a delete) on `host` with the caller's token and returns its answer;
 // 503 when the staging node cannot be reached.
 Result<HttpResponse> ForwardToStageHost(const std::string& host, const HttpRequest& req);
 

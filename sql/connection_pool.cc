@@ -1,5 +1,6 @@
 #include "sql/connection_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -15,13 +16,16 @@ ConnectionPool::ConnectionPool(ConnectionSpec spec, size_t max_open)
     : spec_(std::move(spec)), max_open_(max_open) {}
 
 Result<std::unique_ptr<Db>> ConnectionPool::Acquire() {
+  std::vector<std::unique_ptr<Db>> closed;  // closed by the other side; freed outside the lock
   {
     std::unique_lock<std::mutex> l(mu_);
     if (max_open_) freed_.wait(l, [&] { return !idle_.empty() || open_ < max_open_; });
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       auto db = std::move(idle_.back());
       idle_.pop_back();
-      return db;
+      if (!db->Closed()) return db;
+      closed.push_back(std::move(db));
+      --open_;
     }
     ++open_;
   }
@@ -32,6 +36,20 @@ Result<std::unique_ptr<Db>> ConnectionPool::Acquire() {
     freed_.notify_one();
   }
   return db;
+}
+
+Result<std::unique_ptr<Db>> ConnectionPool::AcquireWithin(std::chrono::milliseconds deadline) {
+  const auto give_up = std::chrono::steady_clock::now() + deadline;
+  thread_local std::minstd_rand jitter(std::random_device{}());  // not a security use
+  std::chrono::milliseconds wait{25};
+  for (;;) {
+    auto db = Acquire();
+    if (db.ok() || db.status().code() != Status::Code::kUnavailable) return db;
+    auto pause = wait / 2 + std::chrono::milliseconds(jitter() % static_cast<unsigned>(wait.count()));
+    if (std::chrono::steady_clock::now() + pause > give_up) return db;
+    std::this_thread::sleep_for(pause);
+    wait = std::min(wait * 2, std::chrono::milliseconds(400));
+  }
 }
 
 void ConnectionPool::Release(std::unique_ptr<Db> db) {

@@ -4,9 +4,14 @@
 // call again, a bounded number of times, when the database rolled it back (deadlock,
 // Galera certification conflict, lock wait timeout) or the connection was lost before a
 // commit was asked for; a connection lost during a commit is reported (Unavailable),
-// never retried blindly, since the commit may have happened.
+// never retried blindly, since the commit may have happened. A failover (the database
+// behind a balancer going away) is ridden out: idle connections the other side closed are
+// dropped when taken, not used, and a connection that cannot be opened is tried again with
+// a growing wait for up to kConnectDeadline (the balancer keeps sending new connections to
+// the server that went away until its health check marks it down).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -24,6 +29,10 @@ class ConnectionPool {
  public:
   // Attempts of one call, the first included.
   static constexpr int kMaxAttempts = 5;
+  // How long one call keeps trying to open a connection while the database cannot be
+  // reached (Unavailable), before it answers so: a few health-check intervals, well under
+  // a client's timeout.
+  static constexpr std::chrono::milliseconds kConnectDeadline{5000};
 
   // `max_open`: connections open at once (0: unbounded; 1 for a private in-memory
   // database, which each new connection would see empty).
@@ -35,14 +44,8 @@ class ConnectionPool {
   template <typename Fn>
   Status WithDb(Fn&& fn) {
     for (int attempt = 1;; ++attempt) {
-      auto db = Acquire();
-      if (!db.ok()) {
-        if (attempt < kMaxAttempts && db.status().code() == Status::Code::kUnavailable) {
-          Backoff(attempt);
-          continue;
-        }
-        return db.status();
-      }
+      auto db = AcquireWithin(kConnectDeadline);
+      if (!db.ok()) return db.status();
       Status s = fn(**db);
       Failure failure = (*db)->LastFailure();
       Release(std::move(db).value());
@@ -52,7 +55,10 @@ class ConnectionPool {
   }
 
   const ConnectionSpec& spec() const { return spec_; }
+  // An idle connection that is still open, else a new one (one try).
   Result<std::unique_ptr<Db>> Acquire();
+  // Acquire, tried again while opening fails with Unavailable, until `deadline` has passed.
+  Result<std::unique_ptr<Db>> AcquireWithin(std::chrono::milliseconds deadline);
   // Keeps the connection for reuse, up to a bound; beyond it, or when it is broken, the
   // connection closes.
   void Release(std::unique_ptr<Db> db);

@@ -132,6 +132,10 @@ class Db {
   virtual Failure LastFailure() const { return Failure::kNone; }
   // The connection cannot be used again (lost); the pool drops it.
   virtual bool Broken() const { return false; }
+  // Checked before an idle connection is reused, without a round trip: the other side
+  // has closed it (a server restart, a balancer cutting sessions at a failover) or it is
+  // Broken.
+  virtual bool Closed() { return Broken(); }
 
  protected:
   Db() = default;

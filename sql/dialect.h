@@ -29,6 +29,10 @@ class Dialect {
   virtual std::string NowMicros() const = 0;
   // " LIMIT ? OFFSET ?" in the engine's spelling (limit bound first).
   virtual std::string LimitOffset() const { return " LIMIT ? OFFSET ?"; }
+  // Appended to a table in FROM to make the engine read it through `index` where it can
+  // (MariaDB may otherwise walk a whole equality group of the index instead of seeking
+  // into it, e.g. to a pagination marker); "" where the planner needs no help.
+  virtual std::string UseIndex(const std::string& /*index*/) const { return ""; }
   // A query with one `?` (a table name) that returns a row when that table exists.
   virtual std::string TableExistsQuery() const = 0;
   // A trigger on `table` (event: INSERT, UPDATE or DELETE) running `statement` for each

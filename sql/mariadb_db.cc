@@ -1,8 +1,11 @@
 #include "sql/mariadb_db.h"
 
 #include <mysql.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -25,6 +28,14 @@ using ResultPtr = std::unique_ptr<MYSQL_RES, ResultFreer>;
 
 bool ConnectionLost(unsigned err) {
   return err == 2002 || err == 2003 || err == 2006 || err == 2013 || err == 2055;
+}
+
+// A connection that could not be opened now but may open in a moment: the server (or the
+// balancer in front of it) not reachable or cutting the handshake, too many connections,
+// shutting down, or a Galera node not ready. Refusals that stay (wrong password, unknown
+// database) are not.
+bool TransientConnectError(unsigned err) {
+  return ConnectionLost(err) || err == 1040 || err == 1053 || err == 1047 || err == 2005;
 }
 
 }  // namespace
@@ -71,6 +82,19 @@ class MariaDb final : public Db {
   }
   Failure LastFailure() const override { return failure_; }
   bool Broken() const override { return broken_; }
+  // An idle connection has nothing to read: readable means the other side closed it
+  // (end of file or an error; TLS may leave a record pending, which is not a close).
+  bool Closed() override {
+    if (broken_) return true;
+    int fd = static_cast<int>(mysql_get_socket(conn_.get()));
+    if (fd < 0) return true;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0) return false;
+    char byte;
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    broken_ = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    return broken_;
+  }
 
   // One server or client error as a Status. `read` says whether the failed statement
   // only read: a read lost with its connection changed nothing.
@@ -285,8 +309,8 @@ Result<std::unique_ptr<Db>> OpenMariaDb(const ConnectionSpec& c, const SessionLi
                           c.unix_socket.empty() ? nullptr : c.unix_socket.c_str(), CLIENT_FOUND_ROWS)) {
     std::string msg = std::string("cannot connect to the catalog database ") + c.database + " at " +
                       (c.unix_socket.empty() ? c.host + ":" + std::to_string(c.port) : c.unix_socket) + ": " +
-                      mysql_error(m);
-    return Status::Unavailable(msg);
+                      mysql_error(m) + " (" + std::to_string(mysql_errno(m)) + ")";
+    return TransientConnectError(mysql_errno(m)) ? Status::Unavailable(msg) : Status::IOError(msg);
   }
   auto db = std::make_unique<MariaDb>(std::move(conn));
   GLINT_RETURN_IF_ERROR(db->Exec(

@@ -16,7 +16,8 @@
 # the API nodes, BASE+10 the catalog HAProxy, BASE+11..13 MariaDB, BASE+21..53 Galera's
 # replication, state and snapshot transfers, BASE+60 the Ceph monitor. BASE defaults to
 # $GLINT_CLUSTER_PORT, else 9292. $GLINT_UPLOAD_LOCK_TTL sets the nodes' upload_lock_ttl;
-# $GLINT_DRAIN_DELAY and $GLINT_DRAIN_TIMEOUT their graceful drain; GLINT_API_BIN and
+# $GLINT_DRAIN_DELAY and $GLINT_DRAIN_TIMEOUT their graceful drain; $GLINT_DB_BUFFER_POOL the
+# Galera nodes' innodb_buffer_pool_size (64M); GLINT_API_BIN and
 # GLINT_MANAGE_BIN the binaries (default build/control/). An API node inherits the
 # environment of the command that starts it (e.g. LD_PRELOAD/FAKETIME for clock skew).
 # DIR/env holds GLINT_URL, OS_AUTH_TOKEN (the bootstrap admin token), CEPH_CONF, GLINT_CEPH_*;
@@ -65,7 +66,7 @@ binlog_format=ROW
 default_storage_engine=InnoDB
 innodb_autoinc_lock_mode=2
 log_bin_trust_function_creators=1
-innodb_buffer_pool_size=64M
+innodb_buffer_pool_size=${GLINT_DB_BUFFER_POOL:-64M}
 innodb_flush_log_at_trx_commit=2
 character-set-server=utf8mb4
 max_connections=500
@@ -284,5 +285,5 @@ case "$cmd" in
   api-kill) node_arg "${3:-}"; stop_pid "$D/api$3/pid" KILL 5 ;;
   db-start) node_arg "${3:-}"; db_start "$3"; wait_up "galera/db$3" ;;
   db-stop) node_arg "${3:-}"; stop_pid "$D/db$3/mariadbd.pid" TERM 60 ;;
-  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac

@@ -1,10 +1,12 @@
-"""The production shape for the ha suite, started the way a newcomer does (tools/cluster.sh),
-and a steady client load through its HAProxy: concurrent uploads, downloads and lists,
+"""The production shape for the ha suite, started the way a newcomer does (`tools/run.sh --ha`,
+which installs, builds and runs tools/cluster.sh, prints the URL, and removes it all on
+Ctrl-C), tools/cluster.sh for the faults, and a steady client load through its HAProxy: concurrent uploads, downloads and lists,
 every request recorded with its start and end time and outcome."""
 import hashlib
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +21,7 @@ import glint_server  # noqa: E402
 
 ROOT = glint_server.ROOT
 SCRIPT = os.path.join(ROOT, "tools", "cluster.sh")
+RUN = os.path.join(ROOT, "tools", "run.sh")
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 NEEDS = ["/usr/sbin/mariadbd", "/usr/lib/galera/libgalera_smm.so", "/usr/sbin/haproxy", "/usr/bin/rsync",
          "/usr/bin/ceph-mon", "/usr/bin/wsrep_sst_rsync", FAKETIME_LIB]
@@ -66,8 +69,18 @@ class Cluster:
         return p.stdout
 
     def start(self):
-        out = self.run("start", self.dir, str(self.base))
-        assert out.strip().splitlines()[-1] == self.url
+        """`tools/run.sh --ha` in its own process group, as a user runs it; returns once it
+        says the cluster is running at self.url."""
+        self.out = self.dir + ".out"
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(["bash", RUN, "--ha"], stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True,
+                                         env=dict(self.env, GLINT_DATA_DIR=self.dir, GLINT_PORT=str(self.base)))
+        deadline = time.time() + 600  # a first run may install and build
+        while b"is running: %s\n" % self.url.encode() not in self.output():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("run.sh --ha did not start: %s%s" % (self.output()[-3000:], self.logs()))
+            time.sleep(0.5)
         with open(os.path.join(self.dir, "admin-token")) as f:
             self.token = f.read().strip()
         with open(os.path.join(self.dir, "admin-password")) as f:
@@ -75,9 +88,51 @@ class Cluster:
         self.ceph_conf = os.path.join(self.dir, "ceph", "ceph.conf")
         return self
 
+    def output(self):
+        with open(self.out, "rb") as f:
+            return f.read()
+
+    def ctrl_c(self):
+        """Ctrl-C to run.sh (SIGINT to its process group): it stops and removes everything."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            self.proc.wait(240)
+        return self.proc.returncode
+
+    def pids(self):
+        """The pids of every daemon the cluster runs (API nodes, MariaDB, HAProxy, Ceph)."""
+        out = []
+        for top, _, files in os.walk(self.dir):
+            for f in files:
+                if f.endswith(".pid") or f == "pid":
+                    try:
+                        with open(os.path.join(top, f)) as fh:
+                            out.append(int(fh.read().strip()))
+                    except (OSError, ValueError):
+                        pass
+        return out
+
+    def sql(self, query):
+        """Runs `query` on the catalog database of a running Galera node; its rows as text."""
+        errors = []
+        for n in (2, 3, 1):
+            p = subprocess.run(["mariadb", "--no-defaults", "-S", os.path.join(self.dir, "db%d" % n, "sock"),
+                                "-uroot", "-N", "-B", "glint", "-e", query], capture_output=True, text=True, timeout=60)
+            if p.returncode == 0:
+                return p.stdout
+            errors.append(p.stderr)
+        raise RuntimeError("no Galera node answered: %s" % errors)
+
     def stop(self):
+        if getattr(self, "proc", None) is not None:
+            try:
+                self.ctrl_c()
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
         subprocess.run([SCRIPT, "stop", self.dir], capture_output=True, env=self.env, timeout=180)
         shutil.rmtree(self.dir, ignore_errors=True)
+        if getattr(self, "out", None) and os.path.exists(self.out):
+            os.unlink(self.out)
 
     def logs(self):
         out = []

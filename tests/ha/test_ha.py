@@ -1,7 +1,8 @@
 """The production shape under faults: three glint-api nodes behind HAProxy on a three-node
 Galera catalog (single writer behind HAProxy) and a Ceph RBD store, started by
-tools/cluster.sh, tested through HAProxy under steady client load. In CI a missing
-dependency is a failure, not a skip. The tests run in file order on one cluster."""
+`tools/run.sh --ha` (tools/cluster.sh), tested through HAProxy under steady client load.
+In CI a missing dependency is a failure, not a skip. The tests run in file order on one
+cluster; the last one stops it with Ctrl-C, as a user does."""
 import hashlib
 import os
 import threading
@@ -70,8 +71,15 @@ def check_acknowledged(c, load):
         assert (img["status"], img["checksum"]) == ("active", md5), image_id
 
 
+def stage_host_rows(c, image_id):
+    """The image's os_glance_stage_host property as stored (hidden from the API)."""
+    return c.sql("SELECT value FROM image_properties WHERE image_id = '%s' AND name = 'os_glance_stage_host'"
+                 % image_id).split()
+
+
 def test_glance_direct_stage_on_one_node_import_on_another(c):
-    """No staging area is shared: the import is forwarded to the node that staged."""
+    """No staging area is shared: the import is forwarded to the node that staged, which
+    records itself in the hidden os_glance_stage_host until the data is imported."""
     image_id = new_image(c, "staged-on-1")
     data = os.urandom(3 << 20)
     r = c.api("PUT", "/v2/images/%s/stage" % image_id, base=c.node_url(1), data=data,
@@ -81,16 +89,24 @@ def test_glance_direct_stage_on_one_node_import_on_another(c):
     assert img["status"] == "uploading" and "os_glance_stage_host" not in img
     staged = os.path.join(c.dir, "api1", "staging", image_id)
     assert os.path.exists(staged) and not os.path.exists(os.path.join(c.dir, "api2", "staging", image_id))
+    assert stage_host_rows(c, image_id) == [c.node_url(1)]
     r = c.api("POST", "/v2/images/%s/import" % image_id, base=c.node_url(2),
               json={"method": {"name": "glance-direct"}})
     assert r.status_code == 202, r.text
     wait_for(lambda: status_of(c, image_id)["status"] == "active", 30, "the forwarded import")
     assert status_of(c, image_id)["checksum"] == hashlib.md5(data).hexdigest()
+    assert stage_host_rows(c, image_id) == [] and not os.path.exists(staged)
     r = c.api("GET", "/v2/images/%s/file" % image_id, base=c.node_url(3))
     assert r.status_code == 200 and r.content == data
     # The staging node down: an import sent elsewhere is refused clearly, not lost.
     other = new_image(c, "staged-on-3")
     r = c.api("PUT", "/v2/images/%s/stage" % other, base=c.node_url(3), data=b"x" * 4096,
+              headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    # And one deleted while its stage host is down: deleted all the same, as in Glance; the
+    # staged data waits for that node's sweep.
+    orphan = new_image(c, "deleted-while-3-down")
+    r = c.api("PUT", "/v2/images/%s/stage" % orphan, base=c.node_url(3), data=b"y" * 4096,
               headers={"Content-Type": "application/octet-stream"})
     assert r.status_code == 204, r.text
     c.run("api-kill", c.dir, "3")
@@ -99,11 +115,49 @@ def test_glance_direct_stage_on_one_node_import_on_another(c):
                   json={"method": {"name": "glance-direct"}})
         assert r.status_code == 503 and "Stage host is unavailable" in r.text, r.text
         assert status_of(c, other)["status"] == "uploading"
+        r = c.api("DELETE", "/v2/images/" + orphan, base=c.node_url(1))
+        assert r.status_code == 204, r.text
+        assert c.api("GET", "/v2/images/" + orphan).status_code == 404
+        assert os.path.exists(os.path.join(c.dir, "api3", "staging", orphan))
     finally:
         c.run("api-start", c.dir, "3")
+    wait_for(lambda: not os.path.exists(os.path.join(c.dir, "api3", "staging", orphan)), 30,
+             "node 3's sweep to remove the staged data of the image deleted while it was down")
     r = c.api("POST", "/v2/images/%s/import" % other, base=c.node_url(1), json={"method": {"name": "glance-direct"}})
     assert r.status_code == 202, r.text
     wait_for(lambda: status_of(c, other)["status"] == "active", 30, "the import once the stage host is back")
+
+
+def test_delete_of_an_image_staged_on_another_node_removes_its_staged_data(c):
+    """The delete is forwarded to the node holding the staged data (its
+    worker_self_reference_url), which deletes the image and its staged file at once."""
+    image_id = new_image(c, "staged-then-deleted")
+    r = c.api("PUT", "/v2/images/%s/stage" % image_id, base=c.node_url(1), data=os.urandom(1 << 20),
+              headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    staged = os.path.join(c.dir, "api1", "staging", image_id)
+    assert os.path.exists(staged) and stage_host_rows(c, image_id) == [c.node_url(1)]
+    log = os.path.join(c.dir, "api1", "api.log")
+    seen = os.path.getsize(log)
+    r = c.api("DELETE", "/v2/images/" + image_id, base=c.node_url(2))
+    assert r.status_code == 204, r.text
+    # Removed by the forwarded delete itself, not by a later sweep: gone when the answer
+    # came, and node 1 served that delete.
+    assert not os.path.exists(staged)
+    with open(log, "rb") as f:
+        f.seek(seen)
+        assert b"DELETE /v2/images/" + image_id.encode() in f.read()
+    assert c.api("GET", "/v2/images/" + image_id, base=c.node_url(3)).status_code == 404
+    # A delete of a protected staged image is refused, wherever it lands (nothing removed).
+    kept = new_image(c, "staged-protected")
+    r = c.api("PUT", "/v2/images/%s/stage" % kept, base=c.node_url(1), data=b"z" * 4096,
+              headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    r = c.api("PATCH", "/v2/images/" + kept, json=[{"op": "replace", "path": "/protected", "value": True}],
+              headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+    assert r.status_code == 200, r.text
+    assert c.api("DELETE", "/v2/images/" + kept, base=c.node_url(3)).status_code == 403
+    assert os.path.exists(os.path.join(c.dir, "api1", "staging", kept))
 
 
 def test_kill_9_of_one_node_loses_nothing_for_the_others(c):
@@ -149,9 +203,10 @@ def test_galera_writer_stop_recovers_within_seconds(c):
     c.run("db-stop", c.dir, "1")
     time.sleep(8)
     load.stop()
-    fails = load.failures()
-    assert all(e.t1 < t_stop + 5 for e in fails), fails
-    assert len(load.ok_after(t_stop + 5)) >= 10
+    # The catalog's pool rides out the ~1 s before HAProxy marks the writer down (it drops
+    # the sessions HAProxy cut and retries opening a connection): no request fails.
+    assert not load.failures(), load.failures()
+    assert len(load.ok_after(t_stop + 2)) >= 10
     check_acknowledged(c, load)
 
 
@@ -204,3 +259,21 @@ def test_no_rbd_debris_is_left(c):
         clean.left = c.rbd_ls() - active
         return not clean.left
     wait_for(clean, 60, "RBD debris to be swept")
+
+
+def test_run_sh_ha_serves_through_its_url_and_ctrl_c_removes_everything(c):
+    """`tools/run.sh --ha` printed the URL this suite used (the fixture waited for it); an
+    image round trip through it works, and Ctrl-C stops every daemon and removes the data."""
+    assert ("is running: %s" % c.url).encode() in c.output()
+    image_id = new_image(c, "run-sh-ha")
+    data = os.urandom(2 << 20)
+    r = c.api("PUT", "/v2/images/%s/file" % image_id, data=data, headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    r = c.api("GET", "/v2/images/%s/file" % image_id)
+    assert r.status_code == 200 and r.content == data
+    pids = c.pids()
+    assert len(pids) >= 8, pids  # 3 API nodes, 3 MariaDB, HAProxy, the Ceph daemons
+    c.ctrl_c()
+    assert not os.path.exists(c.dir), os.listdir(c.dir)
+    alive = [p for p in pids if os.path.exists("/proc/%d" % p) and "zombie" not in open("/proc/%d/status" % p).read()]
+    assert not alive, alive

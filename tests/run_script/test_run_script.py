@@ -1,7 +1,9 @@
 """The README's run command, as a user runs it: `tools/run.sh` (file store) and
 `tools/run.sh --rbd` (its own throwaway Ceph cluster). Upload through the API, read the
 image back through the glint-fs mount it sets up, stop it with Ctrl-C (SIGINT to the
-process group), and for rbd run it again: the cluster resumes with the data."""
+process group), and for rbd run it again: the cluster resumes with the data.
+`tools/run.sh --ha` is tested by the ha suite (tests/ha), which starts its cluster with it
+(one cluster start for both) and ends with Ctrl-C."""
 import hashlib
 import os
 import shutil
