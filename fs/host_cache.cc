@@ -14,9 +14,9 @@ std::string ManifestFile(const std::string& id) { return id + ".manifest"; }
 }  // namespace
 
 HostCache::HostCache(DataSource& inner, std::unique_ptr<ChunkCache> cache, ManifestSource manifests,
-                     HostCacheOptions options, const Clock& clock)
+                     HostCacheOptions options, const Clock& clock, BootSetRemote boot_remote)
     : inner_(inner), cache_(std::move(cache)), manifests_(std::move(manifests)), options_(options) {
-  if (options_.boot_prefetch) boot_ = std::make_unique<BootSets>(*cache_, options_.boot, clock);
+  if (options_.boot_prefetch) boot_ = std::make_unique<BootSets>(*cache_, options_.boot, clock, std::move(boot_remote));
 }
 
 std::shared_ptr<const ImageManifest> HostCache::Remember(const ImageEntry& image, std::optional<ImageManifest> m) {
@@ -81,12 +81,9 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, 
   auto reader = std::make_unique<CachedReader>(image, verified, *cache_, open_base, std::move(opened));
   if (boot_ && learn) {
     reader->SetRecorder(boot_->StartRecording(image.id));
-    std::vector<int64_t> boot_set = boot_->BootSet(image.id);
-    if (!boot_set.empty()) {
-      // A reader of its own, so the prefetches outlive this open if they must.
-      auto ahead = std::make_shared<CachedReader>(image, verified, *cache_, open_base, nullptr);
-      boot_->Prefetch(image.id, boot_set, [ahead](int64_t index) { (void)ahead->Chunk(index); });
-    }
+    // A reader of its own, so the prefetches outlive this open if they must.
+    auto ahead = std::make_shared<CachedReader>(image, verified, *cache_, open_base, nullptr);
+    boot_->PrefetchLearned(image.id, ahead->chunk_count(), [ahead](int64_t index) { (void)ahead->Chunk(index); });
   }
   return std::unique_ptr<store::Reader>(std::move(reader));
 }
