@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "common/ids.h"
+#include "control/boot_set_handler.h"
 #include "control/data_sweeper.h"
 #include "control/manifest_backfill.h"
 #include "control/http_errors.h"
@@ -62,6 +63,7 @@ struct ApiService::Impl {
   ImagesHandler images{api};
   ImagePatchHandler patch{api};
   ImageDataHandler data{api};
+  BootSetHandler boot_sets{api};
   MembersHandler members{api};
   TagsActionsHandler tags{api};
   StoresInfoHandler info{api};
@@ -94,6 +96,8 @@ struct ApiService::Impl {
     r.Add("DELETE", "/v2/images/{id}", Bind(&images, &ImagesHandler::Delete));
     r.Add("GET", "/v2/images/{id}/file", Bind(&data, &ImageDataHandler::Download));
     r.Add("GET", "/v2/images/{id}/x-glint-manifest", Bind(&data, &ImageDataHandler::Manifest));
+    r.Add("GET", "/v2/images/{id}/x-glint-boot-set", Bind(&boot_sets, &BootSetHandler::Merged));
+    r.Add("POST", "/v2/images/{id}/x-glint-boot-set", Bind(&boot_sets, &BootSetHandler::Report));
     r.AddUpload("PUT", "/v2/images/{id}/file", kUploadData);
     r.AddUpload("PUT", "/v2/images/{id}/stage", kUploadStage);
     r.Add("POST", "/v2/images/{id}/import", Bind(&import, &ImportHandler::Import));
