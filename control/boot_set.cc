@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace glint::control {
 
@@ -15,6 +16,14 @@ bool HostIdOk(const std::string& host, size_t max_length) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '-';
   });
+}
+
+// A JSON integer that is not negative (parsed text gives unsigned numbers, built JSON
+// signed ones); nullopt for anything else.
+std::optional<uint64_t> NonNegative(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
+  return std::nullopt;
 }
 
 }  // namespace
@@ -34,7 +43,7 @@ Result<catalog::BootReport> ParseBootReport(const json& body, int64_t chunk_size
   }
   r.host = host->get<std::string>();
   auto size = body.find("chunk_size");
-  if (size == body.end() || !size->is_number_unsigned() || size->get<uint64_t>() != static_cast<uint64_t>(chunk_size)) {
+  if (size == body.end() || NonNegative(*size) != static_cast<uint64_t>(chunk_size)) {
     return bad("'chunk_size' must be " + std::to_string(chunk_size));
   }
   auto chunks = body.find("chunks");
@@ -44,12 +53,14 @@ Result<catalog::BootReport> ParseBootReport(const json& body, int64_t chunk_size
   }
   r.chunks.reserve(chunks->size());
   for (const auto& c : *chunks) {
-    if (!c.is_number_unsigned() || c.get<uint64_t>() >= static_cast<uint64_t>(chunk_count)) {
+    const auto index = NonNegative(c);
+    if (!index || *index >= static_cast<uint64_t>(chunk_count)) {
       return bad("chunk indexes must be integers from 0 to " + std::to_string(chunk_count - 1));
     }
-    const int64_t index = c.get<int64_t>();
-    if (!r.chunks.empty() && index <= r.chunks.back()) return bad("chunk indexes must be strictly ascending");
-    r.chunks.push_back(index);
+    if (!r.chunks.empty() && static_cast<int64_t>(*index) <= r.chunks.back()) {
+      return bad("chunk indexes must be strictly ascending");
+    }
+    r.chunks.push_back(static_cast<int64_t>(*index));
   }
   return r;
 }
