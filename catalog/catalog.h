@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/boot_report.h"
 #include "catalog/image_record.h"
 #include "catalog/metadef_record.h"
 #include "common/chunk_manifest.h"
@@ -155,6 +156,14 @@ class Catalog {
   virtual Status AddManifest(const ChunkManifest& manifest) = 0;
   // Up to `limit` active or deactivated images with data facts but no manifest, oldest first.
   virtual Result<std::vector<ImageRecord>> ImagesWithoutManifest(int limit) = 0;
+
+  // Learned boot sets (boot_reports.cc). PutBootReport replaces the (image, reporter,
+  // host) row; Conflict when that row is younger than limits.min_interval; then
+  // drops the reporter's oldest rows beyond max_hosts_per_reporter and the image's oldest
+  // beyond max_reports_per_image. The caller checked the image and the chunk indexes.
+  // Reports are deleted with the image.
+  virtual Status PutBootReport(const BootReport& report, const BootReportLimits& limits) = 0;
+  virtual Result<std::vector<BootReport>> ListBootReports(const std::string& image_id) = 0;
 
   // Startup/periodic recovery: every upload held by `node_id` (it restarted) or whose
   // lock expired before `now` goes back to queued (a stage too; an interrupted import goes

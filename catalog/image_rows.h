@@ -36,5 +36,7 @@ Status LoadChildren(sql::Db& db, std::vector<ImageRecord>& images,
 // A chunk manifest's header and chunk rows (manifests.cc); DeleteManifest removes both.
 Status InsertManifest(sql::Db& db, const ChunkManifest& manifest);
 Status DeleteManifest(sql::Db& db, const std::string& image_id);
+// The image's boot reports (boot_reports.cc), removed with the image.
+Status DeleteBootReports(sql::Db& db, const std::string& image_id);
 
 }  // namespace glint::catalog

@@ -174,6 +174,7 @@ Result<ImageRecord> SqlCatalog::DeleteImage(const std::string& id) {
     mem->Bind(1, id);
     GLINT_RETURN_IF_ERROR(mem->Run());
     GLINT_RETURN_IF_ERROR(DeleteManifest(db, id));
+    GLINT_RETURN_IF_ERROR(DeleteBootReports(db, id));
     return tx.Commit();
   });
   if (!s.ok()) return s;

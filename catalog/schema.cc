@@ -200,11 +200,27 @@ std::vector<std::string> V6Metadefs(const sql::Dialect& d) {
   };
 }
 
+// Learned boot sets (catalog/boot_reports.cc): each host's last report of the chunks an
+// image read while it booted, one row per (image, reporter, host), merged by the API.
+// The primary key serves every query (by image, by image and reporter).
+std::vector<std::string> V7BootReports(const sql::Dialect& d) {
+  return {
+      R"(CREATE TABLE image_boot_reports (
+          image_id VARCHAR(36) NOT NULL,
+          reporter VARCHAR(255) NOT NULL,
+          host VARCHAR(64) NOT NULL,
+          chunks )" + d.LargeText() + R"( NOT NULL,
+          chunk_count INTEGER NOT NULL,
+          reported_at BIGINT NOT NULL,
+          PRIMARY KEY (image_id, reporter, host)))" + d.TableOptions(),
+  };
+}
+
 }  // namespace
 
 const sql::Schema& CatalogSchema() {
   static const sql::Schema schema{"catalog", "glint_schema", {V1Tables, V2Generation, V3Tasks, V4ListIndexes,
-                                                      V5Manifests, V6Metadefs}};
+                                                      V5Manifests, V6Metadefs, V7BootReports}};
   return schema;
 }
 

@@ -75,6 +75,8 @@ class SqlCatalog final : public Catalog {
   Result<ChunkManifest> GetManifest(const std::string& image_id) override;
   Status AddManifest(const ChunkManifest& manifest) override;
   Result<std::vector<ImageRecord>> ImagesWithoutManifest(int limit) override;
+  Status PutBootReport(const BootReport& report, const BootReportLimits& limits) override;
+  Result<std::vector<BootReport>> ListBootReports(const std::string& image_id) override;
 
   // recovery.cc
   Result<std::vector<UploadLock>> RecoverUploads(const std::string& node_id,

@@ -6,6 +6,7 @@
 
 #include "cache/image_cache.h"
 #include "common/ids.h"
+#include "control/boot_set_handler.h"
 #include "control/cache_handler.h"
 #include "control/download_cache.h"
 #include "control/data_sweeper.h"
@@ -65,6 +66,7 @@ struct ApiService::Impl {
   ImagesHandler images{api};
   ImagePatchHandler patch{api};
   ImageDataHandler data{api};
+  BootSetHandler boot_sets{api};
   MembersHandler members{api};
   TagsActionsHandler tags{api};
   StoresInfoHandler info{api};
@@ -100,6 +102,8 @@ struct ApiService::Impl {
     r.Add("DELETE", "/v2/images/{id}", Bind(&images, &ImagesHandler::Delete));
     r.Add("GET", "/v2/images/{id}/file", Bind(&data, &ImageDataHandler::Download));
     r.Add("GET", "/v2/images/{id}/x-glint-manifest", Bind(&data, &ImageDataHandler::Manifest));
+    r.Add("GET", "/v2/images/{id}/x-glint-boot-set", Bind(&boot_sets, &BootSetHandler::Merged));
+    r.Add("POST", "/v2/images/{id}/x-glint-boot-set", Bind(&boot_sets, &BootSetHandler::Report));
     r.AddUpload("PUT", "/v2/images/{id}/file", kUploadData);
     r.AddUpload("PUT", "/v2/images/{id}/stage", kUploadStage);
     r.Add("POST", "/v2/images/{id}/import", Bind(&import, &ImportHandler::Import));

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
+
+#include "common/ids.h"
 
 namespace glint::fs {
 
@@ -35,8 +38,8 @@ void BootRecorder::Flush() {
   if (!read_.empty()) sets_.Merge(image_id_, read_);
 }
 
-BootSets::BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& clock)
-    : cache_(cache), options_(options), clock_(clock) {
+BootSets::BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& clock, BootSetRemote remote)
+    : cache_(cache), options_(options), clock_(clock), remote_(std::move(remote)) {
   for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
 }
 
@@ -69,18 +72,106 @@ std::vector<int64_t> BootSets::BootSet(const std::string& image_id) {
 }
 
 // The union of what earlier opens read and what this one read (a guest that boots
-// differently adds to the set; nothing is forgotten yet beyond max_chunks).
+// differently adds to the set; nothing is forgotten yet beyond max_chunks). The kept set
+// goes to the API, at most once per report interval.
 void BootSets::Merge(const std::string& image_id, const std::set<int64_t>& read) {
-  std::lock_guard<std::mutex> l(merge_mu_);
-  std::vector<int64_t> kept = BootSet(image_id);
-  std::set<int64_t> all(kept.begin(), kept.end());
-  for (int64_t i : read) {
-    if (all.size() >= options_.max_chunks) break;
-    all.insert(i);
+  {
+    std::lock_guard<std::mutex> l(merge_mu_);
+    std::vector<int64_t> kept = BootSet(image_id);
+    std::set<int64_t> all(kept.begin(), kept.end());
+    for (int64_t i : read) {
+      if (all.size() >= options_.max_chunks) break;
+      all.insert(i);
+    }
+    if (all.size() != kept.size()) {
+      Status s = cache_.PutMeta(BootFile(image_id), nlohmann::json(std::vector<int64_t>(all.begin(), all.end())).dump());
+      if (!s.ok()) spdlog::warn("cache: cannot keep the boot set of {}: {}", image_id, s.ToString());
+    }
   }
-  if (all.size() == kept.size()) return;
-  Status s = cache_.PutMeta(BootFile(image_id), nlohmann::json(std::vector<int64_t>(all.begin(), all.end())).dump());
-  if (!s.ok()) spdlog::warn("cache: cannot keep the boot set of {}: {}", image_id, s.ToString());
+  if (remote_.report) Enqueue([this, image_id] { Report(image_id); });  // Report keeps the rate
+}
+
+std::string BootSets::HostId() {
+  std::lock_guard<std::mutex> l(report_mu_);
+  if (!host_id_.empty()) return host_id_;
+  auto kept = cache_.GetMeta("host-id");
+  if (kept && IsUuid(*kept)) {
+    host_id_ = *kept;
+  } else {
+    host_id_ = NewUuid();
+    Status s = cache_.PutMeta("host-id", host_id_);
+    if (!s.ok()) spdlog::warn("cache: cannot keep this host's id: {}", s.ToString());
+  }
+  return host_id_;
+}
+
+void BootSets::Report(const std::string& image_id) {
+  const int64_t now = clock_.NowMicros();
+  {
+    std::lock_guard<std::mutex> l(report_mu_);
+    auto it = reported_at_.find(image_id);
+    if (it != reported_at_.end() && now - it->second < static_cast<int64_t>(options_.report_interval_seconds * 1e6)) {
+      return;
+    }
+    reported_at_[image_id] = now;
+  }
+  std::vector<int64_t> set = BootSet(image_id);
+  if (set.empty()) return;
+  nlohmann::json body = {{"host", HostId()}, {"chunk_size", cache_.chunk_size()}, {"chunks", set}};
+  auto status = remote_.report(image_id, body.dump());
+  if (!status.ok()) {
+    spdlog::warn("cache: cannot report the boot set of {}: {}", image_id, status.status().ToString());
+  } else if (*status != 204) {
+    spdlog::warn("cache: the API answered HTTP {} to the boot set of {}", *status, image_id);
+  } else {
+    spdlog::info("cache: reported the boot set of {} ({} chunks)", image_id, set.size());
+  }
+}
+
+std::vector<int64_t> BootSets::FetchRemote(const std::string& image_id, int64_t chunk_count) {
+  std::vector<int64_t> out;
+  auto body = remote_.fetch(image_id);
+  if (!body.ok()) {
+    spdlog::warn("cache: cannot ask for the boot set of {}: {}", image_id, body.status().ToString());
+    return out;
+  }
+  if (!body->has_value()) return out;
+  auto j = nlohmann::json::parse(**body, nullptr, false);
+  // Whatever the API answers, only chunk indexes of this image are taken.
+  if (!j.is_object() || !j.contains("chunks") || !j["chunks"].is_array() || !j.contains("chunk_size") ||
+      !j["chunk_size"].is_number_unsigned() || j["chunk_size"].get<uint64_t>() != cache_.chunk_size()) {
+    spdlog::warn("cache: the API's boot set of {} is malformed", image_id);
+    return out;
+  }
+  for (const auto& v : j["chunks"]) {
+    if (out.size() >= options_.max_chunks) break;
+    if (v.is_number_unsigned() && v.get<uint64_t>() < static_cast<uint64_t>(chunk_count)) out.push_back(v.get<int64_t>());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void BootSets::PrefetchLearned(const std::string& image_id, int64_t chunk_count, std::function<void(int64_t)> fetch) {
+  auto shared = std::make_shared<std::function<void(int64_t)>>(std::move(fetch));
+  std::vector<int64_t> local = BootSet(image_id);
+  local.erase(std::remove_if(local.begin(), local.end(), [&](int64_t i) { return i >= chunk_count; }), local.end());
+  if (!local.empty()) Prefetch(image_id, local, [shared](int64_t i) { (*shared)(i); });
+  if (!remote_.fetch) return;
+  Enqueue([this, image_id, chunk_count, shared, local] {
+    std::vector<int64_t> remote = FetchRemote(image_id, chunk_count), extra;
+    std::set_difference(remote.begin(), remote.end(), local.begin(), local.end(), std::back_inserter(extra));
+    if (!extra.empty()) Prefetch(image_id, extra, [shared](int64_t i) { (*shared)(i); });
+  });
+}
+
+void BootSets::Enqueue(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_) return;
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
 }
 
 void BootSets::Prefetch(const std::string& image_id, const std::vector<int64_t>& indexes,

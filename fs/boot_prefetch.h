@@ -1,21 +1,27 @@
-// BootSets: the learned boot prefetch, first step (local to this host). Each open of a
-// cached image records which chunks it reads in its first `window_seconds` (its boot set:
-// a guest reads much the same blocks at every boot); the record is merged into the
-// image's kept boot set (<cache dir>/meta/<id>.boot) when the window has passed (at the
-// first read after it, or when the file is closed). When an image is opened, the chunks
-// of its kept boot set that the cache lacks are fetched in parallel ahead of the reader.
-// Not yet: reporting records to the API and merging them across hosts.
+// BootSets: the learned boot prefetch. Each open of a cached image records which chunks
+// it reads in its first `window_seconds` (its boot set: a guest reads much the same blocks
+// at every boot); the record is merged into the image's kept boot set (<cache dir>/meta/
+// <id>.boot) when the window has passed (at the first read after it, or when the file is
+// closed), and the kept set is reported to the API (POST .../x-glint-boot-set, at most
+// once per `report_interval_seconds` per image), where the reports of every host are
+// merged. When an image is opened, the chunks of its kept boot set that the cache lacks
+// are fetched in parallel ahead of the reader, and so are those of the API's merged set
+// (asked for on a prefetch thread, so the open does not wait for it): a host that never
+// booted the image prefetches what the others learned.
 //
 // StartRecording/Prefetch come from HostCache::Open, BootRecorder::Read from reads on
-// libfuse worker threads; the prefetch threads are BootSets' own. Thread-safe.
+// libfuse worker threads; the prefetch threads (which also talk to the API) are BootSets'
+// own. Thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -27,9 +33,18 @@
 namespace glint::fs {
 
 struct BootOptions {
-  double window_seconds = 30;  // how long after an open its reads count as the boot
-  int threads = 4;             // parallel prefetch fetches
-  size_t max_chunks = 4096;    // at most this many chunks in one boot set (16 GiB)
+  double window_seconds = 30;           // how long after an open its reads count as the boot
+  int threads = 4;                      // parallel prefetch fetches
+  size_t max_chunks = 4096;             // at most this many chunks in one boot set (16 GiB)
+  double report_interval_seconds = 60;  // between two reports of one image (the API's rate)
+};
+
+// The API's side (ImageView), both called on the prefetch threads. `fetch`: the body of
+// GET .../x-glint-boot-set, nullopt on 404. `report`: POSTs a body, returns the status.
+// Either may be empty (no API: local boot sets only).
+struct BootSetRemote {
+  std::function<Result<std::optional<std::string>>(const std::string& image_id)> fetch;
+  std::function<Result<int>(const std::string& image_id, const std::string& body)> report;
 };
 
 class BootSets;
@@ -53,7 +68,7 @@ class BootRecorder {
 
 class BootSets {
  public:
-  BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& clock = SystemClock());
+  BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& clock = SystemClock(), BootSetRemote remote = {});
   ~BootSets();
 
   std::shared_ptr<BootRecorder> StartRecording(const std::string& image_id);
@@ -62,6 +77,11 @@ class BootSets {
   // Runs `fetch(index)` on the prefetch threads for each of `indexes` the cache lacks.
   void Prefetch(const std::string& image_id, const std::vector<int64_t>& indexes,
                 std::function<void(int64_t)> fetch);
+  // On open: prefetches the kept boot set now, then (on a prefetch thread) the API's
+  // merged set, each chunk below `chunk_count` that the cache lacks.
+  void PrefetchLearned(const std::string& image_id, int64_t chunk_count, std::function<void(int64_t)> fetch);
+  // This host's id in its reports: random, kept in the cache directory (meta/host-id).
+  std::string HostId();
   // Waits until no prefetch is queued or running (tests, shutdown).
   void Drain();
 
@@ -69,10 +89,19 @@ class BootSets {
   friend class BootRecorder;
   void Merge(const std::string& image_id, const std::set<int64_t>& read);
   void Run();
+  void Enqueue(std::function<void()> job);
+  // On a prefetch thread: the API's merged set (empty when none or unreadable).
+  std::vector<int64_t> FetchRemote(const std::string& image_id, int64_t chunk_count);
+  // On a prefetch thread: reports the kept boot set, unless reported within the interval.
+  void Report(const std::string& image_id);
 
   cache::ChunkCache& cache_;
   const BootOptions options_;
   const Clock& clock_;
+  const BootSetRemote remote_;
+  std::mutex report_mu_;
+  std::map<std::string, int64_t> reported_at_;  // image -> when its set was last reported
+  std::string host_id_;
   std::mutex merge_mu_;
   std::mutex mu_;
   std::condition_variable cv_, idle_cv_;

@@ -14,9 +14,9 @@ std::string ManifestFile(const std::string& id) { return id + ".manifest"; }
 }  // namespace
 
 HostCache::HostCache(DataSource& inner, std::unique_ptr<cache::ChunkCache> cache, ManifestSource manifests,
-                     HostCacheOptions options, const Clock& clock)
+                     HostCacheOptions options, const Clock& clock, BootSetRemote boot_remote)
     : inner_(inner), cache_(std::move(cache)), manifests_(std::move(manifests)), options_(options) {
-  if (options_.boot_prefetch) boot_ = std::make_unique<BootSets>(*cache_, options_.boot, clock);
+  if (options_.boot_prefetch) boot_ = std::make_unique<BootSets>(*cache_, options_.boot, clock, std::move(boot_remote));
 }
 
 std::shared_ptr<const ImageManifest> HostCache::Remember(const ImageEntry& image, std::optional<ImageManifest> m) {
@@ -81,11 +81,11 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, 
   auto reader = std::make_unique<CachedReader>(image, verified, *cache_, open_base, std::move(opened));
   if (boot_ && learn) {
     reader->SetRecorder(boot_->StartRecording(image.id));
-    std::vector<int64_t> boot_set = boot_->BootSet(image.id);
     // A reader of its own (its own store connection), so prefetches outlive this open if
-    // they must: the boot set now, and the next chunks of a sequential reader's misses.
+    // they must: the learned boot sets (local and the API's merged one) now, and the next
+    // chunks of a sequential reader's misses.
     auto ahead = std::make_shared<CachedReader>(image, verified, *cache_, open_base, nullptr);
-    if (!boot_set.empty()) boot_->Prefetch(image.id, boot_set, [ahead](int64_t index) { (void)ahead->Chunk(index); });
+    boot_->PrefetchLearned(image.id, ahead->chunk_count(), [ahead](int64_t index) { (void)ahead->Chunk(index); });
     reader->SetAhead([boot = boot_.get(), ahead, id = image.id](int64_t index) {
       boot->Prefetch(id, {index}, [ahead](int64_t i) { (void)ahead->Chunk(i); });
     });

@@ -34,7 +34,7 @@ struct HostCacheOptions {
 class HostCache final : public DataSource {
  public:
   HostCache(DataSource& inner, std::unique_ptr<cache::ChunkCache> cache, ManifestSource manifests,
-            HostCacheOptions options, const Clock& clock = SystemClock());
+            HostCacheOptions options, const Clock& clock = SystemClock(), BootSetRemote boot_remote = {});
 
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override { return Open(image, true); }
   // `learn`: the open is a reader's (its first reads teach the boot set, and the learned

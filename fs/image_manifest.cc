@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/chunk_manifest.h"
+
 namespace glint::fs {
 
 using nlohmann::json;
@@ -60,6 +62,11 @@ Result<ImageManifest> ParseManifest(const std::string& text, const ImageEntry& i
     if (!IsDigest(c)) return bad("a chunk digest is not lowercase hex sha256");
     m.chunks.push_back(c.get<std::string>());
   }
+  // The binding covers all of the above: one changed digest, or a header that another
+  // image's digests were pasted under, does not verify.
+  ChunkManifest bound{m.image_id, m.size, static_cast<int64_t>(m.chunk_size), "sha256",
+                      m.os_hash_algo, m.os_hash_value, m.chunks, m.binding};
+  if (!ManifestConsistent(bound)) return bad("binding does not match its contents");
   return m;
 }
 

@@ -5,9 +5,11 @@
 //    "os_hash_value", "binding", "chunks": ["<hex sha256>", ...]}
 //
 // The host cache checks every chunk entering it against the manifest. A manifest is
-// accepted only for the image it names, with that image's size and os_hash_value (the
-// binding that keeps a manifest from being swapped under an image) and exactly one digest
-// per chunk. Pure functions; a ManifestSource (ImageView) blocks on HTTP.
+// accepted only for the image it names, with that image's size and os_hash_value, exactly
+// one digest per chunk, and a `binding` (common/chunk_manifest.h: a SHA-256 over id,
+// size, os_hash_algo/value, chunk size and every chunk digest) that matches all of them,
+// so a manifest cannot be swapped under an image nor one digest changed. Pure functions;
+// a ManifestSource (ImageView) blocks on HTTP.
 #pragma once
 
 #include <cstdint>

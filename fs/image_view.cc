@@ -98,6 +98,11 @@ ImageView::ImageView(std::string api_url, TokenSource& tokens, bool all_visibili
 }
 
 Result<client::ClientResponse> ImageView::Get(const std::string& target, client::HeaderList headers) {
+  return Send("GET", target, std::move(headers), "");
+}
+
+Result<client::ClientResponse> ImageView::Send(const std::string& method, const std::string& target,
+                                               client::HeaderList headers, const std::string& body) {
   auto& client = Client();
   if (!client) return Status::InvalidArgument("bad API URL " + url_);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -105,7 +110,7 @@ Result<client::ClientResponse> ImageView::Get(const std::string& target, client:
     if (!token.ok()) return token.status();
     client::HeaderList h = headers;
     h.emplace_back("X-Auth-Token", *token);
-    auto r = client->Request("GET", target, h, "");
+    auto r = client->Request(method, target, h, body);
     if (!r.ok()) {
       client_.reset();  // reconnect next time
       return r.status();
@@ -174,6 +179,22 @@ Result<std::optional<std::string>> ImageView::ManifestJson(const std::string& id
   if (r->status == 404) return std::optional<std::string>();
   if (r->status != 200) return Status::Unavailable("manifest of " + id + " answered HTTP " + std::to_string(r->status));
   return std::optional<std::string>(std::move(r->body));
+}
+
+Result<std::optional<std::string>> ImageView::BootSetJson(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto r = Get("/v2/images/" + id + "/x-glint-boot-set", {});
+  if (!r.ok()) return r.status();
+  if (r->status == 404) return std::optional<std::string>();
+  if (r->status != 200) return Status::Unavailable("boot set of " + id + " answered HTTP " + std::to_string(r->status));
+  return std::optional<std::string>(std::move(r->body));
+}
+
+Result<int> ImageView::ReportBootSet(const std::string& id, const std::string& body) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto r = Send("POST", "/v2/images/" + id + "/x-glint-boot-set", {{"Content-Type", "application/json"}}, body);
+  if (!r.ok()) return r.status();
+  return r->status;
 }
 
 }  // namespace glint::fs

@@ -59,12 +59,19 @@ class ImageView {
   Result<ImageEntry> Lookup(const std::string& id);
   // GET /v2/images/{id}/x-glint-manifest: the body, or nullopt on 404.
   Result<std::optional<std::string>> ManifestJson(const std::string& id);
+  // GET /v2/images/{id}/x-glint-boot-set (the boot set merged from every host's reports):
+  // the body, or nullopt on 404.
+  Result<std::optional<std::string>> BootSetJson(const std::string& id);
+  // POST /v2/images/{id}/x-glint-boot-set with `body` (this host's report): the HTTP status.
+  Result<int> ReportBootSet(const std::string& id, const std::string& body);
   const std::string& api_url() const { return url_; }
 
  private:
   std::unique_ptr<client::HttpClient>& Client();
   // GET with the current token; on 401 renews the token once and retries.
   Result<client::ClientResponse> Get(const std::string& target, client::HeaderList headers);
+  Result<client::ClientResponse> Send(const std::string& method, const std::string& target,
+                                      client::HeaderList headers, const std::string& body);
   std::string url_, etag_;
   TokenSource& tokens_;
   bool all_ = false;

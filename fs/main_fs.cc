@@ -230,8 +230,12 @@ std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs:
   ho.allow_unverified = a.cache_unverified;
   ho.boot_prefetch = a.boot_seconds > 0;
   ho.boot.window_seconds = a.boot_seconds;
+  fs::BootSetRemote remote;  // learned boot sets shared through the API
+  remote.fetch = [&view](const std::string& id) { return view.BootSetJson(id); };
+  remote.report = [&view](const std::string& id, const std::string& body) { return view.ReportBootSet(id, body); };
   return std::make_unique<fs::HostCache>(
-      source, std::move(cache).value(), [&view](const std::string& id) { return view.ManifestJson(id); }, ho);
+      source, std::move(cache).value(), [&view](const std::string& id) { return view.ManifestJson(id); }, ho,
+      SystemClock(), std::move(remote));
 }
 
 }  // namespace

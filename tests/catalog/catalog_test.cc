@@ -452,6 +452,59 @@ TEST_P(CatalogTest, ManifestLifecycle) {
   EXPECT_EQ(catalog_->GetManifest(r.id).status().code(), Status::Code::kNotFound);
 }
 
+// Learned boot sets (schema step 7): one row per (image, reporter, host), replaced by the
+// host's next report, rate-limited, bounded per reporter and per image, gone with the image.
+TEST_P(CatalogTest, BootReports) {
+  ImageRecord r = Make("boots", 1);
+  ASSERT_OK(catalog_->CreateImage(r));
+  const int64_t t0 = 1000000000;
+  BootReportLimits limits;
+  limits.min_interval = 60000000;
+  limits.max_hosts_per_reporter = 3;
+  limits.max_reports_per_image = 5;
+  ASSERT_OK(catalog_->PutBootReport({r.id, "user:a", "h1", {0, 2, 9}, t0}, limits));
+  ASSERT_OK(catalog_->PutBootReport({r.id, "user:b", "h1", {}, t0}, limits));
+  auto got = catalog_->ListBootReports(r.id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].reporter, "user:a");
+  EXPECT_EQ((*got)[0].chunks, (std::vector<int64_t>{0, 2, 9}));
+  EXPECT_TRUE((*got)[1].chunks.empty());
+  // Too soon for the same host; a minute later its report replaces the old one.
+  EXPECT_EQ(catalog_->PutBootReport({r.id, "user:a", "h1", {1}, t0 + 1000000}, limits).code(),
+            Status::Code::kConflict);
+  ASSERT_OK(catalog_->PutBootReport({r.id, "user:a", "h1", {1, 3}, t0 + 60000000}, limits));
+  got = catalog_->ListBootReports(r.id);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].chunks, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ((*got)[0].reported_at, t0 + 60000000);
+  // A reporter keeps its newest 3 hosts; the image its newest 5 reports.
+  for (int h = 2; h <= 5; ++h) {
+    ASSERT_OK(catalog_->PutBootReport({r.id, "user:a", "h" + std::to_string(h), {0}, t0 + h * 100000000}, limits));
+  }
+  got = catalog_->ListBootReports(r.id);
+  std::vector<std::string> hosts;
+  for (const auto& b : *got) hosts.push_back(b.reporter + "/" + b.host);
+  EXPECT_EQ(hosts, (std::vector<std::string>{"user:a/h3", "user:a/h4", "user:a/h5", "user:b/h1"}));
+  for (int p = 0; p < 3; ++p) {
+    ASSERT_OK(catalog_->PutBootReport({r.id, "user:p" + std::to_string(p), "h", {0}, t0 + 1000000000 + p}, limits));
+  }
+  got = catalog_->ListBootReports(r.id);
+  hosts.clear();
+  for (const auto& b : *got) hosts.push_back(b.reporter + "/" + b.host);
+  EXPECT_EQ(hosts, (std::vector<std::string>{"user:a/h4", "user:a/h5", "user:p0/h", "user:p1/h", "user:p2/h"}));
+  // A large report round-trips whole.
+  std::vector<int64_t> many;
+  for (int64_t i = 0; i < 4096; ++i) many.push_back(i * 61);
+  ASSERT_OK(catalog_->PutBootReport({r.id, "user:big", "h", many, t0 + 2000000000}, limits));
+  got = catalog_->ListBootReports(r.id);
+  bool found = false;
+  for (const auto& b : *got) found = found || (b.reporter == "user:big" && b.chunks == many);
+  EXPECT_TRUE(found);
+  ASSERT_TRUE(catalog_->DeleteImage(r.id).ok());
+  EXPECT_TRUE(catalog_->ListBootReports(r.id)->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, CatalogTest, ::testing::Values("sqlite", "mariadb"),
                          [](const auto& info) { return info.param; });
 

@@ -1,4 +1,5 @@
 #include "fs/host_cache.h"
+#include "common/chunk_manifest.h"
 #include "fs/image_pins.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <cstring>
 #include <random>
@@ -90,6 +92,8 @@ std::string ManifestOf(const std::vector<char>& data) {
   for (size_t at = 0; at < data.size(); at += kChunkSize) {
     m.chunks.push_back(Sha256Hex(data.data() + at, std::min(kChunkSize, data.size() - at)));
   }
+  m.binding = ManifestBinding({m.image_id, m.size, static_cast<int64_t>(m.chunk_size), "sha256", m.os_hash_algo,
+                               m.os_hash_value, m.chunks, ""});
   return ManifestToJson(m);
 }
 
@@ -102,7 +106,8 @@ struct Fixture {
   std::atomic<int> manifest_calls{0};
 
   ManualClock clock;
-  std::unique_ptr<HostCache> Make(bool allow_unverified = false, uint64_t capacity = uint64_t{1} << 30) {
+  std::unique_ptr<HostCache> Make(bool allow_unverified = false, uint64_t capacity = uint64_t{1} << 30,
+                                  BootSetRemote remote = {}) {
     ChunkCacheOptions o;
     o.dir = tmp.path() + "/cache";
     o.capacity = capacity;
@@ -117,7 +122,7 @@ struct Fixture {
           if (api_down) return Status::Unavailable("API down");
           return id == kId ? manifest : std::nullopt;
         },
-        ho, clock);
+        ho, clock, std::move(remote));
   }
 };
 
@@ -300,6 +305,99 @@ TEST(BootPrefetch, AnOpenPrefetchesTheLearnedBootSetInParallel) {
   EXPECT_EQ(0, std::memcmp(buf.data(), f.data.data() + kChunkSize, buf.size()));
 }
 
+// The API's side of boot sets, in memory: a merged set to answer, the reports received.
+struct FakeBootApi {
+  std::mutex mu;
+  std::optional<std::string> merged;
+  std::vector<std::pair<std::string, std::string>> reports;  // image, body
+  BootSetRemote Remote() {
+    BootSetRemote r;
+    r.fetch = [this](const std::string&) -> Result<std::optional<std::string>> {
+      std::lock_guard<std::mutex> l(mu);
+      return merged;
+    };
+    r.report = [this](const std::string& id, const std::string& body) -> Result<int> {
+      std::lock_guard<std::mutex> l(mu);
+      reports.emplace_back(id, body);
+      return 204;
+    };
+    return r;
+  }
+};
+
+TEST(BootPrefetch, AFreshHostPrefetchesTheApisMergedSet) {
+  Fixture f;
+  FakeBootApi api;
+  // What other hosts learned; 7 and 99 are beyond the image (3 chunks) and are ignored.
+  api.merged = R"({"image_id": "x", "chunk_size": 4194304, "reports": 2, "chunks": [0, 2, 7, 99]})";
+  auto host = f.Make(false, uint64_t{1} << 30, api.Remote());
+  auto r = std::move(host->Open(Entry())).value();
+  host->DrainPrefetches();
+  EXPECT_TRUE(host->cache().Contains({kId, 0}));
+  EXPECT_FALSE(host->cache().Contains({kId, 1}));
+  EXPECT_TRUE(host->cache().Contains({kId, 2}));
+  EXPECT_EQ(f.store.reads.load(), 2);  // before the reader asked for anything
+  std::vector<char> buf(100);
+  ASSERT_TRUE(r->ReadAt(2 * kChunkSize + 5, buf.data(), buf.size()).ok());
+  EXPECT_EQ(f.store.reads.load(), 2);
+  EXPECT_EQ(0, std::memcmp(buf.data(), f.data.data() + 2 * kChunkSize + 5, buf.size()));
+}
+
+TEST(BootPrefetch, MalformedOrForeignMergedSetsPrefetchNothing) {
+  for (const char* answer : {"[0,1]", "{\"chunks\": [0, 1]}", R"({"chunk_size": 1048576, "chunks": [0, 1]})",
+                             R"({"chunk_size": 4194304, "chunks": "0,1"})", R"({"chunk_size": 4194304, "chunks": [-1, 1.5, "2"]})",
+                             "not json"}) {
+    Fixture f;
+    FakeBootApi api;
+    api.merged = answer;
+    auto host = f.Make(false, uint64_t{1} << 30, api.Remote());
+    auto r = std::move(host->Open(Entry())).value();
+    host->DrainPrefetches();
+    EXPECT_EQ(f.store.reads.load(), 0) << answer;
+  }
+}
+
+TEST(BootPrefetch, TheLearnedSetIsReportedOncePerIntervalWithAKeptHostId) {
+  Fixture f;
+  FakeBootApi api;
+  auto host = f.Make(false, uint64_t{1} << 30, api.Remote());
+  std::vector<char> buf(10);
+  {
+    auto r = std::move(host->Open(Entry())).value();
+    ASSERT_TRUE(r->ReadAt(0, buf.data(), buf.size()).ok());
+    ASSERT_TRUE(r->ReadAt(2 * kChunkSize, buf.data(), buf.size()).ok());
+  }  // closed: the record is kept and reported
+  host->DrainPrefetches();
+  std::string host_id;
+  {
+    std::lock_guard<std::mutex> l(api.mu);
+    ASSERT_EQ(api.reports.size(), 1u);
+    EXPECT_EQ(api.reports[0].first, kId);
+    auto body = nlohmann::json::parse(api.reports[0].second);
+    EXPECT_EQ(body["chunk_size"], kChunkSize);
+    EXPECT_EQ(body["chunks"], nlohmann::json({0, 2}));
+    host_id = body["host"].get<std::string>();
+    EXPECT_EQ(host->cache().GetMeta("host-id").value_or(""), host_id);
+  }
+  {  // another boot reading more, within the interval: kept, not reported
+    auto r = std::move(host->Open(Entry())).value();
+    ASSERT_TRUE(r->ReadAt(kChunkSize, buf.data(), buf.size()).ok());
+  }
+  host->DrainPrefetches();
+  EXPECT_EQ(api.reports.size(), 1u);
+  f.clock.Advance(61 * 1000000);
+  {  // the next boot after the interval: reported, the whole kept set, same host id
+    auto r = std::move(host->Open(Entry())).value();
+    ASSERT_TRUE(r->ReadAt(0, buf.data(), buf.size()).ok());
+  }
+  host->DrainPrefetches();
+  std::lock_guard<std::mutex> l(api.mu);
+  ASSERT_EQ(api.reports.size(), 2u);
+  auto body = nlohmann::json::parse(api.reports[1].second);
+  EXPECT_EQ(body["chunks"], nlohmann::json({0, 1, 2}));
+  EXPECT_EQ(body["host"], host_id);
+}
+
 TEST(ImageManifest, RefusesManifestsThatDoNotFit) {
   auto data = ImageData();
   std::string good = ManifestOf(data);
@@ -322,6 +420,33 @@ TEST(ImageManifest, RefusesManifestsThatDoNotFit) {
   EXPECT_FALSE(ParseManifest(j.dump(), Entry(), kChunkSize).ok());
   EXPECT_FALSE(ParseManifest("[1,2]", Entry(), kChunkSize).ok());
   EXPECT_FALSE(ParseManifest("{\"image_id\":", Entry(), kChunkSize).ok());
+}
+
+// The binding covers every chunk digest and the header: a manifest whose digest of one
+// chunk was replaced (well-formed, the right count) or whose binding was dropped or
+// altered is refused, so a tampered manifest never vouches for tampered data.
+TEST(ImageManifest, RefusesAManifestWhoseBindingDoesNotMatch) {
+  auto data = ImageData();
+  auto j = nlohmann::json::parse(ManifestOf(data));
+  ASSERT_TRUE(ParseManifest(j.dump(), Entry(), kChunkSize).ok());
+  auto swapped = j;
+  swapped["chunks"][1] = Sha256Hex("other", 5);
+  auto r = ParseManifest(swapped.dump(), Entry(), kChunkSize);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("binding"), std::string::npos) << r.status().ToString();
+  auto unbound = j;
+  unbound["binding"] = "";
+  EXPECT_FALSE(ParseManifest(unbound.dump(), Entry(), kChunkSize).ok());
+  unbound.erase("binding");
+  EXPECT_FALSE(ParseManifest(unbound.dump(), Entry(), kChunkSize).ok());
+  auto other = j;
+  other["binding"] = Sha256Hex("x", 1);
+  EXPECT_FALSE(ParseManifest(other.dump(), Entry(), kChunkSize).ok());
+  // A kept manifest with a broken binding is not used either: the image reads uncached.
+  Fixture f;
+  f.manifest = swapped.dump();
+  auto host = f.Make();
+  EXPECT_FALSE(host->Cacheable(Entry()));
 }
 
 }  // namespace
