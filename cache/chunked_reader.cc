@@ -67,18 +67,19 @@ Status ChunkedReader::FillAll() {
   return Status::Ok();
 }
 
-Result<size_t> ChunkedReader::ReadAt(int64_t offset, char* buf, size_t len) {
+Result<size_t> ReadFromChunks(const std::string& image_id, int64_t size, int64_t chunk_size, int64_t offset,
+                              char* buf, size_t len, const ChunkSource& chunk_of) {
   if (offset < 0) return Status::InvalidArgument("negative offset");
-  if (offset >= size_ || len == 0) return size_t{0};
-  len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(len), size_ - offset));
+  if (offset >= size || len == 0) return size_t{0};
+  len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(len), size - offset));
   size_t got = 0;
   while (got < len) {
     const int64_t at = offset + static_cast<int64_t>(got);
-    const int64_t index = at / chunk_size();
-    auto chunk = Chunk(index);
+    const int64_t index = at / chunk_size;
+    auto chunk = chunk_of(index);
     if (!chunk.ok()) return chunk.status();
-    const size_t in = static_cast<size_t>(at - index * chunk_size());
-    if (in >= (*chunk)->size) return Status::IOError("chunk " + std::to_string(index) + " of " + image_id_ + " is short");
+    const size_t in = static_cast<size_t>(at - index * chunk_size);
+    if (in >= (*chunk)->size) return Status::IOError("chunk " + std::to_string(index) + " of " + image_id + " is short");
     const size_t n = std::min(len - got, (*chunk)->size - in);
     if ((*chunk)->fd < 0) {
       std::memcpy(buf + got, (*chunk)->bytes.data() + in, n);
@@ -94,6 +95,10 @@ Result<size_t> ChunkedReader::ReadAt(int64_t offset, char* buf, size_t len) {
     got += n;
   }
   return got;
+}
+
+Result<size_t> ChunkedReader::ReadAt(int64_t offset, char* buf, size_t len) {
+  return ReadFromChunks(image_id_, size_, chunk_size(), offset, buf, len, [this](int64_t i) { return Chunk(i); });
 }
 
 }  // namespace glint::cache

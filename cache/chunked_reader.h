@@ -23,6 +23,14 @@ namespace glint::cache {
 using OpenStore = std::function<Result<std::unique_ptr<store::Reader>>()>;
 // Told of every chunk a reader got: its index and whether it came from the store.
 using ChunkObserver = std::function<void(int64_t index, bool fetched)>;
+// Chunk `index` of an image, from the cache (fetched if missing).
+using ChunkSource = std::function<Result<ChunkRef>(int64_t index)>;
+
+// Copies [offset, offset + len) of an image of `size` bytes out of its chunks, each got from
+// `chunk`; short at the end of the image. Shared by every reader over the chunk cache
+// (ChunkedReader here, glint-fs's CachedReader).
+Result<size_t> ReadFromChunks(const std::string& image_id, int64_t size, int64_t chunk_size, int64_t offset,
+                              char* buf, size_t len, const ChunkSource& chunk);
 
 class ChunkedReader final : public store::Reader {
  public:

@@ -1,47 +1,28 @@
 #include "fs/cached_reader.h"
 
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <utility>
 
 namespace glint::fs {
+
+namespace {
+
+// The store reader: `base` when the caller already opened one, else `open_base` on the first miss.
+cache::OpenStore FirstOpen(OpenBase open_base, std::unique_ptr<store::Reader> base) {
+  auto held = std::make_shared<std::unique_ptr<store::Reader>>(std::move(base));
+  return [open_base = std::move(open_base), held]() -> Result<std::unique_ptr<store::Reader>> {
+    if (*held) return std::move(*held);
+    return open_base();
+  };
+}
+
+}  // namespace
 
 CachedReader::CachedReader(ImageEntry image, std::shared_ptr<const ImageManifest> manifest, cache::ChunkCache& cache,
                            OpenBase open_base, std::unique_ptr<store::Reader> base)
     : image_(std::move(image)),
       manifest_(std::move(manifest)),
-      cache_(cache),
-      open_base_(std::move(open_base)),
-      base_(std::move(base)) {}
-
-Result<std::vector<char>> CachedReader::FetchChunk(int64_t index) {
-  std::shared_ptr<store::Reader> base;
-  {
-    std::lock_guard<std::mutex> l(base_mu_);
-    if (!base_) {
-      auto opened = open_base_();
-      if (!opened.ok()) return opened.status();
-      base_ = std::move(opened).value();
-    }
-    base = base_;
-  }
-  const int64_t start = index * chunk_size();
-  const size_t len = static_cast<size_t>(std::min(chunk_size(), image_.size - start));
-  std::vector<char> data(len);
-  size_t got = 0;
-  while (got < len) {
-    auto n = base->ReadAt(start + static_cast<int64_t>(got), data.data() + got, len - got);
-    if (!n.ok()) return n.status();
-    if (*n == 0) {
-      return Status::IOError("store data of " + image_.id + " ends at " + std::to_string(start + got) +
-                             ", the image has " + std::to_string(image_.size) + " bytes");
-    }
-    got += *n;
-  }
-  return data;
-}
+      chunks_(cache, image_.id, image_.size, manifest_ ? manifest_->chunks : std::vector<std::string>{},
+              FirstOpen(std::move(open_base), std::move(base))) {}
 
 Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
   if (index < 0 || index >= chunk_count()) return Status::InvalidArgument("chunk index out of range");
@@ -56,8 +37,7 @@ Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
   if (ahead_ && last_chunk_.exchange(index) + 1 == index && index > 0) {
     for (int64_t next = index + 1; next <= index + kAheadChunks && next < chunk_count(); ++next) ahead_(next);
   }
-  std::string expected = manifest_ ? manifest_->chunks[static_cast<size_t>(index)] : "";
-  auto chunk = cache_.Get({image_.id, index}, expected, [this, index] { return FetchChunk(index); });
+  auto chunk = chunks_.Chunk(index);
   if (chunk.ok() && (*chunk)->fd >= 0) {
     std::lock_guard<std::mutex> l(slots_mu_);
     slot = {index, *chunk};
@@ -66,31 +46,8 @@ Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
 }
 
 Result<size_t> CachedReader::ReadAt(int64_t offset, char* buf, size_t len) {
-  if (offset >= image_.size || len == 0) return size_t{0};
-  len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(len), image_.size - offset));
-  size_t got = 0;
-  while (got < len) {
-    const int64_t at = offset + static_cast<int64_t>(got);
-    const int64_t index = at / chunk_size();
-    auto chunk = Chunk(index);
-    if (!chunk.ok()) return chunk.status();
-    const size_t in = static_cast<size_t>(at - index * chunk_size());
-    if (in >= (*chunk)->size) return Status::IOError("chunk " + std::to_string(index) + " of " + image_.id + " is short");
-    const size_t n = std::min(len - got, (*chunk)->size - in);
-    if ((*chunk)->fd < 0) {
-      std::memcpy(buf + got, (*chunk)->bytes.data() + in, n);
-    } else {
-      size_t done = 0;
-      while (done < n) {
-        ssize_t r = ::pread((*chunk)->fd, buf + got + done, n - done, static_cast<off_t>(in + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return Status::IOError("cache file of chunk " + std::to_string(index) + " is short");
-        done += static_cast<size_t>(r);
-      }
-    }
-    got += n;
-  }
-  return got;
+  return cache::ReadFromChunks(image_.id, image_.size, chunk_size(), offset, buf, len,
+                               [this](int64_t i) { return Chunk(i); });
 }
 
 }  // namespace glint::fs

@@ -1,8 +1,8 @@
-// CachedReader: one open image read through the host's ChunkCache. Every read is served
-// from whole cached chunks; a missing chunk is fetched from the data source in one read of
-// the whole chunk (one store round trip per 4 MiB, not per kernel request), checked
-// against the image's manifest when there is one, and kept. The data source's reader is
-// opened only when a chunk is missing, so a fully cached image reads with the store down.
+// CachedReader: one open image read through the host's ChunkCache: cache::ChunkedReader
+// (the reader glint-api's image cache uses too: whole chunks, one store round trip per
+// 4 MiB, checked against the manifest when there is one, the data source opened only on a
+// miss, so a fully cached image reads with the store down) plus what glint-fs adds: the
+// learned boot set, read-ahead of a sequential reader's misses, chunks kept open per reader.
 //
 // Used by the FUSE read op on libfuse worker threads (several at once per open file) and
 // by the pinning thread; thread-safe.
@@ -17,6 +17,7 @@
 
 #include "fs/boot_prefetch.h"
 #include "cache/chunk_cache.h"
+#include "cache/chunked_reader.h"
 #include "fs/image_manifest.h"
 #include "fs/image_view.h"
 #include "store/backend.h"
@@ -45,20 +46,15 @@ class CachedReader final : public store::Reader {
   // are kept open, so the kernel's further requests into a chunk (a 4 MiB chunk takes four
   // 1 MiB requests) cost no lookup, lock or open() in the cache.
   Result<cache::ChunkRef> Chunk(int64_t index);
-  int64_t chunk_size() const { return static_cast<int64_t>(cache_.chunk_size()); }
-  int64_t chunk_count() const { return (image_.size + chunk_size() - 1) / chunk_size(); }
+  int64_t chunk_size() const { return chunks_.chunk_size(); }
+  int64_t chunk_count() const { return chunks_.chunk_count(); }
   bool verified() const { return manifest_ != nullptr; }
   const std::string& image_id() const { return image_.id; }
 
  private:
-  Result<std::vector<char>> FetchChunk(int64_t index);
-
   const ImageEntry image_;
   const std::shared_ptr<const ImageManifest> manifest_;
-  cache::ChunkCache& cache_;
-  OpenBase open_base_;
-  std::mutex base_mu_;
-  std::shared_ptr<store::Reader> base_;
+  cache::ChunkedReader chunks_;
   std::shared_ptr<BootRecorder> recorder_;
   std::function<void(int64_t)> ahead_;
   std::atomic<int64_t> last_chunk_{-1};
