@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <atomic>
 #include <future>
 #include <stdexcept>
 
@@ -34,6 +35,33 @@ TEST(WorkerPool, SerialQueueGoesOnAfterATaskThrows) {
   queue.Push([] { throw std::logic_error("first task fails"); });
   queue.Push([&] { second.set_value(); });
   EXPECT_EQ(second.get_future().wait_for(kWait), std::future_status::ready);
+}
+
+// An upload's tasks keep its session (and the session's queues) alive: the task that ends
+// last frees the queue while its drain still runs. Under ASan a drain that touched the
+// freed queue afterwards was reported here (and once in the identity suite).
+TEST(WorkerPool, ATaskMayHoldTheLastReferenceToItsQueuesOwner) {
+  struct Owner {
+    explicit Owner(Post p) : queue(std::move(p)) {}
+    ~Owner() { gone->set_value(); }
+    SerialQueue queue;
+    std::promise<void>* gone = nullptr;
+  };
+  WorkerPool pool(2);
+  std::promise<void> gone;
+  std::atomic<int> ran{0};
+  std::promise<void> released;
+  std::shared_future<void> released_f = released.get_future().share();
+  {
+    auto owner = std::make_shared<Owner>(pool.Poster());
+    owner->gone = &gone;
+    owner->queue.Push([owner, released_f] { released_f.wait(); });  // the tasks outlive our reference
+    for (int i = 0; i < 100; ++i) owner->queue.Push([owner, &ran] { ++ran; });
+  }
+  released.set_value();
+  EXPECT_EQ(gone.get_future().wait_for(kWait), std::future_status::ready);
+  pool.Join();  // every drain has ended
+  EXPECT_EQ(ran.load(), 100);
 }
 
 TEST(JobBoundary, ReportsWhetherTheJobThrew) {
