@@ -11,34 +11,11 @@ import uuid
 import pytest
 import requests
 
-from test_notifications import need_dependencies, start_glint  # noqa: F401
-import rabbitmq
+from test_notifications import broker, glint, listener, need_dependencies, start_glint  # noqa: F401 (fixtures)
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SCHEMA_FIELDS = ["type", "title", "description", "default", "minimum", "maximum", "enum", "pattern", "minLength",
                  "maxLength", "confidential", "items", "uniqueItems", "minItems", "maxItems", "additionalItems"]
-
-
-@pytest.fixture(scope="module")
-def broker():
-    need_dependencies()
-    b = rabbitmq.Broker().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture(scope="module")
-def listener(broker):
-    lst = rabbitmq.Listener(broker.url)
-    yield lst
-    lst.stop()
-
-
-@pytest.fixture(scope="module")
-def glint(broker):
-    s = start_glint(broker.url)
-    yield s
-    s.stop()
 
 
 def glance_payload(kind, **fields):
