@@ -139,11 +139,11 @@ Result<HttpResponse> ImagesHandler::Delete(const Call& call) {
   GLINT_RETURN_IF_ERROR(ImageAccess::MayModify(call.ctx, *img));
   GLINT_RETURN_IF_ERROR(access_.PolicyOn("delete_image", call.ctx, *img));
   if (img->is_protected) return Status::PermissionDenied("Image " + img->id + " is protected and cannot be deleted.");
-  if (auto host = ForeignStageHost(api_.config, *img)) {
+  if (auto host = ForeignStageHost(api_.config, *img, call.req)) {
     // Staged on another node: that node deletes it with its staged data (as Glance does).
     // When it cannot (unreachable, 5xx) the image is deleted here all the same; the staged
     // data then waits for that node's sweep.
-    auto forwarded = ForwardToStageHost(*host, call.req);
+    auto forwarded = ForwardToStageHost(*host, SelfReferenceUrl(api_.config), call.req);
     if (forwarded.ok() && forwarded->status < 500) return forwarded;
     img = access_.Visible(call.ctx, call.id);
     if (!img.ok()) return img.status();

@@ -144,7 +144,9 @@ Result<HttpResponse> ImportHandler::Import(const Call& call) {
   if (Status may = ImageAccess::MayModify(ctx, *img); !may.ok()) return may;
   if (Status p = access_.PolicyOn("modify_image", ctx, *img); !p.ok()) return p;
   // Staged on another node (no shared staging area): that node imports it.
-  if (auto host = ForeignStageHost(api_.config, *img)) return ForwardToStageHost(*host, req);
+  if (auto host = ForeignStageHost(api_.config, *img, req)) {
+    return ForwardToStageHost(*host, SelfReferenceUrl(api_.config), req);
+  }
   auto targets = Targets(req, body);
   if (!targets.ok()) return targets.status();
   if (!targets->first) return Status::Unavailable("No store is configured");

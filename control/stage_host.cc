@@ -39,20 +39,27 @@ Status ForgetStageHost(ApiContext& api, const std::string& id) {
   return Status::Conflict("image " + id + " is being changed concurrently; try again");
 }
 
-std::optional<std::string> ForeignStageHost(const Config& config, const catalog::ImageRecord& img) {
+std::optional<std::string> ForeignStageHost(const Config& config, const catalog::ImageRecord& img,
+                                            const HttpRequest& req) {
   auto it = img.properties.find(kStageHostProperty);
   if (it == img.properties.end() || it->second.empty() || it->second == SelfReferenceUrl(config)) return std::nullopt;
+  if (!req.Header(kForwardedHeaderLower).empty()) {
+    spdlog::warn("{}: image {} was staged on {}, but this request was already forwarded by another node; "
+                 "answering here", req.request_id, img.id, it->second);
+    return std::nullopt;
+  }
   return it->second;
 }
 
-Result<HttpResponse> ForwardToStageHost(const std::string& host, const HttpRequest& req) {
+Result<HttpResponse> ForwardToStageHost(const std::string& host, const std::string& self, const HttpRequest& req) {
   spdlog::info("{}: forwarding {} {} to {}, which has the image staged", req.request_id, req.method, req.path, host);
   client::ClientOptions options;
   options.stall_timeout_ms = 60000;
   auto client = client::HttpClient::Create(host, options);
   if (!client.ok()) return Status::Unavailable("Stage host is unavailable: " + client.status().message());
   client::HeaderList headers = {{"Content-Type", "application/json"},
-                                {"X-Auth-Token", std::string(req.Header("x-auth-token"))}};
+                                {"X-Auth-Token", std::string(req.Header("x-auth-token"))},
+                                {kForwardedHeader, self.empty() ? "unnamed node" : self}};
   auto r = (*client)->Request(req.method, req.path, headers, req.body);
   if (!r.ok()) {
     spdlog::warn("{}: stage host {} unavailable: {}", req.request_id, host, r.status().ToString());

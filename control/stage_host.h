@@ -30,11 +30,21 @@ Status RecordStageHost(ApiContext& api, const std::string& id);
 // Drops the record of where image `id` was staged (nothing to do when there is none).
 Status ForgetStageHost(ApiContext& api, const std::string& id);
 
-// The node to forward a glance-direct import of `img` to, if it was staged elsewhere.
-std::optional<std::string> ForeignStageHost(const Config& config, const catalog::ImageRecord& img);
+// Marks a forwarded request. A request carrying it is never forwarded again, so a stage
+// host that does not recognise itself (its URL recorded differently, or a URL that leads
+// back through the load balancer) cannot bounce a request between nodes: the node that
+// receives it answers on its own (a delete deletes; an import without the staged data
+// fails). A client sending it gains nothing more than a stage host that is down gives.
+inline constexpr const char* kForwardedHeader = "X-Glint-Forwarded-From";
+inline constexpr const char* kForwardedHeaderLower = "x-glint-forwarded-from";  // as HttpRequest::Header takes it
 
-// Replays `req` (an import or a delete) on `host` with the caller's token and returns its answer;
-// 503 when the staging node cannot be reached.
-Result<HttpResponse> ForwardToStageHost(const std::string& host, const HttpRequest& req);
+// The node to forward `req` (a glance-direct import or a delete of `img`) to, if the
+// image was staged elsewhere and `req` is not itself a forwarded request.
+std::optional<std::string> ForeignStageHost(const Config& config, const catalog::ImageRecord& img,
+                                            const HttpRequest& req);
+
+// Replays `req` (an import or a delete) on `host` with the caller's token, marked as forwarded
+// by `self` (this node's URL), and returns its answer; 503 when the staging node cannot be reached.
+Result<HttpResponse> ForwardToStageHost(const std::string& host, const std::string& self, const HttpRequest& req);
 
 }  // namespace glint::control

@@ -1,0 +1,90 @@
+"""glance-direct across nodes: a request forwarded to the node an image was staged on
+(`os_glance_stage_host`) carries X-Glint-Forwarded-From and is never forwarded again. A
+stage host that does not recognise its own URL (here: the node's URL recorded as
+`localhost` while it calls itself `127.0.0.1`, as a URL through a load balancer would
+look) would otherwise bounce the request between nodes without end; with the mark, the
+node the request reaches second answers it itself.
+"""
+import os
+import socket
+import sqlite3
+import time
+
+import pytest
+import requests
+
+from test_import_plugins import Node, glint_server, images, workdir  # noqa: F401
+
+OCTET = {"Content-Type": "application/octet-stream"}
+
+
+@pytest.fixture(scope="module")
+def node(workdir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = os.path.join(workdir, "forwarding")
+    os.makedirs(d)
+    conf = os.path.join(d, "glint.conf")
+    with open(conf, "w") as f:
+        f.write("[DEFAULT]\nworker_self_reference_url = http://127.0.0.1:%d\n" % port)
+    s = glint_server.GlintServer(d, config=conf).start(port=port)
+    yield s
+    s.stop()
+
+
+def recorded_stage_host(server, image_id, value=None):
+    """The hidden property as stored; with `value`, replaces it first."""
+    db = sqlite3.connect(os.path.join(server.data_dir, "glint.db"), timeout=10)
+    with db:
+        if value is not None:
+            db.execute("UPDATE image_properties SET value = ? WHERE image_id = ? AND name = 'os_glance_stage_host'",
+                       (value, image_id))
+        rows = db.execute("SELECT value FROM image_properties WHERE image_id = ? AND name = 'os_glance_stage_host'",
+                          (image_id,)).fetchall()
+    db.close()
+    return [r[0] for r in rows]
+
+
+def staged_elsewhere(node, data):
+    """An image staged on `node`, whose record then names the same node as `localhost`."""
+    n = Node(node)
+    image_id = n.create("raw")
+    assert n.stage(image_id, data).status_code == 204
+    assert recorded_stage_host(node, image_id) == [node.url]
+    alias = node.url.replace("127.0.0.1", "localhost")
+    assert recorded_stage_host(node, image_id, alias) == [alias]
+    return n, image_id
+
+
+def log_lines(node, needle):
+    return [line for line in node.read_log().splitlines() if needle in line]
+
+
+def test_a_forwarded_import_is_imported_where_it_lands(node, images):
+    data = images["reference"]
+    before = len(log_lines(node, "forwarding POST"))
+    n, image_id = staged_elsewhere(node, data)
+    t0 = time.time()
+    n.import_(image_id)
+    assert time.time() - t0 < 10
+    img, task = n.settle(image_id)
+    assert task["status"] == "success", task
+    assert img["status"] == "active" and n.download(image_id) == data
+    assert len(log_lines(node, "forwarding POST")) == before + 1, "forwarded once, not again"
+    assert any(image_id in line for line in log_lines(node, "already forwarded by another node"))
+    assert recorded_stage_host(node, image_id) == []
+
+
+def test_a_forwarded_delete_deletes_where_it_lands(node, images):
+    before = len(log_lines(node, "forwarding DELETE"))
+    n, image_id = staged_elsewhere(node, images["reference"])
+    staged = os.path.join(node.data_dir, "staging", image_id)
+    assert os.path.exists(staged)
+    t0 = time.time()
+    r = requests.delete(node.url + "/v2/images/" + image_id, headers=n.h, timeout=30)
+    assert r.status_code == 204, r.text
+    assert time.time() - t0 < 10
+    assert len(log_lines(node, "forwarding DELETE")) == before + 1
+    assert requests.get(node.url + "/v2/images/" + image_id, headers=n.h).status_code == 404
+    assert not os.path.exists(staged)
