@@ -15,8 +15,8 @@ namespace glint::control {
 class BootSetHandler {
  public:
   explicit BootSetHandler(ApiContext& api) : api_(api), access_(api) {}
-  // POST: 204; 400 for a malformed or out-of-range report; 409 when the host reported
-  // this image less than a minute ago.
+  // POST: 204; 400 for a malformed or out-of-range report; 429 (with Retry-After) when
+  // the host reported this image less than a minute ago.
   Result<HttpResponse> Report(const Call& call);
   // GET: {"image_id", "chunk_size", "reports", "reporters", "chunks": [ascending]}.
   Result<HttpResponse> Merged(const Call& call);

@@ -2,7 +2,7 @@
 (opens and reads) an image and reports the chunks it read; host B, a second glint-fs with
 its own cache directory that never read the image, prefetches exactly those chunks as
 soon as the image is opened, counted in the API's access log before any read. And the
-API's endpoint refuses hostile reports with 400 (413, 409) in Glance's error shape.
+API's endpoint refuses hostile reports with 400 (413, 429) in Glance's error shape.
 """
 import glob
 import json
@@ -115,10 +115,13 @@ def test_hostile_reports_are_refused(server):
         assert report(server, img["id"], None, raw=raw).status_code == 400, raw
     assert report(server, img["id"], None, raw='{"host": "h", "chunks": [' + "0," * 600000 + "0]}").status_code == 413
     assert merged(server, img["id"])["reports"] == 0  # nothing hostile was kept
-    # The good report is kept; the same host again within the minute is 409.
+    # The good report is kept; the same host again within the minute is 429, in Glance's
+    # error shape, with the seconds until it may report again.
     assert report(server, img["id"], ok).status_code == 204
     r = report(server, img["id"], dict(ok, chunks=[1]))
-    assert r.status_code == 409 and "report again later" in r.text, r.text
+    assert r.status_code == 429 and "report again later" in r.text, r.text
+    assert r.json()["error"]["code"] == 429 and r.json()["error"]["title"] == "Too Many Requests"
+    assert 55 <= int(r.headers["Retry-After"]) <= 60, r.headers
     assert merged(server, img["id"])["chunks"] == [0, 2]
     # Unknown and data-less images are 404; a Glance-style method is 405.
     assert report(server, str(uuid.uuid4()), ok).status_code == 404
