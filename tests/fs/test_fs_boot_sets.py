@@ -7,7 +7,10 @@ API's endpoint refuses hostile reports with 400 (413, 429) in Glance's error sha
 import glob
 import json
 import os
+import shutil
 import sys
+import tempfile
+import time
 import uuid
 
 import pytest
@@ -155,3 +158,37 @@ def test_readers_of_other_projects_report_only_what_they_may_read(server):
     # Deleted with the image.
     api.delete(public["id"])
     assert requests.get(boot_set_url(server, public["id"]), headers={"X-Auth-Token": server.token}).status_code == 404
+
+
+def test_boot_set_options_change_the_limits_and_bad_ones_stop_the_start():
+    """[glint] boot_set_* in glint-api's config file: a one-second report interval lets the
+    same host's second report through a second later (the default minute would refuse it),
+    a smaller report limit refuses a larger report; an out-of-range value stops the start."""
+    conf_dir = tempfile.mkdtemp(prefix="glint-bootconf-")
+    try:
+        conf = os.path.join(conf_dir, "glint-api.conf")
+        with open(conf, "w") as f:
+            f.write("[glint]\nboot_set_report_interval = 1\nboot_set_max_report_chunks = 2\n")
+        s = glint_server.GlintServer.start_default(config=conf)
+        try:
+            img = Api(s).active(os.urandom(3 * CHUNK), name="boot-options")
+            body = {"host": "hv-1", "chunk_size": CHUNK, "chunks": [0, 2]}
+            assert report(s, img["id"], body).status_code == 204
+            r = report(s, img["id"], dict(body, chunks=[1]))
+            assert r.status_code == 429 and r.headers["Retry-After"] == "1", (r.status_code, r.headers, r.text)
+            r = report(s, img["id"], dict(body, host="hv-2", chunks=[0, 1, 2]))
+            assert r.status_code == 400 and "more than 2 chunks" in r.text, r.text
+            time.sleep(1.1)
+            assert report(s, img["id"], dict(body, chunks=[1])).status_code == 204
+            assert merged(s, img["id"])["chunks"] == [1]
+        finally:
+            s.stop()
+        with open(conf, "w") as f:
+            f.write("[glint]\nboot_set_keep_fraction = 2\n")
+        bad = glint_server.GlintServer(os.path.join(conf_dir, "data"), config=conf)
+        os.makedirs(bad.data_dir)
+        with pytest.raises(RuntimeError) as e:
+            bad.start()
+        assert "boot_set_keep_fraction must be more than 0 and at most 1" in str(e.value), str(e.value)
+    finally:
+        shutil.rmtree(conf_dir, ignore_errors=True)
