@@ -12,6 +12,7 @@ namespace glint::fs {
 
 namespace {
 std::string BootFile(const std::string& id) { return id + ".boot"; }
+std::string MergedFile(const std::string& id) { return id + ".merged-boot"; }
 }  // namespace
 
 BootRecorder::BootRecorder(BootSets& sets, std::string image_id, int64_t started)
@@ -128,21 +129,13 @@ void BootSets::Report(const std::string& image_id) {
   }
 }
 
-std::vector<int64_t> BootSets::FetchRemote(const std::string& image_id, int64_t chunk_count) {
-  std::vector<int64_t> out;
-  auto body = remote_.fetch(image_id);
-  if (!body.ok()) {
-    spdlog::warn("cache: cannot ask for the boot set of {}: {}", image_id, body.status().ToString());
-    return out;
-  }
-  if (!body->has_value()) return out;
-  auto j = nlohmann::json::parse(**body, nullptr, false);
-  // Whatever the API answers, only chunk indexes of this image are taken.
+std::optional<std::vector<int64_t>> BootSets::ParseMerged(const std::string& text, int64_t chunk_count) const {
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object() || !j.contains("chunks") || !j["chunks"].is_array() || !j.contains("chunk_size") ||
       !j["chunk_size"].is_number_unsigned() || j["chunk_size"].get<uint64_t>() != cache_.chunk_size()) {
-    spdlog::warn("cache: the API's boot set of {} is malformed", image_id);
-    return out;
+    return std::nullopt;
   }
+  std::vector<int64_t> out;
   for (const auto& v : j["chunks"]) {
     if (out.size() >= options_.max_chunks) break;
     if (v.is_number_unsigned() && v.get<uint64_t>() < static_cast<uint64_t>(chunk_count)) out.push_back(v.get<int64_t>());
@@ -150,6 +143,42 @@ std::vector<int64_t> BootSets::FetchRemote(const std::string& image_id, int64_t 
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+void BootSets::KeepMerged(const std::string& image_id, const std::vector<int64_t>& chunks) {
+  if (chunks.empty()) return cache_.RemoveMeta(MergedFile(image_id));
+  const std::string text = nlohmann::json{{"chunk_size", cache_.chunk_size()}, {"chunks", chunks}}.dump();
+  if (cache_.GetMeta(MergedFile(image_id)) == text) return;
+  Status s = cache_.PutMeta(MergedFile(image_id), text);
+  if (!s.ok()) spdlog::warn("cache: cannot keep the merged boot set of {}: {}", image_id, s.ToString());
+}
+
+std::vector<int64_t> BootSets::FetchRemote(const std::string& image_id, int64_t chunk_count) {
+  auto body = remote_.fetch(image_id);
+  if (!body.ok()) {
+    // The API cannot be asked: the merged set it gave last time, as untrusted as its answer.
+    std::optional<std::vector<int64_t>> kept;
+    if (auto text = cache_.GetMeta(MergedFile(image_id))) kept = ParseMerged(*text, chunk_count);
+    if (!kept || kept->empty()) {
+      spdlog::warn("cache: cannot ask for the boot set of {}: {}", image_id, body.status().ToString());
+      return {};
+    }
+    spdlog::info("cache: cannot ask for the boot set of {} ({}); prefetching the kept merged boot set ({} chunks)",
+                 image_id, body.status().ToString(), kept->size());
+    return *kept;
+  }
+  if (!body->has_value()) {  // none for this image (it has no data, or is no longer readable)
+    KeepMerged(image_id, {});
+    return {};
+  }
+  // Whatever the API answers, only chunk indexes of this image are taken.
+  auto chunks = ParseMerged(**body, chunk_count);
+  if (!chunks) {
+    spdlog::warn("cache: the API's boot set of {} is malformed", image_id);
+    return {};
+  }
+  KeepMerged(image_id, *chunks);
+  return *chunks;
 }
 
 void BootSets::PrefetchLearned(const std::string& image_id, int64_t chunk_count, std::function<void(int64_t)> fetch) {

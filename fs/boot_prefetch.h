@@ -7,7 +7,11 @@
 // merged. When an image is opened, the chunks of its kept boot set that the cache lacks
 // are fetched in parallel ahead of the reader, and so are those of the API's merged set
 // (asked for on a prefetch thread, so the open does not wait for it): a host that never
-// booted the image prefetches what the others learned.
+// booted the image prefetches what the others learned. The merged set is kept too
+// (<cache dir>/meta/<id>.merged-boot, written whenever the API's answer changes) and used
+// when the API cannot be asked, so a host restarted while the API is down still
+// prefetches it; like the API's answer it is untrusted: only chunk indexes within the
+// image are taken from it.
 //
 // StartRecording/Prefetch come from HostCache::Open, BootRecorder::Read from reads on
 // libfuse worker threads; the prefetch threads (which also talk to the API) are BootSets'
@@ -90,8 +94,15 @@ class BootSets {
   void Merge(const std::string& image_id, const std::set<int64_t>& read);
   void Run();
   void Enqueue(std::function<void()> job);
-  // On a prefetch thread: the API's merged set (empty when none or unreadable).
+  // On a prefetch thread: the API's merged set, kept; the kept one when the API cannot
+  // be asked; empty when there is none or it is unreadable.
   std::vector<int64_t> FetchRemote(const std::string& image_id, int64_t chunk_count);
+  // The chunk indexes of a merged set (the API's answer or the kept copy of it), at most
+  // max_chunks of them, each below chunk_count; nullopt when `text` is not a merged set
+  // for this cache's chunk size.
+  std::optional<std::vector<int64_t>> ParseMerged(const std::string& text, int64_t chunk_count) const;
+  // Keeps `chunks` as the image's merged set (none: the kept copy goes).
+  void KeepMerged(const std::string& image_id, const std::vector<int64_t>& chunks);
   // On a prefetch thread: reports the kept boot set, unless reported within the interval.
   void Report(const std::string& image_id);
 

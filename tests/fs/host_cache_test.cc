@@ -11,8 +11,12 @@
 #include <mutex>
 #include <thread>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "tests/support/test_support.h"
 
@@ -308,12 +312,14 @@ TEST(BootPrefetch, AnOpenPrefetchesTheLearnedBootSetInParallel) {
 // The API's side of boot sets, in memory: a merged set to answer, the reports received.
 struct FakeBootApi {
   std::mutex mu;
+  bool down = false;  // fetches fail as with the API unreachable
   std::optional<std::string> merged;
   std::vector<std::pair<std::string, std::string>> reports;  // image, body
   BootSetRemote Remote() {
     BootSetRemote r;
     r.fetch = [this](const std::string&) -> Result<std::optional<std::string>> {
       std::lock_guard<std::mutex> l(mu);
+      if (down) return Status::Unavailable("connection refused");
       return merged;
     };
     r.report = [this](const std::string& id, const std::string& body) -> Result<int> {
@@ -355,6 +361,61 @@ TEST(BootPrefetch, MalformedOrForeignMergedSetsPrefetchNothing) {
     host->DrainPrefetches();
     EXPECT_EQ(f.store.reads.load(), 0) << answer;
   }
+}
+
+// A restarted host (same cache directory, its chunks gone) whose API is down: it
+// prefetches the merged set kept from the API's last answer, and only indexes of the image.
+TEST(BootPrefetch, TheMergedSetIsKeptAndPrefetchedWhileTheApiIsDown) {
+  Fixture f;
+  FakeBootApi api;
+  api.merged = R"({"image_id": "x", "chunk_size": 4194304, "reports": 2, "chunks": [0, 2, 99]})";
+  const std::string kept_path = f.tmp.path() + "/cache/meta/" + kId + ".merged-boot";
+  auto restart_without_chunks = [&] {
+    std::filesystem::remove_all(f.tmp.path() + "/cache/chunks/" + kId);
+    f.store.reads = 0;
+    return f.Make(false, uint64_t{1} << 30, api.Remote());
+  };
+  {
+    auto host = f.Make(false, uint64_t{1} << 30, api.Remote());
+    auto r = std::move(host->Open(Entry())).value();
+    host->DrainPrefetches();
+    EXPECT_EQ(host->cache().GetMeta(kId + ".merged-boot"), R"({"chunk_size":4194304,"chunks":[0,2]})");
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(kept_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  api.down = true;
+  {
+    auto host = restart_without_chunks();
+    auto r = std::move(host->Open(Entry())).value();
+    host->DrainPrefetches();
+    EXPECT_TRUE(host->cache().Contains({kId, 0}));
+    EXPECT_FALSE(host->cache().Contains({kId, 1}));
+    EXPECT_TRUE(host->cache().Contains({kId, 2}));
+    EXPECT_EQ(f.store.reads.load(), 2);
+  }
+  // The kept file is untrusted: only integer indexes within the image (3 chunks) count.
+  for (const auto& [text, want] : std::vector<std::pair<std::string, int>>{
+           {R"({"chunk_size": 4194304, "chunks": [1, -1, 3, 7, 1.5, "2", 18446744073709551615]})", 1},
+           {R"({"chunk_size": 1048576, "chunks": [0, 1]})", 0},
+           {R"({"chunks": [0, 1]})", 0},
+           {"[0, 1, 2]", 0},
+           {"not json", 0}}) {
+    std::ofstream(kept_path, std::ios::trunc) << text;
+    auto host = restart_without_chunks();
+    auto r = std::move(host->Open(Entry())).value();
+    host->DrainPrefetches();
+    EXPECT_EQ(f.store.reads.load(), want) << text;
+    if (want) EXPECT_TRUE(host->cache().Contains({kId, 1})) << text;
+  }
+  // The API back, with no set for the image: the kept copy goes.
+  api.down = false;
+  api.merged = std::nullopt;
+  auto host = restart_without_chunks();
+  auto r = std::move(host->Open(Entry())).value();
+  host->DrainPrefetches();
+  EXPECT_EQ(f.store.reads.load(), 0);
+  EXPECT_FALSE(host->cache().GetMeta(kId + ".merged-boot"));
 }
 
 TEST(BootPrefetch, TheLearnedSetIsReportedOncePerIntervalWithAKeptHostId) {

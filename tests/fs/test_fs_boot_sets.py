@@ -192,3 +192,52 @@ def test_boot_set_options_change_the_limits_and_bad_ones_stop_the_start():
         assert "boot_set_keep_fraction must be more than 0 and at most 1" in str(e.value), str(e.value)
     finally:
         shutil.rmtree(conf_dir, ignore_errors=True)
+
+
+def test_the_kept_merged_set_is_prefetched_while_the_api_is_down():
+    """glint-fs keeps the API's merged boot set in its cache directory (meta/<id>.merged-boot,
+    0600). Restarted on that directory with the image's chunks gone, and the API then
+    stopped, an open still prefetches what the other hosts learned. (The API stops after
+    the restart: with the API down from the start the tree lists only pinned images, and a
+    pinned image is fetched whole anyway.)"""
+    require_fuse()
+    s = glint_server.GlintServer.start_default()  # its own: this test stops it
+    try:
+        data = os.urandom(8 * CHUNK)
+        img = Api(s).active(data, name="kept-merged")
+        other_host = {"host": "hv-other", "chunk_size": CHUNK, "chunks": [1, 4, 6]}
+        assert report(s, img["id"], other_host).status_code == 204  # learned elsewhere
+        with CacheMount(s, unverified=False) as m:  # data from the shared file store
+            path = by_id(m.mnt, img["id"])
+            kept = os.path.join(m.cache, "meta", img["id"] + ".merged-boot")
+            assert wait_for(lambda: os.path.exists(path))
+            fd = os.open(path, os.O_RDONLY)  # opened, nothing read: the merged set comes ahead
+            try:
+                assert wait_for(lambda: xattr(path, "user.glint.cache.chunks") == "3/8", timeout=20), m.log()
+            finally:
+                os.close(fd)
+            assert wait_for(lambda: os.path.exists(kept))
+            with open(kept) as f:
+                assert json.load(f) == {"chunk_size": CHUNK, "chunks": [1, 4, 6]}
+            assert os.stat(kept).st_mode & 0o7777 == 0o600
+            assert not os.path.exists(os.path.join(m.cache, "meta", img["id"] + ".boot"))  # nothing learned here
+            m.fsm.stop()
+            shutil.rmtree(os.path.join(m.cache, "chunks", img["id"]))  # the chunks are gone, meta/ stays
+            m.fsm.start()
+            assert wait_for(lambda: os.path.exists(path))
+            assert xattr(path, "user.glint.cache.chunks") == "0/8"
+            s.kill()  # the API is down
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+                assert wait_for(lambda: xattr(path, "user.glint.cache.chunks") == "3/8", timeout=20), m.log()
+                cached = sorted(int(os.path.basename(p).split(".")[0])
+                                for p in glob.glob(os.path.join(m.cache, "chunks", img["id"], "*")))
+                assert cached == [1, 4, 6]
+                assert xattr(path, "user.glint.cache.fetches") == "3"  # this run's store reads: the prefetch
+                assert os.pread(fd, 1000, 4 * CHUNK + 5) == data[4 * CHUNK + 5:4 * CHUNK + 1005]
+            finally:
+                os.close(fd)
+            assert "prefetching the kept merged boot set (3 chunks)" in m.log()
+    finally:
+        s.stop()
