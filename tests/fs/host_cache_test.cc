@@ -313,8 +313,11 @@ TEST(BootPrefetch, AnOpenPrefetchesTheLearnedBootSetInParallel) {
 struct FakeBootApi {
   std::mutex mu;
   bool down = false;  // fetches fail as with the API unreachable
+  int answer = 204;   // to reports
+  bool hang = false;  // reports wait out their timeout and fail (an API that never answers)
   std::optional<std::string> merged;
   std::vector<std::pair<std::string, std::string>> reports;  // image, body
+  std::vector<int> timeouts;                                 // of each report, ms (0: the usual)
   BootSetRemote Remote() {
     BootSetRemote r;
     r.fetch = [this](const std::string&) -> Result<std::optional<std::string>> {
@@ -322,10 +325,15 @@ struct FakeBootApi {
       if (down) return Status::Unavailable("connection refused");
       return merged;
     };
-    r.report = [this](const std::string& id, const std::string& body) -> Result<int> {
+    r.report = [this](const std::string& id, const std::string& body, int timeout_ms) -> Result<int> {
       std::lock_guard<std::mutex> l(mu);
       reports.emplace_back(id, body);
-      return 204;
+      timeouts.push_back(timeout_ms);
+      if (hang) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 5000));
+        return Status::Unavailable("no answer");
+      }
+      return answer;
     };
     return r;
   }
@@ -406,7 +414,9 @@ TEST(BootPrefetch, TheMergedSetIsKeptAndPrefetchedWhileTheApiIsDown) {
     auto r = std::move(host->Open(Entry())).value();
     host->DrainPrefetches();
     EXPECT_EQ(f.store.reads.load(), want) << text;
-    if (want) EXPECT_TRUE(host->cache().Contains({kId, 1})) << text;
+    if (want) {
+      EXPECT_TRUE(host->cache().Contains({kId, 1})) << text;
+    }
   }
   // The API back, with no set for the image: the kept copy goes.
   api.down = false;
@@ -457,6 +467,55 @@ TEST(BootPrefetch, TheLearnedSetIsReportedOncePerIntervalWithAKeptHostId) {
   auto body = nlohmann::json::parse(api.reports[1].second);
   EXPECT_EQ(body["chunks"], nlohmann::json({0, 1, 2}));
   EXPECT_EQ(body["host"], host_id);
+}
+
+// A boot learned within the report interval is held back, then sent at a clean shutdown
+// with a bounded timeout; nothing is sent twice.
+TEST(BootPrefetch, AReportHeldBackByTheIntervalIsSentAtShutdown) {
+  Fixture f;
+  FakeBootApi api;
+  auto host = f.Make(false, uint64_t{1} << 30, api.Remote());
+  std::vector<char> buf(10);
+  for (int64_t chunk : {0, 1}) {
+    auto r = std::move(host->Open(Entry())).value();
+    ASSERT_TRUE(r->ReadAt(chunk * static_cast<int64_t>(kChunkSize), buf.data(), buf.size()).ok());
+    r.reset();
+    host->DrainPrefetches();
+  }
+  ASSERT_EQ(api.reports.size(), 1u);  // the second boot is within the minute
+  host->SendPendingReports(2);
+  ASSERT_EQ(api.reports.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(api.reports[1].second)["chunks"], nlohmann::json({0, 1}));
+  EXPECT_EQ(api.timeouts[0], 0);  // the usual timeouts while running
+  EXPECT_GT(api.timeouts[1], 0);
+  EXPECT_LE(api.timeouts[1], 2000);
+  host->SendPendingReports(2);
+  EXPECT_EQ(api.reports.size(), 2u);  // sent: no longer pending
+}
+
+// Reports the API could not take stay pending; at shutdown, to an API that never answers,
+// they are tried only until the deadline.
+TEST(BootPrefetch, ShutdownReportsEndAtTheirDeadline) {
+  testing::TempDir tmp;
+  ChunkCacheOptions o;
+  o.dir = tmp.path() + "/cache";
+  o.capacity = uint64_t{1} << 30;
+  auto cache = ChunkCache::Open(o);
+  ASSERT_TRUE(cache.ok()) << cache.status().ToString();
+  FakeBootApi api;
+  api.answer = 503;
+  ManualClock clock;
+  BootSets sets(**cache, BootOptions{}, clock, api.Remote());
+  for (const char* id : {"img-a", "img-b", "img-c"}) sets.StartRecording(id)->Read(0);
+  sets.Drain();
+  ASSERT_EQ(api.reports.size(), 3u);  // refused with 503: all three still pending
+  api.hang = true;
+  const auto start = std::chrono::steady_clock::now();
+  sets.SendPendingReports(0.3);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(took, 1.0);
+  EXPECT_EQ(api.reports.size(), 4u);  // the first waited out the whole budget; no time for the others
+  EXPECT_LE(api.timeouts.back(), 300);
 }
 
 TEST(ImageManifest, RefusesManifestsThatDoNotFit) {

@@ -241,3 +241,37 @@ def test_the_kept_merged_set_is_prefetched_while_the_api_is_down():
             assert "prefetching the kept merged boot set (3 chunks)" in m.log()
     finally:
         s.stop()
+
+
+def test_a_report_held_back_is_sent_when_glint_fs_stops():
+    """glint-fs reports an image's boot set at most once a minute; a boot learned within that
+    minute is not lost: glint-fs sends it when it stops cleanly (SIGTERM), within a short
+    bound. The API here takes every report (boot_set_report_interval = 0), so only
+    glint-fs's own minute holds the second one back."""
+    require_fuse()
+    conf_dir = tempfile.mkdtemp(prefix="glint-bootconf-")
+    conf = os.path.join(conf_dir, "glint-api.conf")
+    with open(conf, "w") as f:
+        f.write("[glint]\nboot_set_report_interval = 0\n")
+    s = glint_server.GlintServer.start_default(config=conf)
+    try:
+        img = Api(s).active(os.urandom(6 * CHUNK), name="held-back")
+        with CacheMount(s, unverified=False) as m:
+            path = by_id(m.mnt, img["id"])
+            assert wait_for(lambda: os.path.exists(path))
+            boot(path, [0, 3])
+            assert wait_for(lambda: merged(s, img["id"])["chunks"] == [0, 3], timeout=20), m.log()
+            boot(path, [5])  # a second boot within the minute: kept here, the report held back
+            kept = os.path.join(m.cache, "meta", img["id"] + ".boot")
+            assert wait_for(lambda: json.load(open(kept)) == [0, 3, 5])
+            time.sleep(0.5)
+            assert merged(s, img["id"])["chunks"] == [0, 3], "reported before the minute was over"
+            started = time.time()
+            m.fsm.stop()  # SIGTERM, well before the minute is over
+            assert time.time() - started < 10
+            got = merged(s, img["id"])
+            assert got["chunks"] == [0, 3, 5] and got["reports"] == 1, got
+            assert "reported the boot set of %s (3 chunks)" % img["id"] in m.log()
+    finally:
+        s.stop()
+        shutil.rmtree(conf_dir, ignore_errors=True)
