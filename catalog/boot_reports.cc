@@ -95,8 +95,11 @@ Status SqlCatalog::PutBootReport(const BootReport& r, const BootReportLimits& li
     auto last = LastReport(db, r);
     if (!last.ok()) return last.status();
     if (*last > 0 && r.reported_at - *last < limits.min_interval) {
-      return Status::Conflict("Host " + r.host + " reported the boot set of image " + r.image_id + " less than " +
-                            std::to_string(limits.min_interval / 1000000) + " s ago; report again later");
+      const int64_t wait = limits.min_interval - (r.reported_at - *last);  // microseconds, > 0
+      return Status::TooManyRequests("Host " + r.host + " reported the boot set of image " + r.image_id +
+                                         " less than " + std::to_string(limits.min_interval / 1000000) +
+                                         " s ago; report again later",
+                                     (wait + 999999) / 1000000);
     }
     // Insert-or-ignore, then update: idempotent under concurrent writers of one row.
     auto ins = db.Prepare(db.dialect().InsertIgnore() +

@@ -158,7 +158,8 @@ class Catalog {
   virtual Result<std::vector<ImageRecord>> ImagesWithoutManifest(int limit) = 0;
 
   // Learned boot sets (boot_reports.cc). PutBootReport replaces the (image, reporter,
-  // host) row; Conflict when that row is younger than limits.min_interval; then
+  // host) row; TooManyRequests (retry_after: the seconds left) when that row is younger
+  // than limits.min_interval; then
   // drops the reporter's oldest rows beyond max_hosts_per_reporter and the image's oldest
   // beyond max_reports_per_image. The caller checked the image and the chunk indexes.
   // Reports are deleted with the image.

@@ -29,13 +29,13 @@ Status Status::FromErrno(int err, const std::string& context) {
 }
 
 std::string Status::ToString() const {
-  // In the order of Status::Code (Internal had no name: ToString threw on it).
+  // In the order of Status::Code.
   static const char* kNames[] = {"OK",          "InvalidArgument", "NotFound",
                                  "Conflict",    "PermissionDenied", "MethodNotAllowed",
                                  "Unauthenticated", "TooLarge",    "UnsupportedMedia",
                                  "RangeNotSatisfiable", "IOError", "Corruption",
-                                 "Unavailable", "Internal"};
-  static_assert(sizeof kNames / sizeof kNames[0] == static_cast<int>(Code::kInternal) + 1);
+                                 "Unavailable", "Internal",  "TooManyRequests"};
+  static_assert(sizeof kNames / sizeof kNames[0] == static_cast<int>(Code::kTooManyRequests) + 1);
   std::string s = kNames[static_cast<int>(code_)];
   if (!message_.empty()) s += ": " + message_;
   return s;

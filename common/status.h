@@ -6,6 +6,7 @@
 // one place. Status is a value type, safe to copy between threads.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,6 +31,7 @@ class [[nodiscard]] Status {
     kCorruption,          // 500, stored data does not match the catalog
     kUnavailable,         // 503, a dependency is down
     kInternal,            // 500
+    kTooManyRequests,     // 429, a rate limit: again after retry_after() seconds
   };
 
   Status() = default;
@@ -49,6 +51,13 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  // A rate limit refused the call; `retry_after_seconds` (0: unknown) says when it may
+  // come again (HTTP: the Retry-After header).
+  static Status TooManyRequests(std::string m, int64_t retry_after_seconds = 0) {
+    Status s(Code::kTooManyRequests, std::move(m));
+    s.retry_after_ = retry_after_seconds > 0 ? retry_after_seconds : 0;
+    return s;
+  }
   // The one place errno becomes a Status. ENOSPC/EDQUOT/EFBIG become kTooLarge;
   // ETIMEDOUT/ECONNREFUSED/EHOSTUNREACH (a dependency not answering) kUnavailable.
   static Status FromErrno(int err, const std::string& context);
@@ -56,14 +65,21 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // Seconds until a refused call may be made again (kTooManyRequests); 0 when unknown.
+  int64_t retry_after() const { return retry_after_; }
   std::string ToString() const;
   // The same error with `context` in front of its message.
-  Status Prefixed(const std::string& context) const { return {code_, context + message_}; }
+  Status Prefixed(const std::string& context) const {
+    Status s(code_, context + message_);
+    s.retry_after_ = retry_after_;
+    return s;
+  }
 
  private:
   Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}
   Code code_ = Code::kOk;
   std::string message_;
+  int64_t retry_after_ = 0;
 };
 
 // Either a value or a non-OK Status.

@@ -65,6 +65,32 @@ Result<catalog::BootReport> ParseBootReport(const json& body, int64_t chunk_size
   return r;
 }
 
+Status ValidateBootSetPolicy(const BootSetPolicy& p) {
+  auto out_of = [](const std::string& option, const std::string& range, const std::string& value) {
+    return Status::InvalidArgument("[glint] " + option + " must be " + range + ", not " + value);
+  };
+  constexpr size_t kMaxChunks = 262144;  // 1 TiB of 4 MiB chunks
+  if (p.max_report_chunks < 1 || p.max_report_chunks > kMaxChunks) {
+    return out_of("boot_set_max_report_chunks", "1 to 262144", std::to_string(p.max_report_chunks));
+  }
+  if (p.max_merged_chunks < 1 || p.max_merged_chunks > kMaxChunks) {
+    return out_of("boot_set_max_merged_chunks", "1 to 262144", std::to_string(p.max_merged_chunks));
+  }
+  if (!(p.keep_fraction > 0 && p.keep_fraction <= 1)) {  // NaN fails too
+    return out_of("boot_set_keep_fraction", "more than 0 and at most 1", std::to_string(p.keep_fraction));
+  }
+  if (p.report_interval < 0 || p.report_interval > 86400) {
+    return out_of("boot_set_report_interval", "0 to 86400 (seconds)", std::to_string(p.report_interval));
+  }
+  if (p.max_hosts_per_reporter < 1 || p.max_hosts_per_reporter > 65536) {
+    return out_of("boot_set_max_hosts_per_reporter", "1 to 65536", std::to_string(p.max_hosts_per_reporter));
+  }
+  if (p.max_reports_per_image < 1 || p.max_reports_per_image > 65536) {
+    return out_of("boot_set_max_reports_per_image", "1 to 65536", std::to_string(p.max_reports_per_image));
+  }
+  return Status::Ok();
+}
+
 std::string BootReporter(const auth::RequestContext& ctx) {
   if (ctx.user_id && !ctx.user_id->empty()) return "user:" + *ctx.user_id;
   if (ctx.project_id && !ctx.project_id->empty()) return "project:" + *ctx.project_id;

@@ -5,8 +5,9 @@
 // Any credential that may download an image may report its boot set (hypervisors read
 // with a reader's credential), so one reporter's influence is bounded: a report names
 // at most max_report_chunks chunks, each below the image's chunk count; a principal
-// (user, else project) keeps one row per host, at most 64 hosts per image (the catalog
-// enforces that and one report per host per minute); and in the merge every principal
+// (user, else project) keeps one row per host, at most max_hosts_per_reporter hosts per
+// image (the catalog enforces that, max_reports_per_image and one report per host per
+// report_interval); and in the merge every principal
 // has one vote per chunk, split evenly among its hosts' reports. A chunk enters the boot
 // set when its votes reach keep_fraction of the principals that reported; the set keeps
 // the max_merged_chunks best-voted chunks. The worst a hostile reader can do is make
@@ -22,15 +23,9 @@
 #include "auth/authenticator.h"
 #include "catalog/boot_report.h"
 #include "common/status.h"
+#include "control/boot_set_policy.h"
 
 namespace glint::control {
-
-struct BootSetPolicy {
-  size_t max_report_chunks = 4096;  // chunk indexes in one report (16 GiB of boot reads)
-  size_t max_merged_chunks = 1024;  // chunks in a merged boot set (4 GiB)
-  double keep_fraction = 0.25;      // of the reporting principals' votes
-  size_t max_host_length = 64;
-};
 
 // The report in a POST body {"host": "<id>", "chunk_size": 4194304, "chunks": [0, 5, ...]}
 // (chunks strictly ascending, each < chunk_count). InvalidArgument says what is wrong.

@@ -7,8 +7,6 @@ namespace glint::control {
 
 namespace {
 
-constexpr int64_t kReportInterval = int64_t{60} * 1000000;  // one report per host and image a minute
-
 int64_t ChunkCount(const catalog::ImageRecord& img) {
   const int64_t size = img.size.value_or(0);
   return (size + kManifestChunkSize - 1) / kManifestChunkSize;
@@ -40,7 +38,9 @@ Result<HttpResponse> BootSetHandler::Report(const Call& call) {
   report->reporter = BootReporter(call.ctx);
   report->reported_at = api_.Now();
   catalog::BootReportLimits limits;
-  limits.min_interval = kReportInterval;
+  limits.min_interval = int64_t{policy_.report_interval} * 1000000;
+  limits.max_hosts_per_reporter = policy_.max_hosts_per_reporter;
+  limits.max_reports_per_image = policy_.max_reports_per_image;
   GLINT_RETURN_IF_ERROR(api_.catalog.PutBootReport(*report, limits));
   return EmptyResponse(204);
 }

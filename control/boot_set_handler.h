@@ -14,9 +14,9 @@ namespace glint::control {
 
 class BootSetHandler {
  public:
-  explicit BootSetHandler(ApiContext& api) : api_(api), access_(api) {}
-  // POST: 204; 400 for a malformed or out-of-range report; 409 when the host reported
-  // this image less than a minute ago.
+  explicit BootSetHandler(ApiContext& api) : api_(api), access_(api), policy_(api.config.boot_sets) {}
+  // POST: 204; 400 for a malformed or out-of-range report; 429 (with Retry-After) when
+  // the host reported this image less than [glint] boot_set_report_interval ago.
   Result<HttpResponse> Report(const Call& call);
   // GET: {"image_id", "chunk_size", "reports", "reporters", "chunks": [ascending]}.
   Result<HttpResponse> Merged(const Call& call);
@@ -26,7 +26,7 @@ class BootSetHandler {
   Result<catalog::ImageRecord> Readable(const Call& call);
   ApiContext& api_;
   ImageAccess access_;
-  BootSetPolicy policy_;
+  const BootSetPolicy policy_;  // [glint] boot_set_* (Config)
 };
 
 }  // namespace glint::control

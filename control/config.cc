@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <boost/property_tree/ini_parser.hpp>
+#include <cmath>
+#include <limits>
+#include <type_traits>
 #include <boost/property_tree/ptree.hpp>
 #include <optional>
 #include <sstream>
@@ -56,9 +59,23 @@ class IniReader {
       size_t pos = 0;
       long long n = std::stoll(*v, &pos);
       if (pos != v->size()) throw std::invalid_argument(*v);
+      if (!Fits<T>(n)) return Fail(key, "'" + *v + "' is out of range");
       *out = static_cast<T>(n);
     } catch (const std::exception&) {
       Fail(key, "'" + *v + "' is not an integer");
+    }
+  }
+  // A decimal number (0.25, 1e-2); not NaN or infinite.
+  void Real(const std::string& key, double* out) {
+    auto v = Raw(key);
+    if (!v) return;
+    try {
+      size_t pos = 0;
+      double d = std::stod(*v, &pos);
+      if (pos != v->size() || !std::isfinite(d)) throw std::invalid_argument(*v);
+      *out = d;
+    } catch (const std::exception&) {
+      Fail(key, "'" + *v + "' is not a number");
     }
   }
   void Flag(const std::string& key, bool* out) {
@@ -91,6 +108,16 @@ class IniReader {
   const Status& error() const { return error_; }
 
  private:
+  // Whether `n` fits in T: no negative count wraps around, no large one is cut.
+  template <typename T>
+  static bool Fits(long long n) {
+    if constexpr (std::is_unsigned_v<T>) {
+      return n >= 0 && static_cast<unsigned long long>(n) <= std::numeric_limits<T>::max();
+    } else {
+      return n >= static_cast<long long>(std::numeric_limits<T>::min()) &&
+             n <= static_cast<long long>(std::numeric_limits<T>::max());
+    }
+  }
   const boost::property_tree::ptree& pt_;
   Status error_;
 };
@@ -281,6 +308,17 @@ void ReadBackends(IniReader& r, Config* c) {
   }
 }
 
+// [glint] boot_set_*: the learned boot sets' limits, range-checked by LoadConfigFile.
+void ReadBootSets(IniReader& r, Config* c) {
+  BootSetPolicy& p = c->boot_sets;
+  r.Num("glint.boot_set_max_report_chunks", &p.max_report_chunks);
+  r.Num("glint.boot_set_max_merged_chunks", &p.max_merged_chunks);
+  r.Real("glint.boot_set_keep_fraction", &p.keep_fraction);
+  r.Num("glint.boot_set_report_interval", &p.report_interval);
+  r.Num("glint.boot_set_max_hosts_per_reporter", &p.max_hosts_per_reporter);
+  r.Num("glint.boot_set_max_reports_per_image", &p.max_reports_per_image);
+}
+
 void TrimTrailingSlashes(std::string* s) {
   while (s->size() > 1 && s->back() == '/') s->pop_back();
 }
@@ -307,6 +345,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
   ReadImport(reader, c);
   ReadBackends(reader, c);
   ReadPlugins(reader, c);
+  ReadBootSets(reader, c);
   reader.List("image_format.vmdk_allowed_types", &c->image_format.vmdk_allowed_types);
   reader.Flag("image_format.require_image_format_match", &c->image_format.require_image_format_match);
   if (!reader.error().ok()) return reader.error().Prefixed("config file " + path + ": ");
@@ -314,6 +353,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
     return Status::InvalidArgument("config file " + path + ": [paste_deploy] flavor " + c->paste_flavor +
                                    " caches images, so it needs [DEFAULT] image_cache_dir");
   }
+  if (Status s = ValidateBootSetPolicy(c->boot_sets); !s.ok()) return s.Prefixed("config file " + path + ": ");
   if (c->image_cache_max_size <= 0) {
     return Status::InvalidArgument("config file " + path + ": [DEFAULT] image_cache_max_size must be positive");
   }

@@ -9,6 +9,7 @@
 
 #include "client/outbound_filter.h"
 #include "common/status.h"
+#include "control/boot_set_policy.h"
 #include "control/import_plugins.h"
 #include "format/verdict.h"
 #include "notify/notifier.h"
@@ -77,6 +78,8 @@ struct Config {
   // [glint] manifest_backfill_interval: seconds between passes that give older images a
   // chunk manifest (control/manifest_backfill.h); 0 = off.
   int manifest_backfill_interval = 0;
+  // [glint] boot_set_*: the limits of learned boot sets (control/boot_set_policy.h).
+  BootSetPolicy boot_sets;
   // The image cache (Glance's options): on when image_cache_dir is set (the /v2/cache API,
   // image API 2.14 and 2.16); downloads go through it when [paste_deploy] flavor names
   // Glance's cache middleware (caching / cachemanagement), as in Glance.

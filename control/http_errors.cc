@@ -17,6 +17,7 @@ int HttpStatusFor(const Status& s) {
     case C::kTooLarge: return 413;
     case C::kUnsupportedMedia: return 415;
     case C::kRangeNotSatisfiable: return 416;
+    case C::kTooManyRequests: return 429;
     case C::kUnavailable: return 503;
     case C::kIOError:
     case C::kCorruption:
@@ -44,6 +45,7 @@ const char* ReasonPhrase(int code) {
     case 413: return "Request Entity Too Large";
     case 415: return "Unsupported Media Type";
     case 416: return "Requested Range Not Satisfiable";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
@@ -63,6 +65,7 @@ HttpResponse ErrorResponse(const Status& s) {
   // replace: a cut multi-byte character or any invalid UTF-8 becomes U+FFFD, never a throw.
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.Set("Content-Type", "application/json");
+  if (s.retry_after() > 0) r.Set("Retry-After", std::to_string(s.retry_after()));
   return r;
 }
 

@@ -3,7 +3,8 @@
 // (python-glanceclient reads `<key>.message`; a flat {"message": ...} breaks it).
 // Messages often echo request input: any byte sequence is rendered safely (invalid UTF-8
 // replaced, control characters escaped) and bounded in length, so an error body can
-// always be built and never grows with the input.
+// always be built and never grows with the input. A Status that says when to come back
+// (Status::TooManyRequests' retry_after) adds `Retry-After: <seconds>`.
 #pragma once
 
 #include "common/status.h"

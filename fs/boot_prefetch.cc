@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@ namespace glint::fs {
 
 namespace {
 std::string BootFile(const std::string& id) { return id + ".boot"; }
+std::string MergedFile(const std::string& id) { return id + ".merged-boot"; }
 }  // namespace
 
 BootRecorder::BootRecorder(BootSets& sets, std::string image_id, int64_t started)
@@ -43,14 +45,18 @@ BootSets::BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& c
   for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
 }
 
-BootSets::~BootSets() {
+BootSets::~BootSets() { StopThreads(); }
+
+void BootSets::StopThreads() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
     queue_.clear();
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
 }
 
 std::shared_ptr<BootRecorder> BootSets::StartRecording(const std::string& image_id) {
@@ -88,7 +94,12 @@ void BootSets::Merge(const std::string& image_id, const std::set<int64_t>& read)
       if (!s.ok()) spdlog::warn("cache: cannot keep the boot set of {}: {}", image_id, s.ToString());
     }
   }
-  if (remote_.report) Enqueue([this, image_id] { Report(image_id); });  // Report keeps the rate
+  if (!remote_.report) return;
+  {
+    std::lock_guard<std::mutex> l(report_mu_);
+    ++pending_[image_id];
+  }
+  Enqueue([this, image_id] { Report(image_id); });  // Report keeps the rate
 }
 
 std::string BootSets::HostId() {
@@ -109,40 +120,75 @@ void BootSets::Report(const std::string& image_id) {
   const int64_t now = clock_.NowMicros();
   {
     std::lock_guard<std::mutex> l(report_mu_);
+    if (!pending_.count(image_id)) return;
     auto it = reported_at_.find(image_id);
     if (it != reported_at_.end() && now - it->second < static_cast<int64_t>(options_.report_interval_seconds * 1e6)) {
-      return;
+      return;  // stays pending: the next merge after the interval, or the shutdown, sends it
     }
     reported_at_[image_id] = now;
   }
+  SendReport(image_id, 0);
+}
+
+void BootSets::SendReport(const std::string& image_id, int timeout_ms) {
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> l(report_mu_);
+    auto it = pending_.find(image_id);
+    if (it == pending_.end()) return;
+    generation = it->second;
+  }
   std::vector<int64_t> set = BootSet(image_id);
-  if (set.empty()) return;
-  nlohmann::json body = {{"host", HostId()}, {"chunk_size", cache_.chunk_size()}, {"chunks", set}};
-  auto status = remote_.report(image_id, body.dump());
-  if (!status.ok()) {
-    spdlog::warn("cache: cannot report the boot set of {}: {}", image_id, status.status().ToString());
-  } else if (*status != 204) {
-    spdlog::warn("cache: the API answered HTTP {} to the boot set of {}", *status, image_id);
-  } else {
-    spdlog::info("cache: reported the boot set of {} ({} chunks)", image_id, set.size());
+  bool done = set.empty();
+  if (!set.empty()) {
+    nlohmann::json body = {{"host", HostId()}, {"chunk_size", cache_.chunk_size()}, {"chunks", set}};
+    auto status = remote_.report(image_id, body.dump(), timeout_ms);
+    if (!status.ok()) {
+      spdlog::warn("cache: cannot report the boot set of {}: {}", image_id, status.status().ToString());
+    } else if (*status == 204) {
+      spdlog::info("cache: reported the boot set of {} ({} chunks)", image_id, set.size());
+      done = true;
+    } else {
+      // 429 (too soon for the API) and 5xx may pass; any other refusal would not.
+      done = *status != 429 && *status < 500;
+      spdlog::warn("cache: the API answered HTTP {} to the boot set of {}{}", *status, image_id,
+                   done ? "" : "; kept for a later report");
+    }
+  }
+  if (!done) return;
+  std::lock_guard<std::mutex> l(report_mu_);
+  auto it = pending_.find(image_id);
+  if (it != pending_.end() && it->second == generation) pending_.erase(it);  // else merged since: pending still
+}
+
+void BootSets::SendPendingReports(double seconds) {
+  StopThreads();  // no report in flight on a prefetch thread any more
+  if (!remote_.report) return;
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> l(report_mu_);
+    for (const auto& [id, generation] : pending_) ids.push_back(id);
+  }
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      spdlog::warn("cache: {} boot set reports left unsent at shutdown (no time left)", ids.size() - i);
+      return;
+    }
+    SendReport(ids[i], static_cast<int>(left));
   }
 }
 
-std::vector<int64_t> BootSets::FetchRemote(const std::string& image_id, int64_t chunk_count) {
-  std::vector<int64_t> out;
-  auto body = remote_.fetch(image_id);
-  if (!body.ok()) {
-    spdlog::warn("cache: cannot ask for the boot set of {}: {}", image_id, body.status().ToString());
-    return out;
-  }
-  if (!body->has_value()) return out;
-  auto j = nlohmann::json::parse(**body, nullptr, false);
-  // Whatever the API answers, only chunk indexes of this image are taken.
+std::optional<std::vector<int64_t>> BootSets::ParseMerged(const std::string& text, int64_t chunk_count) const {
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object() || !j.contains("chunks") || !j["chunks"].is_array() || !j.contains("chunk_size") ||
       !j["chunk_size"].is_number_unsigned() || j["chunk_size"].get<uint64_t>() != cache_.chunk_size()) {
-    spdlog::warn("cache: the API's boot set of {} is malformed", image_id);
-    return out;
+    return std::nullopt;
   }
+  std::vector<int64_t> out;
   for (const auto& v : j["chunks"]) {
     if (out.size() >= options_.max_chunks) break;
     if (v.is_number_unsigned() && v.get<uint64_t>() < static_cast<uint64_t>(chunk_count)) out.push_back(v.get<int64_t>());
@@ -150,6 +196,42 @@ std::vector<int64_t> BootSets::FetchRemote(const std::string& image_id, int64_t 
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+void BootSets::KeepMerged(const std::string& image_id, const std::vector<int64_t>& chunks) {
+  if (chunks.empty()) return cache_.RemoveMeta(MergedFile(image_id));
+  const std::string text = nlohmann::json{{"chunk_size", cache_.chunk_size()}, {"chunks", chunks}}.dump();
+  if (cache_.GetMeta(MergedFile(image_id)) == text) return;
+  Status s = cache_.PutMeta(MergedFile(image_id), text);
+  if (!s.ok()) spdlog::warn("cache: cannot keep the merged boot set of {}: {}", image_id, s.ToString());
+}
+
+std::vector<int64_t> BootSets::FetchRemote(const std::string& image_id, int64_t chunk_count) {
+  auto body = remote_.fetch(image_id);
+  if (!body.ok()) {
+    // The API cannot be asked: the merged set it gave last time, as untrusted as its answer.
+    std::optional<std::vector<int64_t>> kept;
+    if (auto text = cache_.GetMeta(MergedFile(image_id))) kept = ParseMerged(*text, chunk_count);
+    if (!kept || kept->empty()) {
+      spdlog::warn("cache: cannot ask for the boot set of {}: {}", image_id, body.status().ToString());
+      return {};
+    }
+    spdlog::info("cache: cannot ask for the boot set of {} ({}); prefetching the kept merged boot set ({} chunks)",
+                 image_id, body.status().ToString(), kept->size());
+    return *kept;
+  }
+  if (!body->has_value()) {  // none for this image (it has no data, or is no longer readable)
+    KeepMerged(image_id, {});
+    return {};
+  }
+  // Whatever the API answers, only chunk indexes of this image are taken.
+  auto chunks = ParseMerged(**body, chunk_count);
+  if (!chunks) {
+    spdlog::warn("cache: the API's boot set of {} is malformed", image_id);
+    return {};
+  }
+  KeepMerged(image_id, *chunks);
+  return *chunks;
 }
 
 void BootSets::PrefetchLearned(const std::string& image_id, int64_t chunk_count, std::function<void(int64_t)> fetch) {
@@ -180,6 +262,7 @@ void BootSets::Prefetch(const std::string& image_id, const std::vector<int64_t>&
   size_t queued = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (stop_) return;
     for (int64_t i : indexes) {
       if (cache_.Contains({image_id, i})) continue;
       queue_.push_back([shared, i] { (*shared)(i); });

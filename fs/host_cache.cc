@@ -97,6 +97,10 @@ void HostCache::DrainPrefetches() {
   if (boot_) boot_->Drain();
 }
 
+void HostCache::SendPendingReports(double seconds) {
+  if (boot_) boot_->SendPendingReports(seconds);
+}
+
 bool HostCache::Cacheable(const ImageEntry& image) {
   if (!IsUuid(image.id) || image.size <= 0) return false;
   auto manifest = ManifestFor(image);

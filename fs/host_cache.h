@@ -52,6 +52,9 @@ class HostCache final : public DataSource {
   cache::ChunkCache& cache() { return *cache_; }
   // Waits for queued boot prefetches (tests).
   void DrainPrefetches();
+  // At a clean shutdown, once the mount's files are closed: the boot set reports still
+  // pending, sent within `seconds` (BootSets::SendPendingReports).
+  void SendPendingReports(double seconds);
 
  private:
   struct Known {

@@ -1,5 +1,6 @@
 #include "fs/image_view.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
@@ -105,16 +106,21 @@ Result<client::ClientResponse> ImageView::Send(const std::string& method, const 
                                                client::HeaderList headers, const std::string& body) {
   auto& client = Client();
   if (!client) return Status::InvalidArgument("bad API URL " + url_);
+  auto r = SendWith(*client, method, target, headers, body);
+  if (!r.ok() && r.status().code() != Status::Code::kUnauthenticated) client_.reset();  // reconnect next time
+  return r;
+}
+
+Result<client::ClientResponse> ImageView::SendWith(client::HttpClient& client, const std::string& method,
+                                                   const std::string& target, const client::HeaderList& headers,
+                                                   const std::string& body) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto token = tokens_.Token(attempt > 0);
     if (!token.ok()) return token.status();
     client::HeaderList h = headers;
     h.emplace_back("X-Auth-Token", *token);
-    auto r = client->Request(method, target, h, body);
-    if (!r.ok()) {
-      client_.reset();  // reconnect next time
-      return r.status();
-    }
+    auto r = client.Request(method, target, h, body);
+    if (!r.ok()) return r.status();
     if (r->status != 401) return r;
   }
   return Status::Unauthenticated("the API refused glint-fs's credential");
@@ -190,9 +196,21 @@ Result<std::optional<std::string>> ImageView::BootSetJson(const std::string& id)
   return std::optional<std::string>(std::move(r->body));
 }
 
-Result<int> ImageView::ReportBootSet(const std::string& id, const std::string& body) {
+Result<int> ImageView::ReportBootSet(const std::string& id, const std::string& body, int timeout_ms) {
+  const std::string target = "/v2/images/" + id + "/x-glint-boot-set";
+  const client::HeaderList headers = {{"Content-Type", "application/json"}};
+  if (timeout_ms > 0) {
+    client::ClientOptions bounded = http_;
+    bounded.connect_timeout_ms = std::min(bounded.connect_timeout_ms, timeout_ms);
+    bounded.stall_timeout_ms = std::min(bounded.stall_timeout_ms, timeout_ms);
+    auto client = client::HttpClient::Create(url_, bounded);
+    if (!client.ok()) return client.status();
+    auto r = SendWith(**client, "POST", target, headers, body);
+    if (!r.ok()) return r.status();
+    return r->status;
+  }
   std::lock_guard<std::mutex> l(mu_);
-  auto r = Send("POST", "/v2/images/" + id + "/x-glint-boot-set", {{"Content-Type", "application/json"}}, body);
+  auto r = Send("POST", target, headers, body);
   if (!r.ok()) return r.status();
   return r->status;
 }

@@ -63,7 +63,9 @@ class ImageView {
   // the body, or nullopt on 404.
   Result<std::optional<std::string>> BootSetJson(const std::string& id);
   // POST /v2/images/{id}/x-glint-boot-set with `body` (this host's report): the HTTP status.
-  Result<int> ReportBootSet(const std::string& id, const std::string& body);
+  // `timeout_ms` > 0 (a report at shutdown): on a connection of its own whose connect and
+  // stall timeouts are at most that, not waiting for the shared one; 0: the shared one.
+  Result<int> ReportBootSet(const std::string& id, const std::string& body, int timeout_ms = 0);
   const std::string& api_url() const { return url_; }
 
  private:
@@ -72,6 +74,10 @@ class ImageView {
   Result<client::ClientResponse> Get(const std::string& target, client::HeaderList headers);
   Result<client::ClientResponse> Send(const std::string& method, const std::string& target,
                                       client::HeaderList headers, const std::string& body);
+  // The same on `client`.
+  Result<client::ClientResponse> SendWith(client::HttpClient& client, const std::string& method,
+                                          const std::string& target, const client::HeaderList& headers,
+                                          const std::string& body);
   std::string url_, etag_;
   TokenSource& tokens_;
   bool all_ = false;

@@ -210,6 +210,9 @@ std::unique_ptr<fs::DataSource> MakeSource(Args& a, fs::TokenSource& tokens) {
   return fs::NewChainSource(std::move(sources));
 }
 
+// Seconds a clean exit may spend sending the boot set reports still pending.
+constexpr double kShutdownReportSeconds = 2;
+
 // The host cache over `source`, or nullptr after printing why there is none.
 std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs::DataSource& source) {
   cache::ChunkCacheOptions o;
@@ -232,7 +235,9 @@ std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs:
   ho.boot.window_seconds = a.boot_seconds;
   fs::BootSetRemote remote;  // learned boot sets shared through the API
   remote.fetch = [&view](const std::string& id) { return view.BootSetJson(id); };
-  remote.report = [&view](const std::string& id, const std::string& body) { return view.ReportBootSet(id, body); };
+  remote.report = [&view](const std::string& id, const std::string& body, int timeout_ms) {
+    return view.ReportBootSet(id, body, timeout_ms);
+  };
   return std::make_unique<fs::HostCache>(
       source, std::move(cache).value(), [&view](const std::string& id) { return view.ManifestJson(id); }, ho,
       SystemClock(), std::move(remote));
@@ -262,5 +267,9 @@ int main(int argc, char** argv) {
   if (a.cache_dir.empty()) return fs::RunGlintFs(a.mountpoint, view, *source, a.fs_opt);
   auto cache = MakeCache(a, view, *source);
   if (!cache) return 2;
-  return fs::RunGlintFs(a.mountpoint, view, *cache, a.fs_opt, cache.get());
+  const int rc = fs::RunGlintFs(a.mountpoint, view, *cache, a.fs_opt, cache.get());
+  // Unmounted or SIGTERM, the files closed: boot set reports still pending go now, within
+  // a short bound so an unreachable API barely delays the exit.
+  cache->SendPendingReports(kShutdownReportSeconds);
+  return rc;
 }

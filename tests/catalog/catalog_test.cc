@@ -517,8 +517,10 @@ TEST_P(CatalogTest, BootReports) {
   EXPECT_EQ((*got)[0].chunks, (std::vector<int64_t>{0, 2, 9}));
   EXPECT_TRUE((*got)[1].chunks.empty());
   // Too soon for the same host; a minute later its report replaces the old one.
-  EXPECT_EQ(catalog_->PutBootReport({r.id, "user:a", "h1", {1}, t0 + 1000000}, limits).code(),
-            Status::Code::kConflict);
+  Status soon = catalog_->PutBootReport({r.id, "user:a", "h1", {1}, t0 + 1000000}, limits);
+  EXPECT_EQ(soon.code(), Status::Code::kTooManyRequests);
+  EXPECT_EQ(soon.retry_after(), 59);  // seconds until the minute is over
+  EXPECT_EQ(catalog_->PutBootReport({r.id, "user:a", "h1", {1}, t0 + 59500000}, limits).retry_after(), 1);
   ASSERT_OK(catalog_->PutBootReport({r.id, "user:a", "h1", {1, 3}, t0 + 60000000}, limits));
   got = catalog_->ListBootReports(r.id);
   ASSERT_EQ(got->size(), 2u);

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "control/config.h"
+#include "tests/support/test_support.h"
+
 namespace glint::control {
 namespace {
 
@@ -108,6 +113,70 @@ TEST(BootSetTest, MergedSetIsBoundedBestVotedFirstAndIgnoresOutOfRange) {
   // beyond the image (a report kept from before cannot name it, but merge ignores it).
   auto m = MergeBootReports({Report("user:a", "h", {1, 3, 50}), Report("user:b", "h", {2, 3})}, 10, p);
   EXPECT_EQ(m.chunks, (std::vector<int64_t>{1, 3}));
+}
+
+// [glint] boot_set_* in glint-api's config file: read, defaulted, and range-checked.
+Status LoadBootSetOptions(const std::string& lines, Config* config) {
+  glint::testing::TempDir dir;
+  const std::string path = dir.path() + "/glint-api.conf";
+  std::ofstream(path) << "[glint]\n" << lines;
+  return LoadConfigFile(path, config);
+}
+
+TEST(BootSetOptions, DefaultsAreTheDocumentedValues) {
+  Config c;
+  ASSERT_OK(LoadBootSetOptions("", &c));
+  EXPECT_EQ(c.boot_sets.max_report_chunks, 4096u);
+  EXPECT_EQ(c.boot_sets.max_merged_chunks, 1024u);
+  EXPECT_DOUBLE_EQ(c.boot_sets.keep_fraction, 0.25);
+  EXPECT_EQ(c.boot_sets.report_interval, 60);
+  EXPECT_EQ(c.boot_sets.max_hosts_per_reporter, 64);
+  EXPECT_EQ(c.boot_sets.max_reports_per_image, 256);
+  EXPECT_OK(ValidateBootSetPolicy(BootSetPolicy{}));
+}
+
+TEST(BootSetOptions, AreReadFromTheConfigFile) {
+  Config c;
+  ASSERT_OK(LoadBootSetOptions("boot_set_max_report_chunks = 100\nboot_set_max_merged_chunks = 50\n"
+                               "boot_set_keep_fraction = 0.5\nboot_set_report_interval = 0\n"
+                               "boot_set_max_hosts_per_reporter = 8\nboot_set_max_reports_per_image = 1000\n",
+                               &c));
+  EXPECT_EQ(c.boot_sets.max_report_chunks, 100u);
+  EXPECT_EQ(c.boot_sets.max_merged_chunks, 50u);
+  EXPECT_DOUBLE_EQ(c.boot_sets.keep_fraction, 0.5);
+  EXPECT_EQ(c.boot_sets.report_interval, 0);  // no rate limit
+  EXPECT_EQ(c.boot_sets.max_hosts_per_reporter, 8);
+  EXPECT_EQ(c.boot_sets.max_reports_per_image, 1000);
+}
+
+TEST(BootSetOptions, BadValuesStopTheStartNamingTheOption) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"boot_set_max_report_chunks = 0", "boot_set_max_report_chunks"},
+      {"boot_set_max_report_chunks = -1", "boot_set_max_report_chunks"},  // no wrap to a huge count
+      {"boot_set_max_report_chunks = 262145", "boot_set_max_report_chunks"},
+      {"boot_set_max_report_chunks = lots", "boot_set_max_report_chunks"},
+      {"boot_set_max_merged_chunks = 0", "boot_set_max_merged_chunks"},
+      {"boot_set_keep_fraction = 0", "boot_set_keep_fraction"},
+      {"boot_set_keep_fraction = 1.5", "boot_set_keep_fraction"},
+      {"boot_set_keep_fraction = -0.25", "boot_set_keep_fraction"},
+      {"boot_set_keep_fraction = nan", "boot_set_keep_fraction"},
+      {"boot_set_keep_fraction = 0.25x", "boot_set_keep_fraction"},
+      {"boot_set_report_interval = -1", "boot_set_report_interval"},
+      {"boot_set_report_interval = 86401", "boot_set_report_interval"},
+      {"boot_set_report_interval = 4294967356", "boot_set_report_interval"},  // not cut to 60
+      {"boot_set_max_hosts_per_reporter = 0", "boot_set_max_hosts_per_reporter"},
+      {"boot_set_max_reports_per_image = 0", "boot_set_max_reports_per_image"},
+      {"boot_set_max_reports_per_image = 65537", "boot_set_max_reports_per_image"},
+  };
+  for (const auto& [line, option] : bad) {
+    Config c;
+    Status s = LoadBootSetOptions(line + "\n", &c);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << line;
+    EXPECT_NE(s.message().find(option), std::string::npos) << line << ": " << s.message();
+  }
+  Config edge;
+  EXPECT_OK(LoadBootSetOptions("boot_set_keep_fraction = 1\nboot_set_report_interval = 86400\n"
+                               "boot_set_max_report_chunks = 262144\n", &edge));
 }
 
 }  // namespace

@@ -78,6 +78,26 @@ TEST(ErrorBody, AlwaysValidJsonAndBounded) {
   EXPECT_EQ(ErrorResponse(Status::MethodNotAllowed("m")).status, 405);
 }
 
+std::string HeaderOf(const HttpResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+TEST(ErrorBody, RateLimitIs429WithRetryAfter) {
+  HttpResponse r = ErrorResponse(Status::TooManyRequests("report again later", 42).Prefixed("boot set: "));
+  EXPECT_EQ(r.status, 429);
+  auto body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["error"]["code"], 429);
+  EXPECT_EQ(body["error"]["title"], "Too Many Requests");
+  EXPECT_EQ(body["error"]["message"], "boot set: report again later");
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "42") << "kept through Prefixed";
+  EXPECT_EQ(HeaderOf(ErrorResponse(Status::TooManyRequests("later")), "Retry-After"), "") << "unknown: no header";
+  EXPECT_EQ(HeaderOf(ErrorResponse(Status::Conflict("busy")), "Retry-After"), "");
+  EXPECT_EQ(Status::TooManyRequests("x", 3).ToString(), "TooManyRequests: x");
+}
+
 TEST(ListQuery, SortsFiltersAndLimits) {
   auto q = ParseListQuery({{"limit", "5"}, {"sort", "name:asc,size"}, {"name", "in:a,\"b,c\""}, {"tag", "t"}}, 25, 1000);
   ASSERT_TRUE(q.ok()) << q.status().ToString();
