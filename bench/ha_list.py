@@ -16,7 +16,8 @@ no Keystone) on it. Then:
    only listings are measured).
    The Galera nodes get a 512 MiB buffer pool (GLINT_DB_BUFFER_POOL), so that the catalog
    (~1.1 million rows with indexes) is served from memory, as a production server would.
-2. Runs wrk (2 threads, 16 connections, 30 s timeout) on the default list, a page half-way through the
+2. Runs wrk (2 threads, 16 connections, 30 s timeout; then 2 connections, for the latency
+   of a server that is not saturated) on the default list, a page half-way through the
    catalog (marker), a property filter, a tag filter, sort by name and one image's show:
    Glint through HAProxy (three nodes), one Glint node direct, and Glance; then creates
    (POST /v2/images, a queued image with one property) through HAProxy and on Glance.
@@ -228,7 +229,7 @@ def measure_lists(env, seconds):
                ("show one image", "/v2/images/" + show_id)]
     servers = [("Glint, 3 nodes via HAProxy", env.url, env.token), ("Glint, node 1 direct", env.node1, env.token),
                ("Glance 25 (2 workers)", env.glance_url, "none")]
-    rows = []
+    rows, light = [], []
     # Glance last: a list it has not answered when wrk stops still runs in the database,
     # which would slow whatever is measured next.
     for sname, base, token in servers:
@@ -249,6 +250,11 @@ def measure_lists(env, seconds):
                 label += " (1 client)"
             rows.append((qname, label, rps, p50, p99, before, load()))
             print("%-34s %-28s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  (load %s -> %s)" % rows[-1], flush=True)
+            if sname != servers[1][0] and rps >= 1:  # latency when not saturated: 2 clients
+                before = load()
+                rps2, p99, p50 = wrk(base + path, token, seconds, connections=2)
+                light.append((qname, sname + " (2 conns)", rps2, p50, p99, before, load()))
+                print("%-34s %-28s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  (load %s -> %s)" % light[-1], flush=True)
     for qname, _ in queries:
         by = {r[1]: r for r in rows if r[0] == qname}
         glint = by[servers[0][0]]
@@ -301,9 +307,9 @@ def measure_creates(env, seconds):
     return rows
 
 
-def wrk(url, token, seconds, script=None):
+def wrk(url, token, seconds, script=None, connections=16):
     import re
-    args = ["wrk", "-t2", "-c16", "-d%ds" % seconds, "--timeout", "30s", "--latency", "-H", "X-Auth-Token: " + token]
+    args = ["wrk", "-t%d" % min(2, connections), "-c%d" % connections, "-d%ds" % seconds, "--timeout", "30s", "--latency", "-H", "X-Auth-Token: " + token]
     out = subprocess.run(args + (["-s", script] if script else []) + [url],
                          capture_output=True, text=True, check=True).stdout
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
