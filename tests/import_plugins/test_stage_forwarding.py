@@ -3,7 +3,9 @@
 stage host that does not recognise its own URL (here: the node's URL recorded as
 `localhost` while it calls itself `127.0.0.1`, as a URL through a load balancer would
 look) would otherwise bounce the request between nodes without end; with the mark, the
-node the request reaches second answers it itself.
+node the request reaches second answers it itself. And the record of where an image
+was staged goes with the staged data, whether the import succeeds, is refused, or finds
+the data gone.
 """
 import os
 import socket
@@ -13,6 +15,7 @@ import time
 import pytest
 import requests
 
+from test_decompression import bsdtar, zipped
 from test_import_plugins import Node, glint_server, images, workdir  # noqa: F401
 
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -20,6 +23,7 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 @pytest.fixture(scope="module")
 def node(workdir):
+    bsdtar()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -27,7 +31,8 @@ def node(workdir):
     os.makedirs(d)
     conf = os.path.join(d, "glint.conf")
     with open(conf, "w") as f:
-        f.write("[DEFAULT]\nworker_self_reference_url = http://127.0.0.1:%d\n" % port)
+        f.write("[DEFAULT]\nworker_self_reference_url = http://127.0.0.1:%d\n"
+                "[image_import_opts]\nimage_import_plugins = ['image_decompression']\n" % port)
     s = glint_server.GlintServer(d, config=conf).start(port=port)
     yield s
     s.stop()
@@ -88,3 +93,30 @@ def test_a_forwarded_delete_deletes_where_it_lands(node, images):
     assert len(log_lines(node, "forwarding DELETE")) == before + 1
     assert requests.get(node.url + "/v2/images/" + image_id, headers=n.h).status_code == 404
     assert not os.path.exists(staged)
+
+
+def test_the_stage_host_is_forgotten_when_the_import_is_refused(node):
+    """Data the import refuses (here: an archive of two files, for the decompression
+    plugin) is removed with the record of where it was staged."""
+    n = Node(node)
+    image_id = n.create("raw")
+    assert n.stage(image_id, zipped(("a.img", b"a" * 1000), ("b.img", b"b" * 1000))).status_code == 204
+    assert recorded_stage_host(node, image_id) == [node.url]
+    n.import_(image_id)
+    img, task = n.settle(image_id)
+    assert task["status"] == "failure" and "more than one file" in task["message"], task
+    assert img["status"] == "queued"
+    assert not os.path.exists(os.path.join(node.data_dir, "staging", image_id))
+    assert recorded_stage_host(node, image_id) == []
+
+
+def test_the_stage_host_is_forgotten_when_the_staged_data_is_gone(node, images):
+    n = Node(node)
+    image_id = n.create("raw")
+    assert n.stage(image_id, images["reference"]).status_code == 204
+    os.unlink(os.path.join(node.data_dir, "staging", image_id))
+    n.import_(image_id)
+    img, task = n.settle(image_id)
+    assert task["status"] == "failure" and "staged data is gone" in task["message"], task
+    assert img["status"] == "queued"
+    assert recorded_stage_host(node, image_id) == []
