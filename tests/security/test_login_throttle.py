@@ -112,9 +112,14 @@ def test_an_unknown_user_takes_as_long_as_a_known_one(tmp_path):
             return time.time() - t0
         for user in ("alice", "nobody"):
             timed(user)  # warm up (the dummy hash is derived once)
-        known = sorted(timed("alice") for _ in range(7))[3]
-        unknown = sorted(timed("nobody-%d" % i) for i in range(7))[3]
-        # Coarse: medians within a factor 1.5 (before, an unknown user cost two derivations).
-        assert 1 / 1.5 < unknown / known < 1.5, (known, unknown)
+        # Interleaved, so that the machine's load drifts over both alike; medians of 9.
+        pairs = [(timed("alice"), timed("nobody-%d" % i)) for i in range(9)]
+        known = sorted(k for k, _ in pairs)[4]
+        unknown = sorted(u for _, u in pairs)[4]
+        # Coarse: medians within a factor 1.75. Before, an unknown user cost two derivations
+        # (2x); without the dummy derivation it would cost almost nothing. A known user's
+        # extra catalog work is slower under the sanitizers than the (uninstrumented) hash:
+        # 0.66x was seen there.
+        assert 1 / 1.75 < unknown / known < 1.75, (known, unknown)
     finally:
         s.stop()
