@@ -42,6 +42,9 @@ class ChunkedReader final : public store::Reader {
   Result<size_t> ReadAt(int64_t offset, char* buf, size_t len) override;
   // Chunk `index` (fetched if missing).
   Result<ChunkRef> Chunk(int64_t index);
+  // Whether chunk `index` is on disk in the cache (Chunk then opens it without a fetch,
+  // unless it is evicted meanwhile).
+  bool Cached(int64_t index) const { return cache_.Contains({image_id_, index}); }
   // Every chunk in order: the whole image into the cache (a prefetch).
   Status FillAll();
   int64_t chunk_size() const { return static_cast<int64_t>(cache_.chunk_size()); }

@@ -37,12 +37,27 @@ Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
   if (ahead_ && last_chunk_.exchange(index) + 1 == index && index > 0) {
     for (int64_t next = index + 1; next <= index + kAheadChunks && next < chunk_count(); ++next) ahead_(next);
   }
-  auto chunk = chunks_.Chunk(index);
+  if (auto cached = OpenCached(index)) return cached;
+  auto chunk = chunks_.Chunk(index);  // a fetch: concurrent requests share it (single-flight)
   if (chunk.ok() && (*chunk)->fd >= 0) {
     std::lock_guard<std::mutex> l(slots_mu_);
     slot = {index, *chunk};
   }
   return chunk;
+}
+
+cache::ChunkRef CachedReader::OpenCached(int64_t index) {
+  if (index < 0 || index >= chunk_count() || !chunks_.Cached(index)) return nullptr;
+  // On disk: the kernel's read-ahead sends a chunk's four 1 MiB requests at once, on as
+  // many threads; the first opens the chunk file and the others find it in the slot
+  // (opening a cached chunk takes microseconds, so holding the lock for it is cheap).
+  auto& slot = slots_[static_cast<size_t>(index) % kSlots];
+  std::lock_guard<std::mutex> l(slots_mu_);
+  if (slot.second && slot.first == index) return slot.second;
+  auto chunk = chunks_.Chunk(index);
+  if (!chunk.ok()) return nullptr;  // gone meanwhile: the caller fetches it
+  if ((*chunk)->fd >= 0) slot = {index, *chunk};
+  return *chunk;
 }
 
 Result<size_t> CachedReader::ReadAt(int64_t offset, char* buf, size_t len) {

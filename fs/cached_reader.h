@@ -46,6 +46,9 @@ class CachedReader final : public store::Reader {
   // are kept open, so the kernel's further requests into a chunk (a 4 MiB chunk takes four
   // 1 MiB requests) cost no lookup, lock or open() in the cache.
   Result<cache::ChunkRef> Chunk(int64_t index);
+  // Chunk `index` if it is on disk in the cache (kept open in this reader's slots), else
+  // null; never fetches, records or reads ahead.
+  cache::ChunkRef OpenCached(int64_t index);
   int64_t chunk_size() const { return chunks_.chunk_size(); }
   int64_t chunk_count() const { return chunks_.chunk_count(); }
   bool verified() const { return manifest_ != nullptr; }
