@@ -43,7 +43,7 @@ std::optional<std::string> ForeignStageHost(const Config& config, const catalog:
                                             const HttpRequest& req) {
   auto it = img.properties.find(kStageHostProperty);
   if (it == img.properties.end() || it->second.empty() || it->second == SelfReferenceUrl(config)) return std::nullopt;
-  if (!req.Header(kForwardedHeaderLower).empty()) {
+  if (!req.Header(kForwardedHeader).empty()) {
     spdlog::warn("{}: image {} was staged on {}, but this request was already forwarded by another node; "
                  "answering here", req.request_id, img.id, it->second);
     return std::nullopt;

@@ -35,8 +35,9 @@ Status ForgetStageHost(ApiContext& api, const std::string& id);
 // back through the load balancer) cannot bounce a request between nodes: the node that
 // receives it answers on its own (a delete deletes; an import without the staged data
 // fails). A client sending it gains nothing more than a stage host that is down gives.
-inline constexpr const char* kForwardedHeader = "X-Glint-Forwarded-From";
-inline constexpr const char* kForwardedHeaderLower = "x-glint-forwarded-from";  // as HttpRequest::Header takes it
+// (X-Glint-Forwarded-From; lower case as HttpRequest::Header takes it, names being
+// case-insensitive).
+inline constexpr const char* kForwardedHeader = "x-glint-forwarded-from";
 
 // The node to forward `req` (a glance-direct import or a delete of `img`) to, if the
 // image was staged elsewhere and `req` is not itself a forwarded request.
