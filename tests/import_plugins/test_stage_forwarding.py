@@ -63,7 +63,9 @@ def staged_elsewhere(node, data):
 
 
 def log_lines(node, needle):
-    return [line for line in node.read_log().splitlines() if needle in line]
+    """Every line of the node's log with `needle` (read_log gives only its tail)."""
+    with open(os.path.join(node.data_dir, "api.log"), "rb") as f:
+        return [line for line in f.read().decode(errors="replace").splitlines() if needle in line]
 
 
 def test_a_forwarded_import_is_imported_where_it_lands(node, images):
@@ -120,3 +122,26 @@ def test_the_stage_host_is_forgotten_when_the_staged_data_is_gone(node, images):
     assert task["status"] == "failure" and "staged data is gone" in task["message"], task
     assert img["status"] == "queued"
     assert recorded_stage_host(node, image_id) == []
+
+
+def test_a_client_sending_the_mark_gains_nothing_a_down_stage_host_would_not_give(node, images):
+    """The mark comes from a client here: the node answers itself, as when the stage host is
+    down: the delete deletes, an import of data staged elsewhere fails; no forwarding."""
+    n = Node(node)
+    forged = dict(n.h, **{"X-Glint-Forwarded-From": "http://203.0.113.9:9292"})
+    before = len(log_lines(node, "forwarding "))
+    image_id = n.create("raw")
+    assert n.stage(image_id, images["reference"]).status_code == 204
+    assert recorded_stage_host(node, image_id, "http://127.0.0.1:9") == ["http://127.0.0.1:9"]
+    r = requests.post(node.url + "/v2/images/%s/import" % image_id, headers=forged,
+                      json={"method": {"name": "glance-direct"}}, timeout=30)
+    assert r.status_code == 202, r.text  # the staged data is here after all: imported here
+    img, task = n.settle(image_id)
+    assert task["status"] == "success" and img["status"] == "active", task
+    other = n.create("raw")
+    assert n.stage(other, images["reference"]).status_code == 204
+    recorded_stage_host(node, other, "http://127.0.0.1:9")
+    r = requests.delete(node.url + "/v2/images/" + other, headers=forged, timeout=30)
+    assert r.status_code == 204, r.text
+    assert not os.path.exists(os.path.join(node.data_dir, "staging", other))
+    assert len(log_lines(node, "forwarding ")) == before
