@@ -16,129 +16,11 @@
 #include <cstring>
 #include <optional>
 
+#include "cache/cache_files.h"
 #include "common/digest.h"
 #include "common/ids.h"
 
 namespace glint::cache {
-namespace {
-
-constexpr mode_t kDirMode = 0700;
-constexpr mode_t kFileMode = 0600;
-
-// A directory of the cache: created 0700 if missing; an existing one must be a real
-// directory owned by us, and loses any group/other bits.
-Status OwnDir(const std::string& path) {
-  if (::mkdir(path.c_str(), kDirMode) != 0 && errno != EEXIST) return Status::FromErrno(errno, "mkdir " + path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "cache directory " + path);
-  struct stat st;
-  Status s;
-  if (::fstat(fd, &st) != 0) {
-    s = Status::FromErrno(errno, "stat " + path);
-  } else if (st.st_uid != ::geteuid()) {
-    s = Status::PermissionDenied("cache directory " + path + " is owned by uid " + std::to_string(st.st_uid) +
-                                 ", not by the mounting user");
-  } else if ((st.st_mode & 07777) != kDirMode && ::fchmod(fd, kDirMode) != 0) {
-    s = Status::FromErrno(errno, "chmod 0700 " + path);
-  }
-  ::close(fd);
-  return s;
-}
-
-std::vector<std::string> ListDir(const std::string& path) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  return names;
-}
-
-bool IsHex64(const std::string& s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-// "<index>.<sha256>" -> (index, digest).
-std::optional<std::pair<int64_t, std::string>> ParseChunkName(const std::string& name) {
-  auto dot = name.find('.');
-  if (dot == std::string::npos || dot == 0 || dot > 12) return std::nullopt;
-  std::string digits = name.substr(0, dot), digest = name.substr(dot + 1);
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
-  if (!IsHex64(digest)) return std::nullopt;
-  return std::make_pair(std::stoll(digits), digest);
-}
-
-Status WriteAll(int fd, const char* data, size_t len) {
-  while (len > 0) {
-    ssize_t n = ::write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(errno, "write cache chunk");
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-Status FsyncDir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(errno, "open " + path);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : Status::FromErrno(err, "fsync " + path);
-}
-
-// The SHA-256 of a whole file, or "" when it cannot be read.
-std::string FileSha256(int fd, uint64_t size) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
-    EVP_MD_CTX_free(ctx);
-    return "";
-  }
-  std::vector<char> buf(1 << 20);
-  uint64_t at = 0;
-  bool ok = true;
-  while (at < size) {
-    ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - at), static_cast<off_t>(at));
-    if (n <= 0) {
-      ok = false;
-      break;
-    }
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
-    at += static_cast<uint64_t>(n);
-  }
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, out, &len);
-  EVP_MD_CTX_free(ctx);
-  return ok ? HexEncode(out, len) : "";
-}
-
-// Writes `len` bytes to `tmp`, fsyncs, renames to `path` in `dir` (created 0700) and
-// fsyncs `dir`: after a crash the file is whole or absent.
-Status WriteDurably(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
-                    size_t len) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
-  Status s = fd < 0 ? Status::FromErrno(errno, "create " + tmp) : WriteAll(fd, data, len);
-  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
-  if (fd >= 0) ::close(fd);
-  if (s.ok()) s = OwnDir(dir);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::FromErrno(errno, "rename to " + path);
-  if (s.ok()) s = FsyncDir(dir);
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
-}
-
-bool IsPlainName(const std::string& name) {
-  return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos && name[0] != '.';
-}
-
-}  // namespace
 
 std::string Sha256Hex(const char* data, size_t len) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -160,7 +42,7 @@ struct ChunkCache::Flight {
 Result<std::unique_ptr<ChunkCache>> ChunkCache::Open(const ChunkCacheOptions& options) {
   if (options.dir.empty()) return Status::InvalidArgument("no cache directory");
   if (options.chunk_size == 0) return Status::InvalidArgument("chunk size 0");
-  for (const char* sub : {"", "/chunks", "/tmp", "/meta"}) GLINT_RETURN_IF_ERROR(OwnDir(options.dir + sub));
+  for (const char* sub : {"", "/chunks", "/images", "/tmp", "/meta"}) GLINT_RETURN_IF_ERROR(OwnDir(options.dir + sub));
   std::string lock_path = options.dir + "/lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, kFileMode);
   if (fd < 0) return Status::FromErrno(errno, "open " + lock_path);
@@ -181,15 +63,22 @@ std::string ChunkCache::ChunkPath(const ChunkKey& key, const std::string& digest
   return options_.dir + "/chunks/" + key.image_id + "/" + std::to_string(key.index) + "." + digest;
 }
 
+std::string ChunkCache::ImagePath(const std::string& image_id) const { return options_.dir + "/images/" + image_id; }
+
+std::string ChunkCache::EntryPath(const ChunkKey& key, const Entry& e) const {
+  return e.in_file ? ImagePath(key.image_id) : ChunkPath(key, e.digest);
+}
+
+uint64_t ChunkCache::EntryOffset(const ChunkKey& key, const Entry& e) const {
+  return e.in_file ? static_cast<uint64_t>(key.index) * options_.chunk_size : 0;
+}
+
 // Rebuilds the index from chunks/: anything that is not a well-named chunk of a sane size
 // goes (partial writes never got a chunk name: they stayed in tmp/, emptied here).
 Status ChunkCache::Load() {
   for (const auto& name : ListDir(options_.dir + "/tmp")) ::unlink((options_.dir + "/tmp/" + name).c_str());
-  struct Found {
-    int64_t mtime;
-    ChunkKey key;
-  };
   std::vector<Found> found;
+  LoadImageFiles(found);
   for (const auto& image : ListDir(options_.dir + "/chunks")) {
     std::string idir = options_.dir + "/chunks/" + image;
     struct stat dst;
@@ -209,6 +98,10 @@ Status ChunkCache::Load() {
       }
       ChunkKey key{image, parsed->first};
       auto dup = entries_.find(key);
+      if (dup != entries_.end() && dup->second.in_file) {  // left by an assembly cut short
+        ::unlink(path.c_str());
+        continue;
+      }
       if (dup != entries_.end()) {  // two digests for one chunk: keep neither
         ::unlink(ChunkPath(key, dup->second.digest).c_str());
         stats_.bytes -= dup->second.size;
@@ -236,14 +129,16 @@ Status ChunkCache::Load() {
   return Status::Ok();
 }
 
-void ChunkCache::RemoveLocked(const ChunkKey& key) {
+size_t ChunkCache::RemoveLocked(const ChunkKey& key) {
   auto it = entries_.find(key);
-  if (it == entries_.end()) return;
+  if (it == entries_.end()) return 0;
+  if (it->second.in_file) return RemoveImageFileLocked(key.image_id);
   ::unlink(ChunkPath(key, it->second.digest).c_str());
   stats_.bytes -= it->second.size;
   lru_.erase(it->second.lru);
   entries_.erase(it);
   stats_.chunks = entries_.size();
+  return 1;
 }
 
 bool ChunkCache::MakeRoom(uint64_t bytes, const ChunkKey& keep) {
@@ -253,7 +148,7 @@ bool ChunkCache::MakeRoom(uint64_t bytes, const ChunkKey& keep) {
     if (pinned_.count(it->image_id) || (it->image_id == keep.image_id && it->index == keep.index)) continue;
     ChunkKey victim = *it;
     it = std::next(it);  // RemoveLocked erases the victim's node
-    RemoveLocked(victim);
+    if (RemoveLocked(victim) > 1) it = lru_.end();  // a whole image went: other nodes too
     ++stats_.evictions;
   }
   return stats_.bytes + bytes <= options_.capacity;
@@ -265,12 +160,13 @@ Result<ChunkRef> ChunkCache::Get(const ChunkKey& key, const std::string& expecte
     std::unique_lock<std::mutex> l(mu_);
     auto it = entries_.find(key);
     if (it != entries_.end() && it->second.verified && (expected.empty() || expected == it->second.digest)) {
-      int fd = ::open(ChunkPath(key, it->second.digest).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::open(EntryPath(key, it->second).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (fd >= 0) {
         lru_.splice(lru_.begin(), lru_, it->second.lru);
         ++stats_.hits;
         auto ref = std::make_shared<ChunkData>();
         ref->fd = fd;
+        ref->offset = EntryOffset(key, it->second);
         ref->size = it->second.size;
         return ChunkRef(ref);
       }
@@ -299,22 +195,26 @@ Result<ChunkRef> ChunkCache::Get(const ChunkKey& key, const std::string& expecte
 }
 
 ChunkRef ChunkCache::FromDisk(const ChunkKey& key, const std::string& expected) {
-  std::string digest;
-  uint64_t size = 0;
-  bool verified = false;
+  std::string digest, path;
+  uint64_t size = 0, offset = 0;
+  bool verified = false, in_file = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = entries_.find(key);
     if (it == entries_.end()) return nullptr;
+    in_file = it->second.in_file;
     digest = it->second.digest;
     size = it->second.size;
     verified = it->second.verified;
+    path = EntryPath(key, it->second);
+    offset = EntryOffset(key, it->second);
   }
-  int fd = ::open(ChunkPath(key, digest).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   bool good = fd >= 0 && (expected.empty() || expected == digest);
   if (good && !verified) {
     struct stat st;
-    good = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size && FileSha256(fd, size) == digest;
+    good = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= offset + size &&
+           (in_file || static_cast<uint64_t>(st.st_size) == size) && FileSha256(fd, offset, size) == digest;
     if (!good) {
       spdlog::error("cache: chunk {} of image {} is damaged on disk (does not match sha256 {}); fetching it again",
                     key.index, key.image_id, digest);
@@ -322,7 +222,7 @@ ChunkRef ChunkCache::FromDisk(const ChunkKey& key, const std::string& expected) 
   }
   std::lock_guard<std::mutex> l(mu_);
   auto it = entries_.find(key);
-  if (!good || it == entries_.end() || it->second.digest != digest) {
+  if (!good || it == entries_.end() || it->second.digest != digest || EntryPath(key, it->second) != path) {
     if (fd >= 0) ::close(fd);
     if (!good) ++stats_.verify_failures;
     RemoveLocked(key);
@@ -333,6 +233,7 @@ ChunkRef ChunkCache::FromDisk(const ChunkKey& key, const std::string& expected) 
   ++stats_.hits;
   auto ref = std::make_shared<ChunkData>();
   ref->fd = fd;
+  ref->offset = offset;
   ref->size = size;
   return ref;
 }
@@ -386,6 +287,8 @@ Result<ChunkRef> ChunkCache::Store(const ChunkKey& key, const std::string& diges
   std::lock_guard<std::mutex> l(mu_);
   auto old = entries_.find(key);
   if (old != entries_.end() && old->second.digest != digest) RemoveLocked(key);
+  auto same = entries_.find(key);
+  if (same != entries_.end() && same->second.in_file) ::unlink(path.c_str());  // assembled meanwhile
   if (!entries_.count(key)) {
     Entry e;
     e.digest = digest;
@@ -461,7 +364,7 @@ size_t ChunkCache::RemoveImage(const std::string& image_id) {
        ++it) {
     keys.push_back(it->first);
   }
-  for (const auto& key : keys) RemoveLocked(key);
+  for (const auto& key : keys) RemoveLocked(key);  // the first of a whole-image file takes all
   if (!keys.empty()) ::rmdir((options_.dir + "/chunks/" + image_id).c_str());
   return keys.size();
 }

@@ -11,6 +11,14 @@
 // owned by anybody else is refused, and one lock file keeps a second process (glint-fs or
 // glint-api) out.
 //
+// Whole-image files: once every chunk of an image is on disk and verified, AssembleImage
+// moves them into one file, <dir>/images/<id> (chunk i at offset i x chunk size), with the
+// chunk digests beside it in <id>.sha256 (written first; the image file is renamed into
+// place last, so a crash leaves the chunk files or the whole file). glint-fs hands such a
+// file to the kernel (FUSE passthrough). Its chunks stay entries of their own (looked up,
+// verified once after a restart, counted) but are evicted together: evicting one removes the
+// image's file.
+//
 // Single-flight: any number of concurrent readers of one missing chunk cause one fetch;
 // the others wait for it. Thread-safe: called from libfuse worker threads and the pinning
 // thread; in glint-api from worker threads and the prefetch thread.
@@ -56,6 +64,7 @@ struct ChunkData {
   ChunkData& operator=(const ChunkData&) = delete;
   ~ChunkData();
   int fd = -1;
+  uint64_t offset = 0;  // where the chunk starts in fd's file (a whole-image file)
   std::vector<char> bytes;
   size_t size = 0;
 };
@@ -106,6 +115,18 @@ class ChunkCache {
   std::optional<std::string> GetMeta(const std::string& name);
   std::vector<std::string> MetaNames();
   void RemoveMeta(const std::string& name);
+  // Moves the chunks 0..count-1 of `image_id`, all on disk and verified, into its whole-image
+  // file. Ok when done or already done; FailedPrecondition when a chunk is missing or not yet
+  // verified in this process; Aborted when the chunks changed meanwhile.
+  Status AssembleImage(const std::string& image_id, int64_t count);
+  // Checks every chunk of `image_id`'s whole-image file not yet checked in this process
+  // (after a restart); a damaged one removes the file (its chunks are fetched again).
+  Status VerifyImageFile(const std::string& image_id);
+  // The whole-image file of `image_id` when it holds all `count` chunks and every one has
+  // been verified in this process; nullopt otherwise.
+  std::optional<std::string> ImageFile(const std::string& image_id, int64_t count);
+  // Marks every chunk of `image_id` used now (reads through a passthrough file bypass Get).
+  void Touch(const std::string& image_id);
   size_t chunk_size() const { return options_.chunk_size; }
   uint64_t capacity() const { return options_.capacity; }
   const std::string& dir() const { return options_.dir; }
@@ -115,13 +136,25 @@ class ChunkCache {
     std::string digest;
     uint64_t size = 0;
     bool verified = false;  // checked against its digest since this process started
+    bool in_file = false;   // in the image's whole-image file, not a chunk file
     std::list<ChunkKey>::iterator lru;
+  };
+  struct Found {  // an entry found on disk at start, with its file's mtime
+    int64_t mtime;
+    ChunkKey key;
   };
   struct Flight;
 
   explicit ChunkCache(ChunkCacheOptions options, int lock_fd);
   Status Load();
+  // image_files.cc: the entries of the whole-image files under images/ (found first, so a
+  // chunk file left behind by an assembly cut short yields to its image's file).
+  void LoadImageFiles(std::vector<Found>& found);
   std::string ChunkPath(const ChunkKey& key, const std::string& digest) const;
+  std::string ImagePath(const std::string& image_id) const;
+  // Where an entry's bytes are: its chunk file at 0, or its image's file at index x chunk size.
+  std::string EntryPath(const ChunkKey& key, const Entry& e) const;
+  uint64_t EntryOffset(const ChunkKey& key, const Entry& e) const;
   // Under a Flight (no lock held): a chunk already on disk, checked once; nullptr if absent
   // or damaged (then removed).
   ChunkRef FromDisk(const ChunkKey& key, const std::string& expected);
@@ -129,7 +162,10 @@ class ChunkCache {
   Result<ChunkRef> Store(const ChunkKey& key, const std::string& digest, std::vector<char> bytes);
   // mu_ held: frees room for `bytes` more; false if pinned chunks leave none.
   bool MakeRoom(uint64_t bytes, const ChunkKey& keep);
-  void RemoveLocked(const ChunkKey& key);  // mu_ held
+  // mu_ held: removes the entry; an entry in a whole-image file takes the file and every
+  // entry in it along. Returns how many entries went.
+  size_t RemoveLocked(const ChunkKey& key);
+  size_t RemoveImageFileLocked(const std::string& image_id);  // mu_ held
   std::string TempPath();
 
   const ChunkCacheOptions options_;

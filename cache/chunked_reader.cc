@@ -86,7 +86,7 @@ Result<size_t> ReadFromChunks(const std::string& image_id, int64_t size, int64_t
     } else {
       size_t done = 0;
       while (done < n) {
-        ssize_t r = ::pread((*chunk)->fd, buf + got + done, n - done, static_cast<off_t>(in + done));
+        ssize_t r = ::pread((*chunk)->fd, buf + got + done, n - done, static_cast<off_t>((*chunk)->offset + in + done));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return Status::IOError("cache file of chunk " + std::to_string(index) + " is short");
         done += static_cast<size_t>(r);

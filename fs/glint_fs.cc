@@ -227,11 +227,12 @@ class Fs {
     if ((*chunk)->fd < 0) return fuse_reply_buf(req, (*chunk)->bytes.data() + in, size), true;
     // A read at the start of a chunk: the rest of it is likely next, and the chunk file may
     // be cold (after a restart, or evicted from the page cache): ask the disk for all of it now.
-    if (in == 0) ::posix_fadvise((*chunk)->fd, 0, 0, POSIX_FADV_WILLNEED);
+    const auto at = static_cast<off_t>((*chunk)->offset);
+    if (in == 0) ::posix_fadvise((*chunk)->fd, at, static_cast<off_t>((*chunk)->size), POSIX_FADV_WILLNEED);
     fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
     bv.buf[0].fd = (*chunk)->fd;
-    bv.buf[0].pos = in;
+    bv.buf[0].pos = at + in;
     fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
     return true;
   }

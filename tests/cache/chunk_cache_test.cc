@@ -31,7 +31,8 @@ std::vector<char> Bytes(size_t n, int seed) {
 std::vector<char> Contents(const ChunkRef& ref) {
   if (ref->fd < 0) return ref->bytes;
   std::vector<char> out(ref->size);
-  EXPECT_EQ(::pread(ref->fd, out.data(), out.size(), 0), static_cast<ssize_t>(out.size()));
+  EXPECT_EQ(::pread(ref->fd, out.data(), out.size(), static_cast<off_t>(ref->offset)),
+            static_cast<ssize_t>(out.size()));
   return out;
 }
 
@@ -233,4 +234,115 @@ TEST(ChunkCache, ParsesByteSizes) {
 }
 
 }  // namespace
+// Fills chunks 0..n-1 of kImage, verified against their digests.
+void FillImage(ChunkCache& cache, FakeStore& store, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) ASSERT_TRUE(cache.Get({kImage, i}, Digest(i), store.For(i)).ok());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+TEST(ChunkCacheImageFiles, AssemblesAnImagesVerifiedChunksIntoOneFile) {
+  testing::TempDir tmp;
+  auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
+  FakeStore store;
+  FillImage(*cache, store, 3);
+  EXPECT_EQ(cache->AssembleImage(kImage, 4).code(), Status::Code::kConflict);  // chunk 3 is missing
+  FillImage(*cache, store, 4);
+  EXPECT_FALSE(cache->ImageFile(kImage, 4));
+  ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());
+  ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());  // done before: nothing to do
+  auto file = cache->ImageFile(kImage, 4);
+  ASSERT_TRUE(file);
+  EXPECT_FALSE(cache->ImageFile(kImage, 5));
+  std::string want;
+  for (int i = 0; i < 4; ++i) {
+    auto b = Bytes(kSmallChunk, i);
+    want.append(b.begin(), b.end());
+  }
+  EXPECT_EQ(ReadFile(*file), want);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/chunks/" + kImage));
+  EXPECT_EQ(cache->Stats().bytes, 4 * kSmallChunk);
+  EXPECT_EQ(cache->CachedChunks(kImage), 4u);
+  struct stat st;
+  ASSERT_EQ(::stat(file->c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  for (int64_t i = 0; i < 4; ++i) {  // chunks read from the file, at their offsets
+    auto r = cache->Get({kImage, i}, Digest(i), FakeStore::Unreachable);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ((*r)->offset, static_cast<uint64_t>(i) * kSmallChunk);
+    EXPECT_EQ(Contents(*r), Bytes(kSmallChunk, static_cast<int>(i)));
+  }
+  EXPECT_EQ(store.fetches.load(), 4);
+}
+
+TEST(ChunkCacheImageFiles, SurviveARestartAndAreVerifiedOnceBeforeUse) {
+  testing::TempDir tmp;
+  FakeStore store;
+  {
+    auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
+    FillImage(*cache, store, 4);
+    ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());
+  }
+  // What an assembly cut short leaves: a chunk file next to the image's file, and a digest
+  // list of another image whose file was never renamed into place.
+  std::filesystem::create_directories(tmp.path() + "/cache/chunks/" + kImage);
+  std::ofstream(tmp.path() + "/cache/chunks/" + kImage + "/1." + Digest(1)) << "stale";
+  std::ofstream(tmp.path() + "/cache/images/" + kOther + ".sha256") << Digest(0) << "\n";
+  auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
+  EXPECT_EQ(cache->CachedChunks(kImage), 4u);
+  EXPECT_EQ(cache->Stats().bytes, 4 * kSmallChunk);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/chunks/" + kImage + "/1." + Digest(1)));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/images/" + kOther + ".sha256"));
+  EXPECT_FALSE(cache->ImageFile(kImage, 4));  // not checked since the restart
+  ASSERT_TRUE(cache->VerifyImageFile(kImage).ok());
+  EXPECT_TRUE(cache->ImageFile(kImage, 4));
+  auto r = cache->Get({kImage, 3}, Digest(3), FakeStore::Unreachable);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Contents(*r), Bytes(kSmallChunk, 3));
+}
+
+TEST(ChunkCacheImageFiles, ADamagedImageFileGoesWholeAndIsFetchedAgain) {
+  testing::TempDir tmp;
+  FakeStore store;
+  {
+    auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
+    FillImage(*cache, store, 4);
+    ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());
+  }
+  {
+    std::fstream f(tmp.path() + "/cache/images/" + kImage, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2 * kSmallChunk + 77);
+    f.put('\x5a');
+  }
+  auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
+  EXPECT_EQ(cache->VerifyImageFile(kImage).code(), Status::Code::kCorruption);
+  EXPECT_EQ(cache->CachedChunks(kImage), 0u);
+  EXPECT_EQ(cache->Stats().bytes, 0u);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/images/" + kImage));
+  auto r = cache->Get({kImage, 2}, Digest(2), store.For(2));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Contents(*r), Bytes(kSmallChunk, 2));
+  EXPECT_EQ(store.fetches.load(), 5);
+}
+
+TEST(ChunkCacheImageFiles, EvictingOneOfItsChunksEvictsTheWholeFile) {
+  testing::TempDir tmp;
+  auto cache = std::move(ChunkCache::Open(Options(tmp.path(), 5))).value();
+  FakeStore store;
+  FillImage(*cache, store, 4);
+  ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());
+  auto held = cache->Get({kImage, 1}, Digest(1), FakeStore::Unreachable);  // an open reader
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(cache->Get({kOther, 0}, "", store.For(0)).ok());
+  ASSERT_TRUE(cache->Get({kOther, 1}, "", store.For(1)).ok());  // no room: the oldest chunk goes, and its file
+  EXPECT_EQ(cache->CachedChunks(kImage), 0u);
+  EXPECT_EQ(cache->Stats().bytes, 2 * kSmallChunk);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/images/" + kImage));
+  EXPECT_EQ(Contents(*held), Bytes(kSmallChunk, 1));  // still readable through its open file
+  cache->Touch(kOther);
+}
+
 }  // namespace glint::cache
