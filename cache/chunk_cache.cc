@@ -225,7 +225,11 @@ ChunkRef ChunkCache::FromDisk(const ChunkKey& key, const std::string& expected) 
   if (!good || it == entries_.end() || it->second.digest != digest || EntryPath(key, it->second) != path) {
     if (fd >= 0) ::close(fd);
     if (!good) ++stats_.verify_failures;
-    RemoveLocked(key);
+    if (!good && it != entries_.end() && it->second.in_file && fd >= 0) {
+      RemoveFromImageFileLocked(key);  // the rest of the file is still good
+    } else {
+      RemoveLocked(key);
+    }
     return nullptr;
   }
   it->second.verified = true;

@@ -17,7 +17,7 @@
 // place last, so a crash leaves the chunk files or the whole file). glint-fs hands such a
 // file to the kernel (FUSE passthrough). Its chunks stay entries of their own (looked up,
 // verified once after a restart, counted) but are evicted together: evicting one removes the
-// image's file.
+// image's file. A damaged one goes alone, and is written back in place once fetched again.
 //
 // Single-flight: any number of concurrent readers of one missing chunk cause one fetch;
 // the others wait for it. Thread-safe: called from libfuse worker threads and the pinning
@@ -116,12 +116,13 @@ class ChunkCache {
   std::vector<std::string> MetaNames();
   void RemoveMeta(const std::string& name);
   // Moves the chunks 0..count-1 of `image_id`, all on disk and verified, into its whole-image
-  // file. Ok when done or already done; FailedPrecondition when a chunk is missing or not yet
-  // verified in this process; Aborted when the chunks changed meanwhile.
+  // file (into the existing file, at their places, for chunks fetched again after damage).
+  // Ok when done or already done; Conflict when a chunk is missing or not yet verified in
+  // this process, or the chunks changed meanwhile.
   Status AssembleImage(const std::string& image_id, int64_t count);
-  // Checks every chunk of `image_id`'s whole-image file not yet checked in this process
-  // (after a restart); a damaged one removes the file (its chunks are fetched again).
-  Status VerifyImageFile(const std::string& image_id);
+  // Checks every cached chunk of `image_id` not yet checked in this process (after a
+  // restart); a damaged one is removed (with its whole-image file), to be fetched again.
+  Status VerifyImage(const std::string& image_id);
   // The whole-image file of `image_id` when it holds all `count` chunks and every one has
   // been verified in this process; nullopt otherwise.
   std::optional<std::string> ImageFile(const std::string& image_id, int64_t count);
@@ -166,6 +167,8 @@ class ChunkCache {
   // entry in it along. Returns how many entries went.
   size_t RemoveLocked(const ChunkKey& key);
   size_t RemoveImageFileLocked(const std::string& image_id);  // mu_ held
+  // mu_ held: a damaged chunk of a whole-image file: only its entry goes (the file with the last).
+  size_t RemoveFromImageFileLocked(const ChunkKey& key);
   std::string TempPath();
 
   const ChunkCacheOptions options_;

@@ -21,6 +21,7 @@
 #include "fs/kernel_readahead.h"
 #include "fs/mount_state.h"
 #include "fs/open_files.h"
+#include "fs/passthrough.h"
 #include "fs/tree_refresher.h"
 
 namespace glint::fs {
@@ -40,7 +41,8 @@ class Fs {
         state_(source, NodeAttrs{static_cast<double>(opt.refresh_seconds), opt.file_timeout, opt.uid, opt.gid,
                                  opt.file_mode, DirModeFor(opt.file_mode)}),
         refresher_(view, state_, opt.refresh_seconds),
-        pins_(cache ? std::make_unique<ImagePins>(*cache) : nullptr) {}
+        pins_(cache ? std::make_unique<ImagePins>(*cache) : nullptr),
+        passthrough_(cache != nullptr && opt.passthrough) {}
   // Files still open when the session ends (a lazy unmount, a reader killed) get no
   // release from the kernel: they are freed here.
   ~Fs() {
@@ -49,9 +51,11 @@ class Fs {
     for (auto* entries : open_dirs_) delete entries;
   }
   const FsOptions& options() const { return opt_; }
+  Passthrough& passthrough() { return passthrough_; }
   void SetMountpoint(std::string path) { mountpoint_ = std::move(path); }
 
   void Start(fuse_session* se) {
+    dev_fd_ = fuse_session_fd(se);
     if (pins_) {
       // Pinned images are listed from their kept records until the API answers (it may
       // be down: they read from the cache).
@@ -167,13 +171,15 @@ class Fs {
     ImageEntry entry;
     std::shared_ptr<const std::atomic<bool>> gone;
     if (int err = state_.HoldImage(ino, &entry, &gone)) return (void)fuse_reply_err(req, err);
+    if (cache_ && !passthrough_.enabled()) cache_->SetKeepWhole(false);  // off, or the kernel has none
     auto reader = source_.Open(entry);
     if (!reader.ok()) {
       state_.ReleaseImage(entry.id);
       spdlog::error("open {}: {}", entry.id, reader.status().ToString());
       return (void)fuse_reply_err(req, reader.status().code() == Status::Code::kNotFound ? ENOENT : EIO);
     }
-    auto* of = new OpenFile{std::move(reader).value(), gone, entry.id};
+    auto* of = new OpenFile{std::move(reader).value(), gone, entry.id, ino};
+    if (cache_) of->backing_id = passthrough_.Open(dev_fd_, ino, [&] { return cache_->WholeFile(entry); });
     {
       std::lock_guard<std::mutex> l(open_mu_);
       open_.insert(of);
@@ -181,7 +187,8 @@ class Fs {
     fi->fh = reinterpret_cast<uint64_t>(of);
     fi->keep_cache = 1;  // image data never changes: keep the page cache across opens
     fi->noflush = 1;
-    fuse_reply_open(req, fi);
+    int rc = of->backing_id > 0 ? Passthrough::ReplyOpen(req, fi->fh, of->backing_id) : fuse_reply_open(req, fi);
+    if (rc == -ENOENT) CloseFile(of);  // the open was interrupted: no release will come
   }
 
   void Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
@@ -238,14 +245,19 @@ class Fs {
   }
 
   void Release(fuse_req_t req, fuse_file_info* fi) {
-    auto* of = reinterpret_cast<OpenFile*>(fi->fh);
+    CloseFile(reinterpret_cast<OpenFile*>(fi->fh));
+    fuse_reply_err(req, 0);
+  }
+
+  void CloseFile(OpenFile* of) {
     state_.ReleaseImage(of->image_id);
+    passthrough_.Release(dev_fd_, of->ino, of->backing_id);
+    if (cache_) cache_->Settle(of->image_id, of->reader->size());
     {
       std::lock_guard<std::mutex> l(open_mu_);
       open_.erase(of);
     }
     delete of;
-    fuse_reply_err(req, 0);
   }
 
   void Lseek(fuse_req_t req, off_t off, int whence, fuse_file_info* fi) {
@@ -316,6 +328,8 @@ class Fs {
   MountState state_;
   TreeRefresher refresher_;
   std::unique_ptr<ImagePins> pins_;  // with a host cache only
+  Passthrough passthrough_;
+  int dev_fd_ = -1;  // the session's /dev/fuse (passthrough's backing files are registered there)
 };
 
 Fs* Self(fuse_req_t req) { return static_cast<Fs*>(fuse_req_userdata(req)); }
@@ -446,6 +460,11 @@ class FuseSession {
     if (fuse_set_signal_handlers(se_) != 0) return false;
     signals_ = true;
     mounted_ = fuse_session_mount(se_, mountpoint.c_str()) == 0;
+    // Passthrough's hook on the session's own descriptor (libfuse then reads and writes
+    // through it, splicing replies as it would).
+    if (mounted_ && fuse_session_custom_io(se_, &kIo, fuse_session_fd(se_)) != 0) {
+      spdlog::warn("glint-fs: no custom I/O hook: FUSE passthrough off");
+    }
     return mounted_;
   }
   int Loop(int max_threads) {
@@ -460,6 +479,14 @@ class FuseSession {
   }
 
  private:
+  static constexpr fuse_custom_io kIo = {
+      [](int fd, iovec* iov, int count, void* fs) { return static_cast<Fs*>(fs)->passthrough().Writev(fd, iov, count); },
+      [](int fd, void* buf, size_t len, void* fs) { return static_cast<Fs*>(fs)->passthrough().Read(fd, buf, len); },
+      nullptr,  // requests are read whole: glint-fs takes no writes to splice
+      [](int in, off_t* in_off, int out, off_t* out_off, size_t len, unsigned flags, void*) {
+        return ::splice(in, in_off, out, out_off, len, flags);
+      },
+  };
   fuse_session* se_ = nullptr;
   bool signals_ = false, mounted_ = false;
 };

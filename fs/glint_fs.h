@@ -38,6 +38,9 @@ struct FsOptions {
   gid_t gid = ::getgid();  // group of every file and directory
   mode_t file_mode = 0440;  // image files; directories get x wherever files have r
   double negative_timeout = 1;  // how long the kernel remembers a name that does not exist
+  // With a host cache: images it holds whole are read by the kernel from their local file
+  // (FUSE passthrough, Linux 6.9+, as root), not through glint-fs.
+  bool passthrough = true;
 };
 
 // The directory mode that goes with `file_mode`: searchable by whoever may read the files.

@@ -9,14 +9,36 @@ namespace {
 const std::string kChunksXattr = "user.glint.cache.chunks";
 const std::string kFetchesXattr = "user.glint.cache.fetches";
 const std::string kVerifiedXattr = "user.glint.cache.verified";
+const std::string kWholeXattr = "user.glint.cache.whole";
 
 std::string ManifestFile(const std::string& id) { return id + ".manifest"; }
 }  // namespace
 
 HostCache::HostCache(DataSource& inner, std::unique_ptr<cache::ChunkCache> cache, ManifestSource manifests,
                      HostCacheOptions options, const Clock& clock, BootSetRemote boot_remote)
-    : inner_(inner), cache_(std::move(cache)), manifests_(std::move(manifests)), options_(options) {
+    : inner_(inner),
+      cache_(std::move(cache)),
+      manifests_(std::move(manifests)),
+      options_(options),
+      keep_whole_(options.keep_whole) {
   if (options_.boot_prefetch) boot_ = std::make_unique<BootSets>(*cache_, options_.boot, clock, std::move(boot_remote));
+  whole_ = std::make_unique<WholeFiles>(*cache_);
+}
+
+int64_t HostCache::ChunkCount(int64_t size) const {
+  const auto cs = static_cast<int64_t>(cache_->chunk_size());
+  return size <= 0 ? 0 : (size + cs - 1) / cs;
+}
+
+void HostCache::Settle(const std::string& image_id, int64_t size) {
+  if (keep_whole_) whole_->Settle(image_id, ChunkCount(size));
+}
+
+std::optional<std::string> HostCache::WholeFile(const ImageEntry& image) {
+  if (!IsUuid(image.id) || !Cacheable(image)) return std::nullopt;
+  auto file = cache_->ImageFile(image.id, ChunkCount(image.size));
+  if (file) cache_->Touch(image.id);  // its reads will not pass by the cache's LRU
+  return file;
 }
 
 std::shared_ptr<const ImageManifest> HostCache::Remember(const ImageEntry& image, std::optional<ImageManifest> m) {
@@ -79,6 +101,7 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, 
   }  // else: the store is down but chunks are here; missing ones fail as they are read
   OpenBase open_base = [this, image] { return inner_.Open(image); };
   auto reader = std::make_unique<CachedReader>(image, verified, *cache_, open_base, std::move(opened));
+  Settle(image.id, image.size);  // whole but not (or not yet since a restart) kept whole
   if (boot_ && learn) {
     reader->SetRecorder(boot_->StartRecording(image.id));
     // A reader of its own (its own store connection), so prefetches outlive this open if
@@ -95,6 +118,7 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, 
 
 void HostCache::DrainPrefetches() {
   if (boot_) boot_->Drain();
+  whole_->Drain();
 }
 
 void HostCache::SendPendingReports(double seconds) {
@@ -109,10 +133,10 @@ bool HostCache::Cacheable(const ImageEntry& image) {
 }
 
 std::optional<std::string> HostCache::Xattr(const ImageEntry& image, const std::string& name) {
-  const int64_t chunks = (image.size + static_cast<int64_t>(cache_->chunk_size()) - 1) /
-                         static_cast<int64_t>(cache_->chunk_size());
+  const int64_t chunks = ChunkCount(image.size);
   if (name == kChunksXattr) return std::to_string(cache_->CachedChunks(image.id)) + "/" + std::to_string(chunks);
   if (name == kFetchesXattr) return std::to_string(cache_->FetchesOf(image.id));
+  if (name == kWholeXattr) return cache_->ImageFile(image.id, chunks) ? "1" : "0";
   if (name == kVerifiedXattr) {
     std::lock_guard<std::mutex> l(mu_);
     auto it = known_.find(image.id);
@@ -123,7 +147,7 @@ std::optional<std::string> HostCache::Xattr(const ImageEntry& image, const std::
 
 std::string HostCache::XattrNames() {
   std::string list;
-  for (const auto& n : {kChunksXattr, kFetchesXattr, kVerifiedXattr}) {
+  for (const auto& n : {kChunksXattr, kFetchesXattr, kVerifiedXattr, kWholeXattr}) {
     list += n;
     list.push_back('\0');
   }

@@ -9,6 +9,7 @@
 // Called from libfuse worker threads; thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "cache/chunk_cache.h"
 #include "fs/data_source.h"
 #include "fs/image_manifest.h"
+#include "fs/whole_files.h"
 
 namespace glint::fs {
 
@@ -28,6 +30,7 @@ struct HostCacheOptions {
   bool allow_unverified = false;  // cache images that have no manifest, unverified
   double negative_seconds = 60;   // how long "this image has no manifest" is believed
   bool boot_prefetch = true;      // learn each image's boot set and prefetch it on open
+  bool keep_whole = true;         // keep fully cached images as whole-image files (for passthrough)
   BootOptions boot;
 };
 
@@ -46,12 +49,20 @@ class HostCache final : public DataSource {
   // caching is allowed).
   bool Cacheable(const ImageEntry& image);
   // `user.glint.cache.chunks` ("<cached>/<total>"), `.fetches` (store reads of its chunks
-  // since glint-fs started), `.verified` (1 when its chunks are checked against a manifest).
+  // since glint-fs started), `.verified` (1 when its chunks are checked against a manifest),
+  // `.whole` (1 when it is kept as one verified file, which opens read by passthrough).
   std::optional<std::string> Xattr(const ImageEntry& image, const std::string& name);
   static std::string XattrNames();
   cache::ChunkCache& cache() { return *cache_; }
-  // Waits for queued boot prefetches (tests).
+  // Waits for queued boot prefetches and whole-image files (tests).
   void DrainPrefetches();
+  // A reader closed `image_id` (`size` bytes): if every chunk is cached, it is kept as one
+  // whole-image file in the background (then WholeFile has it).
+  void Settle(const std::string& image_id, int64_t size);
+  // Whole-image files only serve FUSE passthrough: off when the kernel has none.
+  void SetKeepWhole(bool keep) { keep_whole_ = keep; }
+  // The image's whole local copy, verified, when the cache has one (FUSE passthrough).
+  std::optional<std::string> WholeFile(const ImageEntry& image);
   // At a clean shutdown, once the mount's files are closed: the boot set reports still
   // pending, sent within `seconds` (BootSets::SendPendingReports).
   void SendPendingReports(double seconds);
@@ -72,7 +83,11 @@ class HostCache final : public DataSource {
   const HostCacheOptions options_;
   std::mutex mu_;
   std::map<std::string, Known> known_;
+  int64_t ChunkCount(int64_t size) const;
+
   std::unique_ptr<BootSets> boot_;  // after cache_: its prefetches end before the cache does
+  std::unique_ptr<WholeFiles> whole_;  // after cache_ too
+  std::atomic<bool> keep_whole_;
 };
 
 }  // namespace glint::fs

@@ -153,6 +153,7 @@ bool ImagePins::FetchAll(const ImageEntry& image) {
     }
   }
   spdlog::info("cache: pinned {} is fully cached", image.id);
+  cache_.Settle(image.id, image.size);  // kept whole: its opens read by passthrough
   return true;
 }
 

@@ -69,6 +69,8 @@ void AddDataOptions(CLI::App& app, Args& a) {
 void AddCacheOptions(CLI::App& app, Args& a) {
   app.add_option("--cache-dir", a.cache_dir, "keep image data read on this host in this directory (the host cache)");
   app.add_option("--cache-size", a.cache_size, "bytes the host cache may hold (K, M, G, T: binary units; default 10G)");
+  app.add_flag("!--no-passthrough", a.fs_opt.passthrough,
+               "read whole cached images through glint-fs too, not by FUSE passthrough from their local file");
   app.add_flag("--cache-unverified", a.cache_unverified,
                "also cache images that have no chunk manifest, unverified (default: read those uncached)");
   app.add_option("--boot-prefetch-seconds", a.boot_seconds,
@@ -232,6 +234,7 @@ std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs:
   fs::HostCacheOptions ho;
   ho.allow_unverified = a.cache_unverified;
   ho.boot_prefetch = a.boot_seconds > 0;
+  ho.keep_whole = a.fs_opt.passthrough;
   ho.boot.window_seconds = a.boot_seconds;
   fs::BootSetRemote remote;  // learned boot sets shared through the API
   remote.fetch = [&view](const std::string& id) { return view.BootSetJson(id); };

@@ -22,6 +22,8 @@ struct OpenFile {
   std::unique_ptr<store::Reader> reader;
   std::shared_ptr<const std::atomic<bool>> gone;  // set when the image is deleted
   std::string image_id;
+  uint64_t ino = 0;
+  int backing_id = 0;  // > 0: the kernel reads the file's whole local copy (Passthrough)
 };
 
 class OpenFiles {

@@ -297,14 +297,14 @@ TEST(ChunkCacheImageFiles, SurviveARestartAndAreVerifiedOnceBeforeUse) {
   EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/chunks/" + kImage + "/1." + Digest(1)));
   EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/images/" + kOther + ".sha256"));
   EXPECT_FALSE(cache->ImageFile(kImage, 4));  // not checked since the restart
-  ASSERT_TRUE(cache->VerifyImageFile(kImage).ok());
+  ASSERT_TRUE(cache->VerifyImage(kImage).ok());
   EXPECT_TRUE(cache->ImageFile(kImage, 4));
   auto r = cache->Get({kImage, 3}, Digest(3), FakeStore::Unreachable);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(Contents(*r), Bytes(kSmallChunk, 3));
 }
 
-TEST(ChunkCacheImageFiles, ADamagedImageFileGoesWholeAndIsFetchedAgain) {
+TEST(ChunkCacheImageFiles, ADamagedChunkIsFetchedAgainAndWrittenBackInPlace) {
   testing::TempDir tmp;
   FakeStore store;
   {
@@ -312,20 +312,33 @@ TEST(ChunkCacheImageFiles, ADamagedImageFileGoesWholeAndIsFetchedAgain) {
     FillImage(*cache, store, 4);
     ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());
   }
+  const std::string file = tmp.path() + "/cache/images/" + kImage;
   {
-    std::fstream f(tmp.path() + "/cache/images/" + kImage, std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(2 * kSmallChunk + 77);
     f.put('\x5a');
   }
   auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
-  EXPECT_EQ(cache->VerifyImageFile(kImage).code(), Status::Code::kCorruption);
-  EXPECT_EQ(cache->CachedChunks(kImage), 0u);
-  EXPECT_EQ(cache->Stats().bytes, 0u);
-  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/images/" + kImage));
+  EXPECT_EQ(cache->VerifyImage(kImage).code(), Status::Code::kCorruption);
+  EXPECT_EQ(cache->CachedChunks(kImage), 3u);  // only the damaged chunk went
+  EXPECT_FALSE(cache->Contains({kImage, 2}));
+  EXPECT_EQ(cache->Stats().bytes, 3 * kSmallChunk);
+  EXPECT_FALSE(cache->ImageFile(kImage, 4));
+  ASSERT_TRUE(cache->VerifyImage(kImage).ok());  // the others are good
   auto r = cache->Get({kImage, 2}, Digest(2), store.For(2));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(Contents(*r), Bytes(kSmallChunk, 2));
   EXPECT_EQ(store.fetches.load(), 5);
+  ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());  // back into the file, in place
+  ASSERT_TRUE(cache->ImageFile(kImage, 4));
+  std::string want;
+  for (int i = 0; i < 4; ++i) {
+    auto b = Bytes(kSmallChunk, i);
+    want.append(b.begin(), b.end());
+  }
+  EXPECT_EQ(ReadFile(file), want);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/cache/chunks/" + kImage));
+  EXPECT_EQ(cache->Stats().bytes, 4 * kSmallChunk);
 }
 
 TEST(ChunkCacheImageFiles, EvictingOneOfItsChunksEvictsTheWholeFile) {

@@ -98,6 +98,8 @@ def test_qemu_reads_the_cached_image_and_a_qcow2_overlay_on_it(server):
                            capture_output=True, text=True)
         assert p.returncode == 0, p.stdout + p.stderr
         assert xattr(path, "user.glint.cache.chunks") == "6/6"
+        # Fully cached: kept whole, so the guest below reads it by FUSE passthrough.
+        assert wait_for(lambda: xattr(path, "user.glint.cache.whole") == "1", timeout=30), m.log()
         # A guest's disk: a qcow2 overlay backed by the mounted (read-only) image.
         overlay = os.path.join(work, "overlay.qcow2")
         p = subprocess.run(["qemu-img", "create", "-f", "qcow2", "-b", path, "-F", "raw", overlay],
