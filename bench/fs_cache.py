@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """glint-fs reading from its host cache (--cache-dir) against a local file of the same size
-on the same disk, side by side in one run, with glint-fs reading the store file without a cache as a third
-column.
+on the same disk, side by side in one run: the cache with FUSE passthrough (the image kept
+whole: the kernel reads its local file), the cache without passthrough (--no-passthrough:
+every read spliced by glint-fs from the 4 MiB chunk files), and glint-fs reading the store
+file without a cache.
 
 Uploads a random image to a glint-api with a file store, mounts glint-fs with a host cache
 and reads the image once (filling the cache: one store read per 4 MiB chunk), then measures
@@ -79,11 +81,11 @@ def warm_both(path):
     warm_file(path)
 
 
-def measure(local, mounted, uncached, backing_files, size, runs, daemons):
-    """Per mode: best MB/s of (local file, glint-fs cached, glint-fs without cache), the
-    load average (1 min) after it, and the least CPU seconds per GiB of each (dd, plus the
-    glint-fs process for the mounts: `daemons` maps a path to its pid)."""
-    paths = (local, mounted, uncached)
+def measure(paths, backing_files, size, runs, daemons):
+    """Per mode: best MB/s of each path (the local file first), the load average (1 min)
+    after it, and the least CPU seconds per GiB of each (dd, plus the glint-fs process for
+    the mounts: `daemons` maps a path to its pid)."""
+    local = paths[0]
     modes = {
         "cold": (lambda p: drop_caches(), ()),
         "warm": (warm_both, ()),
@@ -121,7 +123,7 @@ def main():
     server.start()
     mnt = os.path.join(tmp, "mnt")
     cache = os.path.join(tmp, "cache")
-    fsm = plain = None
+    fsm = chunked = plain = None
     try:
         data = os.urandom(size)
         local = os.path.join(tmp, "local.img")
@@ -134,41 +136,53 @@ def main():
                          headers=dict(h, **{"Content-Type": "application/octet-stream"}))
         assert r.status_code == 204, r.text
         del data
-        fsm = glint_server.GlintFsMount(server, mnt, args=[
-            "--store-dir", server.store_dir, "--cache-dir", cache, "--cache-size", "%dM" % (args.size_mib + 64),
-            "--cache-unverified"]).start()
+        cache_args = ["--store-dir", server.store_dir, "--cache-size", "%dM" % (args.size_mib + 64),
+                      "--cache-unverified"]
+        fsm = glint_server.GlintFsMount(server, mnt, args=cache_args + ["--cache-dir", cache]).start()
+        chunked = glint_server.GlintFsMount(server, mnt + "-chunks", args=cache_args + [
+            "--cache-dir", cache + "-chunks", "--no-passthrough"]).start()
         plain = glint_server.GlintFsMount(server, mnt + "-plain", args=["--store-dir", server.store_dir]).start()
-        uncached = os.path.join(mnt + "-plain", "by-id", image)
         mounted = os.path.join(mnt, "by-id", image)
+        in_chunks = os.path.join(mnt + "-chunks", "by-id", image)
+        uncached = os.path.join(mnt + "-plain", "by-id", image)
         deadline = time.time() + 10
-        while not (os.path.exists(mounted) and os.path.exists(uncached)) and time.time() < deadline:
+        while not all(os.path.exists(p) for p in (mounted, in_chunks, uncached)) and time.time() < deadline:
             time.sleep(0.1)
-        subprocess.run(["dd", "if=" + mounted, "of=/dev/null", "bs=1M", "iflag=direct"], check=True,
-                       capture_output=True)
+        for path in (mounted, in_chunks):  # fills the caches
+            subprocess.run(["dd", "if=" + path, "of=/dev/null", "bs=1M", "iflag=direct"], check=True,
+                           capture_output=True)
+        deadline = time.time() + 60
+        while os.getxattr(mounted, "user.glint.cache.whole") != b"1" and time.time() < deadline:
+            time.sleep(0.1)
+        whole = os.getxattr(mounted, "user.glint.cache.whole").decode()
         chunks = os.getxattr(mounted, "user.glint.cache.chunks").decode()
         fetches = os.getxattr(mounted, "user.glint.cache.fetches").decode()
-        chunk_dir = os.path.join(cache, "chunks", image)
-        chunk_files = [os.path.join(chunk_dir, f) for f in os.listdir(chunk_dir)]
-        backing = chunk_files + [os.path.join(server.store_dir, image)]
-        results = measure(local, mounted, uncached, backing, size, args.runs,
-                          {mounted: fsm.proc.pid, uncached: plain.proc.pid})
+        chunk_dir = os.path.join(cache + "-chunks", "chunks", image)
+        backing = [os.path.join(chunk_dir, f) for f in os.listdir(chunk_dir)]
+        backing += [os.path.join(cache, "images", image), os.path.join(server.store_dir, image)]
+        paths = (local, mounted, in_chunks, uncached)
+        results = measure(paths, backing, size, args.runs,
+                          {mounted: fsm.proc.pid, in_chunks: chunked.proc.pid, uncached: plain.proc.pid})
         after = os.getxattr(mounted, "user.glint.cache.fetches").decode()
-        print("image %d MiB, cache %s chunks, %s store reads to fill it, %s after the runs" %
-              (args.size_mib, chunks, fetches, after))
+        print("image %d MiB, cache %s chunks (kept whole: %s), %s store reads to fill it, %s after the runs" %
+              (args.size_mib, chunks, whole, fetches, after))
         print("pipe-max-size %s" % open("/proc/sys/fs/pipe-max-size").read().strip())
-        print("| mode | local file MB/s | glint-fs cached MB/s | ratio | glint-fs store file (no cache) MB/s | ratio "
-              "| load avg |")
-        print("|---|---|---|---|---|---|---|")
-        for mode, ((lo, gf, un, load), _) in results.items():
-            print("| %s | %.0f | %.0f | %.2fx | %.0f | %.2fx | %s |" % (mode, lo, gf, gf / lo, un, un / lo, load))
+        print("| mode | local file MB/s | cached, passthrough | ratio | cached, chunk files | ratio "
+              "| store file, no cache | ratio | load avg |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for mode, ((lo, pt, ch, un, load), _) in results.items():
+            print("| %s | %.0f | %.0f | %.2fx | %.0f | %.2fx | %.0f | %.2fx | %s |" %
+                  (mode, lo, pt, pt / lo, ch, ch / lo, un, un / lo, load))
         print("\nCPU seconds per GiB read (dd, plus glint-fs for the mounts; least of the runs), and "
               "local / glint-fs: a ratio of throughput if the CPU were the only limit")
-        print("| mode | local file | glint-fs cached | ratio | glint-fs store file | ratio |")
-        print("|---|---|---|---|---|---|")
-        for mode, (_, (lo, gf, un)) in results.items():
-            print("| %s | %.3f | %.3f | %.2fx | %.3f | %.2fx |" % (mode, lo, gf, lo / gf, un, lo / un))
+        print("| mode | local file | cached, passthrough | ratio | cached, chunk files | ratio "
+              "| store file | ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        for mode, (_, (lo, pt, ch, un)) in results.items():
+            print("| %s | %.3f | %.3f | %.2fx | %.3f | %.2fx | %.3f | %.2fx |" %
+                  (mode, lo, pt, lo / pt, ch, lo / ch, un, lo / un))
     finally:
-        for m in (fsm, plain):
+        for m in (fsm, chunked, plain):
             if m:
                 m.stop()
         server.stop()
