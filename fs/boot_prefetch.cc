@@ -43,6 +43,7 @@ void BootRecorder::Flush() {
 BootSets::BootSets(cache::ChunkCache& cache, BootOptions options, const Clock& clock, BootSetRemote remote)
     : cache_(cache), options_(options), clock_(clock), remote_(std::move(remote)) {
   for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
+  if (remote_.report) timer_ = std::thread([this] { RunTimer(); });
 }
 
 BootSets::~BootSets() { StopThreads(); }
@@ -54,8 +55,42 @@ void BootSets::StopThreads() {
     queue_.clear();
   }
   cv_.notify_all();
+  timer_cv_.notify_all();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
+  }
+  if (timer_.joinable()) timer_.join();
+}
+
+void BootSets::RunTimer() {
+  const auto tick = std::chrono::duration<double>(options_.timer_tick_seconds);
+  const auto interval = static_cast<int64_t>(options_.report_interval_seconds * 1e6);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      if (timer_cv_.wait_for(l, tick, [&] { return stop_; })) return;
+    }
+    std::vector<std::string> due;
+    {
+      std::lock_guard<std::mutex> l(report_mu_);
+      const int64_t now = clock_.NowMicros();
+      for (const auto& [id, generation] : pending_) {
+        auto at = reported_at_.find(id);
+        // Never reported: the merge that made it pending queued its report already.
+        if (at == reported_at_.end() || now - at->second < interval || timer_queued_.count(id)) continue;
+        timer_queued_.insert(id);
+        due.push_back(id);
+      }
+    }
+    for (const auto& id : due) {
+      Enqueue([this, id] {
+        {
+          std::lock_guard<std::mutex> l(report_mu_);
+          timer_queued_.erase(id);
+        }
+        Report(id);
+      });
+    }
   }
 }
 

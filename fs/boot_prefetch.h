@@ -4,9 +4,10 @@
 // <id>.boot) when the window has passed (at the first read after it, or when the file is
 // closed), and the kept set is reported to the API (POST .../x-glint-boot-set, at most
 // once per `report_interval_seconds` per image), where the reports of every host are
-// merged. A report the interval holds back (or the API could not take) stays pending: it
-// goes with the image's next merge after the interval, and at a clean shutdown
-// (SendPendingReports, bounded by a short timeout). When an image is opened, the chunks of its kept boot set that the cache lacks
+// merged. A report the interval holds back (or the API could not take) stays pending: a
+// timer sends it once the interval has passed (checked every `timer_tick_seconds`), and a
+// clean shutdown sends what is still pending (SendPendingReports, bounded by a short
+// timeout). When an image is opened, the chunks of its kept boot set that the cache lacks
 // are fetched in parallel ahead of the reader, and so are those of the API's merged set
 // (asked for on a prefetch thread, so the open does not wait for it): a host that never
 // booted the image prefetches what the others learned. The merged set is kept too
@@ -43,6 +44,7 @@ struct BootOptions {
   int threads = 4;                      // parallel prefetch fetches
   size_t max_chunks = 4096;             // at most this many chunks in one boot set (16 GiB)
   double report_interval_seconds = 60;  // between two reports of one image (the API's rate)
+  double timer_tick_seconds = 1;        // how often held-back reports are looked at
 };
 
 // The API's side (ImageView), called on the prefetch threads (and `report` at shutdown).
@@ -117,6 +119,8 @@ class BootSets {
   // 429, 5xx).
   void SendReport(const std::string& image_id, int timeout_ms);
   void StopThreads();
+  // The timer thread: queues Report for every pending image whose interval has passed.
+  void RunTimer();
 
   cache::ChunkCache& cache_;
   const BootOptions options_;
@@ -125,14 +129,16 @@ class BootSets {
   std::mutex report_mu_;
   std::map<std::string, int64_t> reported_at_;  // image -> when its set was last reported
   std::map<std::string, uint64_t> pending_;     // image -> merges since its set was last reported
+  std::set<std::string> timer_queued_;          // queued by the timer, not yet run
   std::string host_id_;
   std::mutex merge_mu_;
   std::mutex mu_;
-  std::condition_variable cv_, idle_cv_;
+  std::condition_variable cv_, idle_cv_, timer_cv_;
   std::deque<std::function<void()>> queue_;
   int running_ = 0;
   bool stop_ = false;
   std::vector<std::thread> threads_;
+  std::thread timer_;
 };
 
 }  // namespace glint::fs
