@@ -19,8 +19,11 @@ no Keystone) on it. Then:
 2. Runs wrk (2 threads, 16 connections, 30 s timeout; then 2 connections, for the latency
    of a server that is not saturated) on the default list, a page half-way through the
    catalog (marker), a property filter, a tag filter, sort by name and one image's show:
-   Glint through HAProxy (three nodes), one Glint node direct, and Glance; then creates
-   (POST /v2/images, a queued image with one property) through HAProxy and on Glance.
+   Glint through HAProxy (three nodes), one Glint node direct, and Glance; then, Glint only,
+   a project member's view and tag filters whose matches the member sees all or none of;
+   then every page to the end with markers (one client; pages of 1000 on both, and of 25
+   on Glint); then creates (POST /v2/images, a queued image with one property) through
+   HAProxy and on Glance.
 3. Uploads and downloads --streams images of --size-mib at once, through HAProxy (spread
    over the three nodes) and to one node direct: aggregate MB/s.
 
@@ -263,6 +266,72 @@ def measure_lists(env, seconds):
     return rows
 
 
+def member_token(env):
+    """A token of a project member (the built-in identity) who is the seeded member of every
+    image shared with MEMBER: public images, those shared with it, and nothing else."""
+    conf = ["--config-file", os.path.join(env.dir, "glint-api.conf"), "--data-dir", os.path.join(env.dir, "api1")]
+    subprocess.run([glint_server.binary("glint-manage")] + conf + [
+        "user-create", "bench-member", "--password", "bench-member-pw", "--project", "bench-member",
+        "--role", "member"], check=True, capture_output=True)
+    pid = env.sql(["SELECT id FROM glint.identity_projects WHERE name = 'bench-member'"]).strip()
+    env.sql(["UPDATE glint.image_members SET member = '%s' WHERE member = '%s'" % (pid, MEMBER)])
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "bench-member", "domain": {"id": "default"}, "password": "bench-member-pw"}}},
+        "scope": {"project": {"name": "bench-member", "domain": {"id": "default"}}}}}
+    r = requests.post(env.url + "/identity/v3/auth/tokens", json=body)
+    assert r.status_code == 201, r.text
+    return r.headers["X-Subject-Token"]
+
+
+def measure_member_lists(env, seconds):
+    """Glint only (Glance here has no identity to tell a member from an admin): the member's
+    view, a tag whose matches (2%) the member sees, and one whose matches it sees none of
+    (the walk of the sort order is bounded, then the semi-joins answer)."""
+    token = member_token(env)
+    queries = [("member's view", "/v2/images", 25), ("member, tag t5 (all seen)", "/v2/images?tag=t5", 25),
+               ("member, tag t7 (none seen)", "/v2/images?tag=t7", 0)]
+    for qname, path, want in queries:
+        r = requests.get(env.url + path, headers={"X-Auth-Token": token}, timeout=300)
+        assert r.status_code == 200 and len(r.json()["images"]) == want, (path, r.text[:300])
+        list_scale.wrk(env.url + path, token, 2)  # warm-up
+        for conns in (16, 2):
+            before = load()
+            rps, p99, p50 = wrk(env.url + path, token, seconds, connections=conns)
+            print("%-34s %-28s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  (load %s -> %s)"
+                  % (qname, "Glint via HAProxy (%d conns)" % conns, rps, p50, p99, before, load()), flush=True)
+
+
+def page_to_the_end(base, token, limit, budget):
+    """Follows `next` links from the first page of `limit` to the last; (pages, images,
+    seconds, slowest page in ms, finished within `budget` seconds)."""
+    url, pages, images, slowest, t0 = base + "/v2/images?limit=%d" % limit, 0, 0, 0.0, time.time()
+    while url and time.time() - t0 < budget:
+        t = time.time()
+        r = requests.get(url, headers={"X-Auth-Token": token}, timeout=600)
+        slowest = max(slowest, (time.time() - t) * 1000)
+        assert r.status_code == 200, r.text[:300]
+        body = r.json()
+        pages, images = pages + 1, images + len(body["images"])
+        url = base + body["next"] if body.get("next") else None
+    return pages, images, time.time() - t0, slowest, url is None
+
+
+def measure_paging(env, budget):
+    """Every image, page by page with markers (one client): Glint via HAProxy with pages of
+    1000 and of 25, Glance with pages of 1000 (its maximum), each within `budget` seconds."""
+    for sname, base, token, limit in (("Glint, 3 nodes via HAProxy", env.url, env.token, 1000),
+                                      ("Glint, 3 nodes via HAProxy", env.url, env.token, 25),
+                                      ("Glance 25 (2 workers)", env.glance_url, "none", 1000)):
+        if sname.startswith("Glance"):
+            wait_quiet(env)
+        before = load()
+        pages, images, took, slowest, done = page_to_the_end(base, token, limit, budget)
+        print("paging to the end, limit %-5d %-28s %5d pages %7d images in %7.1f s (%6.1f images/s, slowest page "
+              "%7.1f ms)%s (load %s -> %s)" % (limit, sname, pages, images, took, images / took, slowest,
+                                               "" if done else " NOT FINISHED within %d s" % budget, before, load()),
+              flush=True)
+
+
 def wait_quiet(env, limit=600):
     """Until no Glance query runs in the database any more."""
     for _ in range(limit):
@@ -364,6 +433,7 @@ def main():
     ap.add_argument("--streams", type=int, default=6)
     ap.add_argument("--size-mib", type=int, default=32)
     ap.add_argument("--base-port", type=int, default=29400)
+    ap.add_argument("--paging-budget", type=int, default=600, help="seconds each walk to the end may take")
     args = ap.parse_args()
     bench.ensure(["wrk", "glance-api", "haproxy"])
     env = Env(args.base_port)
@@ -372,6 +442,8 @@ def main():
         print("cluster up: %s; glance-api on MariaDB at %s (load %s)" % (env.url, env.glance_url, load()), flush=True)
         seed(env, args.images)
         measure_lists(env, args.seconds)
+        measure_member_lists(env, args.seconds)
+        measure_paging(env, args.paging_budget)
         try:
             measure_creates(env, args.seconds)
         except (RuntimeError, subprocess.CalledProcessError) as e:
