@@ -270,9 +270,12 @@ def member_token(env):
     """A token of a project member (the built-in identity) who is the seeded member of every
     image shared with MEMBER: public images, those shared with it, and nothing else."""
     conf = ["--config-file", os.path.join(env.dir, "glint-api.conf"), "--data-dir", os.path.join(env.dir, "api1")]
-    subprocess.run([glint_server.binary("glint-manage")] + conf + [
-        "user-create", "bench-member", "--password", "bench-member-pw", "--project", "bench-member",
-        "--role", "member"], check=True, capture_output=True)
+    for args in (["project-create", "bench-member"],
+                 ["user-create", "bench-member", "--password", "bench-member-pw", "--project", "bench-member",
+                  "--role", "member"]):
+        p = subprocess.run([glint_server.binary("glint-manage")] + conf + args, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("glint-manage %s: %s" % (args[0], p.stderr))
     pid = env.sql(["SELECT id FROM glint.identity_projects WHERE name = 'bench-member'"]).strip()
     env.sql(["UPDATE glint.image_members SET member = '%s' WHERE member = '%s'" % (pid, MEMBER)])
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {

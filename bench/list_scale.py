@@ -102,6 +102,18 @@ def main():
             assert requests.get(url, headers={"X-Auth-Token": token}).status_code == 200
             rps, p99 = wrk(url, token, args.seconds)
             print("%-32s %10.0f %10.2f" % (label, rps, p99))
+        for limit in (1000, 25):  # every image, page by page with markers, one client
+            t0, pages, images, slowest = time.time(), 0, 0, 0.0
+            url = base + "?limit=%d" % limit
+            while url:
+                t = time.time()
+                body = requests.get(url, headers={"X-Auth-Token": g.token}).json()
+                slowest = max(slowest, (time.time() - t) * 1000)
+                pages, images = pages + 1, images + len(body["images"])
+                url = g.url + body["next"] if body.get("next") else None
+            took = time.time() - t0
+            print("paging to the end, limit %d: %d pages, %d images in %.1f s (slowest page %.1f ms)"
+                  % (limit, pages, images, took, slowest))
     finally:
         g.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -304,33 +304,63 @@ Status ReadPage(Db& db, const std::string& query, const std::vector<SqlValue>& a
   return LoadChildren(db, *out);
 }
 
-// How far a probe walk goes: the rows after the marker in the sort order that a page of a
-// filter matching 2.5% of what the viewer sees needs (1,000 for a default page, about 22 ms
-// on MariaDB 10.11). A dense filter whose matches the viewer cannot see, or that another
-// condition rules out, would otherwise walk the whole catalog (seconds at 100,000 images).
-int64_t WalkRows(int64_t limit) { return 40 * std::max<int64_t>(limit, 25); }
+// How far a probe walk may go: the rows after the marker in the sort order that a page of
+// a filter as dense as DenseMatches needs in a catalog of 160,000 images (2,000 for a
+// default page, about 44 ms on MariaDB 10.11). A dense filter whose matches the viewer
+// cannot see, or that another condition rules out, would otherwise walk the whole catalog
+// (seconds at 100,000 images).
+int64_t WalkRows(int64_t limit) { return DenseMatches(limit); }
 
-// The dense filters as probes of a bounded walk of the sort order's index: at most
-// WalkRows rows after the marker (index-only: deleted and the sort keys), joined back to
-// the images and tested there. The page when it is full; otherwise (the walk ran out, or
-// the catalog did) `out` holds fewer than q.limit images and the caller asks again with
-// semi-joins.
-Status WalkPage(Db& db, const ListQuery& q, const std::vector<SortKey>& sort, const std::optional<ImageRecord>& marker,
-                const std::string& index, WhereClause where, const std::vector<ChildFilter>& filters,
-                std::vector<ImageRecord>* out) {
+std::vector<SortKey> Reversed(std::vector<SortKey> sort) {
+  for (auto& k : sort) k.ascending = !k.ascending;
+  return sort;
+}
+
+// The image WalkRows rows after the marker in the sort order (an index-only count along
+// the sort order's index, then one row by id); nullopt when fewer remain.
+Result<std::optional<ImageRecord>> WalkBound(Db& db, const ListQuery& q, const std::vector<SortKey>& sort,
+                                             const std::optional<ImageRecord>& marker, const std::string& index) {
   WhereClause walk;
   if (marker) AddAfterMarker(*marker, sort, walk);
+  auto st = db.Prepare("SELECT id FROM images" + db.dialect().UseIndex(index) + " WHERE " + walk.sql + " ORDER BY " +
+                       OrderBy(sort) + db.dialect().LimitOffset());
+  if (!st.ok()) return st.status();
+  int i = 1;
+  for (const auto& a : walk.args) st->Bind(i++, a);
+  st->Bind(i++, int64_t{1});
+  st->Bind(i, WalkRows(q.limit));
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<ImageRecord>();
+  auto bound = ReadMarker(db, st->Text(0));
+  if (!bound.ok()) return bound.status();
+  return std::optional<ImageRecord>(std::move(bound).value());
+}
+
+// The dense filters as probes while walking the sort order's index from the marker, which
+// ends at the first page of matches, or at the walk's bound: only rows before `bound`.
+// `out` then holds fewer than q.limit images although more may match further on, and the
+// caller asks again with semi-joins.
+Status WalkPage(Db& db, const ListQuery& q, const std::vector<SortKey>& sort, const std::optional<ImageRecord>& marker,
+                const std::optional<ImageRecord>& bound, const std::string& index, WhereClause where,
+                const std::vector<ChildFilter>& filters, std::vector<ImageRecord>* out) {
   AddProbes(filters, where);
-  const std::string order = OrderBy(sort);
-  std::string query = std::string("SELECT ") + kImageColumns + " FROM (SELECT id AS walk_id FROM images" +
-                      db.dialect().UseIndex(index) + " WHERE " + walk.sql + " ORDER BY " + order +
-                      " LIMIT ?) w JOIN images ON images.id = w.walk_id WHERE " + where.sql + " ORDER BY " + order +
-                      " LIMIT ?";
-  std::vector<SqlValue> args = walk.args;
-  args.emplace_back(WalkRows(q.limit));
-  args.insert(args.end(), where.args.begin(), where.args.end());
-  args.emplace_back(int64_t{q.limit});
-  return ReadPage(db, query, args, out);
+  if (marker) AddAfterMarker(*marker, sort, where);
+  if (bound) {
+    // Before the bound in the sort order: after it in the reverse order. The first key
+    // bounded too where it may be NULL (the reverse order's own bound needs it not NULL),
+    // so the walk's index range ends there.
+    AddAfterMarker(*bound, Reversed(sort), where);
+    SqlValue first = MarkerValue(*bound, sort[0].key);
+    if (sort[0].ascending && !std::holds_alternative<std::monostate>(first)) {
+      where.sql += " AND (" + sort[0].key + " <= ? OR " + sort[0].key + " IS NULL)";
+      where.args.push_back(first);
+    }
+  }
+  std::string query = std::string("SELECT ") + kImageColumns + " FROM images" + db.dialect().UseIndex(index) +
+                      " WHERE " + where.sql + " ORDER BY " + OrderBy(sort) + " LIMIT ?";
+  where.args.emplace_back(int64_t{q.limit});
+  return ReadPage(db, query, where.args, out);
 }
 
 Status ListPage(Db& db, const ListQuery& q, std::vector<ImageRecord>* out) {
@@ -360,9 +390,11 @@ Status ListPage(Db& db, const ListQuery& q, std::vector<ImageRecord>* out) {
     probe = *dense;
   }
   if (probe) {
-    GLINT_RETURN_IF_ERROR(WalkPage(db, q, *sort, marker, order_index, where, filters, out));
-    if (static_cast<int64_t>(out->size()) >= q.limit) return Status::Ok();
-    out->clear();  // a short walk: the semi-joins answer
+    auto bound = WalkBound(db, q, *sort, marker, order_index);
+    if (!bound.ok()) return bound.status();
+    GLINT_RETURN_IF_ERROR(WalkPage(db, q, *sort, marker, *bound, order_index, where, filters, out));
+    if (static_cast<int64_t>(out->size()) >= q.limit || !*bound) return Status::Ok();
+    out->clear();  // the walk reached its bound: the semi-joins answer
   }
   AddSemiJoins(filters, where);
   if (marker) AddAfterMarker(*marker, *sort, where);
