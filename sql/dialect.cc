@@ -33,7 +33,6 @@ class Mysql final : public Dialect {
  public:
   std::string Name() const override { return "mysql"; }
   std::string UseIndex(const std::string& index) const override { return " FORCE INDEX (" + index + ")"; }
-  bool MaterializesSemiJoins() const override { return true; }
   std::string TableOptions() const override {
     return " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
   }

@@ -33,11 +33,6 @@ class Dialect {
   // (MariaDB may otherwise walk a whole equality group of the index instead of seeking
   // into it, e.g. to a pagination marker); "" where the planner needs no help.
   virtual std::string UseIndex(const std::string& /*index*/) const { return ""; }
-  // Whether the planner runs `id IN (SELECT ...)` by collecting every match first, even
-  // when a walk of the ORDER BY index with a per-row probe would end after one page
-  // (MariaDB's materialized semi-join): catalog/list.cc then writes dense filters as
-  // EXISTS probes on that index.
-  virtual bool MaterializesSemiJoins() const { return false; }
   // A query with one `?` (a table name) that returns a row when that table exists.
   virtual std::string TableExistsQuery() const = 0;
   // A trigger on `table` (event: INSERT, UPDATE or DELETE) running `statement` for each
