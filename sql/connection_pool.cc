@@ -45,9 +45,12 @@ Result<std::unique_ptr<Db>> ConnectionPool::AcquireWithin(std::chrono::milliseco
   for (;;) {
     auto db = Acquire();
     if (db.ok() || db.status().code() != Status::Code::kUnavailable) return db;
-    auto pause = wait / 2 + std::chrono::milliseconds(jitter() % static_cast<unsigned>(wait.count()));
-    if (std::chrono::steady_clock::now() + pause > give_up) return db;
-    std::this_thread::sleep_for(pause);
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= give_up) return db;
+    // The last pause ends at the deadline, where one more try is made: the whole time is used.
+    std::chrono::steady_clock::duration pause =
+        wait / 2 + std::chrono::milliseconds(jitter() % static_cast<unsigned>(wait.count()));
+    std::this_thread::sleep_for(std::min(pause, give_up - now));
     wait = std::min(wait * 2, std::chrono::milliseconds(400));
   }
 }
