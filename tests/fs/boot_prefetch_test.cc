@@ -204,19 +204,25 @@ TEST(BootPrefetch, TheLearnedSetIsReportedOncePerIntervalWithAKeptHostId) {
   EXPECT_EQ(body["host"], host_id);
 }
 
+// Two boots of the image, reading chunk 0 and then chunk 1, one after the other: the first
+// is reported, the second is learned within the report interval.
+void BootTwiceWithinTheInterval(HostCache& host) {
+  std::vector<char> buf(10);
+  for (int64_t chunk : {0, 1}) {
+    auto r = std::move(host.Open(Entry())).value();
+    ASSERT_TRUE(r->ReadAt(chunk * static_cast<int64_t>(kChunkSize), buf.data(), buf.size()).ok());
+    r.reset();
+    host.DrainPrefetches();
+  }
+}
+
 // A boot learned within the report interval is held back, then sent at a clean shutdown
 // with a bounded timeout; nothing is sent twice.
 TEST(BootPrefetch, AReportHeldBackByTheIntervalIsSentAtShutdown) {
   Fixture f;
   FakeBootApi api;
   auto host = f.Make(false, uint64_t{1} << 30, api.Remote());
-  std::vector<char> buf(10);
-  for (int64_t chunk : {0, 1}) {
-    auto r = std::move(host->Open(Entry())).value();
-    ASSERT_TRUE(r->ReadAt(chunk * static_cast<int64_t>(kChunkSize), buf.data(), buf.size()).ok());
-    r.reset();
-    host->DrainPrefetches();
-  }
+  BootTwiceWithinTheInterval(*host);
   ASSERT_EQ(api.reports.size(), 1u);  // the second boot is within the minute
   host->SendPendingReports(2);
   ASSERT_EQ(api.reports.size(), 2u);
@@ -234,13 +240,7 @@ TEST(BootPrefetch, AReportHeldBackByTheIntervalIsSentWhenTheIntervalHasPassed) {
   Fixture f;
   FakeBootApi api;
   auto host = f.Make(false, uint64_t{1} << 30, api.Remote());
-  std::vector<char> buf(10);
-  for (int64_t chunk : {0, 1}) {
-    auto r = std::move(host->Open(Entry())).value();
-    ASSERT_TRUE(r->ReadAt(chunk * static_cast<int64_t>(kChunkSize), buf.data(), buf.size()).ok());
-    r.reset();
-    host->DrainPrefetches();
-  }
+  BootTwiceWithinTheInterval(*host);
   auto reports = [&] {
     std::lock_guard<std::mutex> l(api.mu);
     return api.reports.size();
