@@ -112,8 +112,22 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, 
     reader->SetAhead([boot = boot_.get(), ahead, id = image.id](int64_t index) {
       boot->Prefetch(id, {index}, [ahead](int64_t i) { (void)ahead->Chunk(i); });
     });
+    if (options_.fill_whole) FillWhole(image, ahead);
   }
   return std::unique_ptr<store::Reader>(std::move(reader));
+}
+
+void HostCache::FillWhole(const ImageEntry& image, const std::shared_ptr<CachedReader>& ahead) {
+  const int64_t chunks = ChunkCount(image.size);
+  if (static_cast<uint64_t>(chunks) * cache_->chunk_size() > cache_->capacity() / 2) return;  // it would evict too much
+  std::vector<int64_t> missing;
+  for (int64_t i = 0; i < chunks; ++i) {
+    if (!cache_->Contains({image.id, i})) missing.push_back(i);
+  }
+  if (missing.empty()) return;
+  boot_->Prefetch(image.id, missing, [this, ahead, id = image.id, size = image.size](int64_t i) {
+    if (ahead->Chunk(i).ok()) Settle(id, size);  // the last one in makes it whole
+  });
 }
 
 void HostCache::DrainPrefetches() {

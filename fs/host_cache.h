@@ -31,6 +31,9 @@ struct HostCacheOptions {
   double negative_seconds = 60;   // how long "this image has no manifest" is believed
   bool boot_prefetch = true;      // learn each image's boot set and prefetch it on open
   bool keep_whole = true;         // keep fully cached images as whole-image files (for passthrough)
+  // Fetch the rest of an image a reader opened, in the background on the prefetch threads
+  // (after its boot sets), so that it becomes whole; only images up to half the cache.
+  bool fill_whole = false;
   BootOptions boot;
 };
 
@@ -84,10 +87,13 @@ class HostCache final : public DataSource {
   std::mutex mu_;
   std::map<std::string, Known> known_;
   int64_t ChunkCount(int64_t size) const;
+  // Queues the chunks of `image` the cache lacks on the prefetch threads (fill_whole).
+  void FillWhole(const ImageEntry& image, const std::shared_ptr<CachedReader>& ahead);
 
-  std::unique_ptr<BootSets> boot_;  // after cache_: its prefetches end before the cache does
-  std::unique_ptr<WholeFiles> whole_;  // after cache_ too
   std::atomic<bool> keep_whole_;
+  std::unique_ptr<WholeFiles> whole_;  // after cache_: its work ends before the cache does
+  // Last: its prefetches (which may hand images to whole_) end first.
+  std::unique_ptr<BootSets> boot_;
 };
 
 }  // namespace glint::fs

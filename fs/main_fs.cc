@@ -32,6 +32,7 @@ struct Args {
   std::string ca_file;
   std::string cache_dir, cache_size = "10G";
   bool cache_unverified = false;
+  bool cache_fill_whole = false;
   double boot_seconds = fs::BootOptions{}.window_seconds;
 };
 
@@ -69,6 +70,9 @@ void AddDataOptions(CLI::App& app, Args& a) {
 void AddCacheOptions(CLI::App& app, Args& a) {
   app.add_option("--cache-dir", a.cache_dir, "keep image data read on this host in this directory (the host cache)");
   app.add_option("--cache-size", a.cache_size, "bytes the host cache may hold (K, M, G, T: binary units; default 10G)");
+  app.add_flag("--cache-fill-whole", a.cache_fill_whole,
+               "fetch the rest of an opened image in the background, so that it is kept whole and later opens "
+               "are read by passthrough (images up to half the cache)");
   app.add_flag("!--no-passthrough", a.fs_opt.passthrough,
                "read whole cached images through glint-fs too, not by FUSE passthrough from their local file");
   app.add_flag("--cache-unverified", a.cache_unverified,
@@ -235,6 +239,7 @@ std::unique_ptr<fs::HostCache> MakeCache(const Args& a, fs::ImageView& view, fs:
   ho.allow_unverified = a.cache_unverified;
   ho.boot_prefetch = a.boot_seconds > 0;
   ho.keep_whole = a.fs_opt.passthrough;
+  ho.fill_whole = a.cache_fill_whole && a.fs_opt.passthrough;
   ho.boot.window_seconds = a.boot_seconds;
   fs::BootSetRemote remote;  // learned boot sets shared through the API
   remote.fetch = [&view](const std::string& id) { return view.BootSetJson(id); };

@@ -2,7 +2,8 @@
 cached and verified, glint-fs keeps the image as one local file and answers its opens with
 FOPEN_PASSTHROUGH, so the kernel reads that file itself and no read request reaches
 glint-fs (shown by stopping glint-fs with SIGSTOP while reading). Kept across restarts,
-verified again first; a damaged file is dropped and its data fetched again.
+verified again first; a damaged file is dropped and its data fetched again. With
+--cache-fill-whole an image read only in part is completed in the background.
 
 Needs Linux 6.9+ (passthrough) and root (registering a backing file needs CAP_SYS_ADMIN).
 """
@@ -19,7 +20,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import glint_server  # noqa: E402
 from test_fs import Api, by_id, require_fuse, wait_for  # noqa: E402
-from test_fs_cache import CHUNK, CacheMount, read_direct, xattr  # noqa: E402
+from test_fs_cache import CHUNK, CacheMount, dd_direct, read_direct, xattr  # noqa: E402
 
 
 def require_passthrough():
@@ -145,3 +146,23 @@ def test_whole_file_is_verified_again_after_a_restart_and_dropped_when_damaged(s
         assert wait_for(lambda: xattr(path, "user.glint.cache.whole") == "1", timeout=30), m.log()
         with open(os.path.join(m.cache, "images", img["id"]), "rb") as f:
             assert f.read() == data
+
+
+def test_fill_whole_completes_an_image_read_in_part(server):
+    api = Api(server)
+    data = os.urandom(7 * CHUNK + 55)
+    img = api.active(data, name="fill-whole")
+    with CacheMount(server, unverified=False) as m:
+        m.fsm.args.append("--cache-fill-whole")
+        m.restart()
+        path = by_id(m.mnt, img["id"])
+        assert wait_for(lambda: os.path.exists(path))
+        assert dd_direct(path, "count=1").stdout == data[:1 << 20]  # a boot that reads 1 MiB
+        assert wait_for(lambda: xattr(path, "user.glint.cache.whole") == "1", timeout=30), m.log()
+        assert xattr(path, "user.glint.cache.fetches") == "8"  # every chunk once
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+        try:
+            got = read_while_stopped(m.fsm.proc.pid, {"direct": (fd, True)})
+        finally:
+            os.close(fd)
+        assert got is not None and got["direct"] == data
