@@ -182,7 +182,8 @@ def measure(name, url, token, pid, path, size, list_seconds, seed_images):
     img = requests.get(url + "/v2/images/" + image_id, headers={"X-Auth-Token": token}).json()
     assert img["status"] == "active" and img["size"] == size, img
     curl_download(url, token, image_id)  # warm the page cache for both alike
-    res["download_mb_s"] = size / 1e6 / curl_download(url, token, image_id)
+    # Best of two, as the sendfile floor is taken.
+    res["download_mb_s"] = size / 1e6 / min(curl_download(url, token, image_id) for _ in range(2))
     res["list_rps"], res["list_p99_ms"] = wrk_list(url, token, list_seconds)
     print("  %s: %s" % (name, json.dumps({k: round(v, 1) for k, v in res.items()})), flush=True)
     res["image_id"] = image_id
