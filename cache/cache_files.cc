@@ -120,4 +120,16 @@ bool IsPlainName(const std::string& name) {
   return !name.empty() && name.size() < 200 && name.find('/') == std::string::npos && name[0] != '.';
 }
 
+std::optional<std::string> ReadSmallFile(const std::string& path, size_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && out.size() <= max) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0 || out.size() > max) return std::nullopt;
+  return out;
+}
+
 }  // namespace glint::cache

@@ -35,6 +35,9 @@ std::string FileSha256(int fd, uint64_t offset, uint64_t size);
 // fsyncs `dir`: after a crash the file is whole or absent.
 Status WriteDurably(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
                     size_t len);
+// A whole file of at most `max` bytes (no symlink followed); nullopt when it cannot be
+// read or is larger.
+std::optional<std::string> ReadSmallFile(const std::string& path, size_t max);
 // A plain file name (no '/', not hidden, not empty, short).
 bool IsPlainName(const std::string& name);
 

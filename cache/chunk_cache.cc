@@ -324,15 +324,7 @@ Status ChunkCache::PutMeta(const std::string& name, const std::string& data) {
 
 std::optional<std::string> ChunkCache::GetMeta(const std::string& name) {
   if (!IsPlainName(name)) return std::nullopt;
-  int fd = ::open((options_.dir + "/meta/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0 && out.size() < (size_t{64} << 20)) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  if (n < 0) return std::nullopt;
-  return out;
+  return ReadSmallFile(options_.dir + "/meta/" + name, size_t{64} << 20);
 }
 
 std::vector<std::string> ChunkCache::MetaNames() { return ListDir(options_.dir + "/meta"); }

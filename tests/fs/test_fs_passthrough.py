@@ -57,24 +57,32 @@ def read_all(fd, direct):
         off += len(piece)
 
 
-def read_while_stopped(pid, fds, timeout=20):
-    """Reads every descriptor with glint-fs stopped; a read that needs glint-fs would hang."""
-    results = {}
-
-    def work():
-        for name, (fd, direct) in fds.items():
-            results[name] = read_all(fd, direct)
-
-    t = threading.Thread(target=work, daemon=True)
-    os.kill(pid, signal.SIGSTOP)
+def read_while_stopped(pid, files, timeout=20):
+    """Opens each file (path, O_DIRECT or not) while glint-fs runs, then reads them all with
+    glint-fs stopped: {name: bytes}, or None when a read waited for glint-fs."""
+    fds = {}
     try:
-        t.start()
-        t.join(timeout)
-        hung = t.is_alive()
+        for name, (path, direct) in files.items():
+            fds[name] = (os.open(path, os.O_RDONLY | (os.O_DIRECT if direct else 0)), direct)
+        results = {}
+
+        def work():
+            for name, (fd, direct) in fds.items():
+                results[name] = read_all(fd, direct)
+
+        t = threading.Thread(target=work, daemon=True)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            t.start()
+            t.join(timeout)
+            hung = t.is_alive()
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        t.join(60)  # glint-fs answers the waiting read now
+        return None if hung else results
     finally:
-        os.kill(pid, signal.SIGCONT)
-    t.join(60)  # glint-fs answers the waiting read now
-    return None if hung else results
+        for fd, _ in fds.values():
+            os.close(fd)
 
 
 def test_whole_cached_image_is_read_by_the_kernel_without_glint_fs(server):
@@ -94,13 +102,8 @@ def test_whole_cached_image_is_read_by_the_kernel_without_glint_fs(server):
         assert os.stat(whole).st_mode & 0o7777 == 0o600
         assert not glob.glob(os.path.join(m.cache, "chunks", img["id"], "*"))  # moved, not copied
         assert xattr(path, "user.glint.cache.chunks") == "6/6"
-        fds = {"buffered": (os.open(path, os.O_RDONLY), False),
-               "direct": (os.open(path, os.O_RDONLY | os.O_DIRECT), True)}  # as qemu's cache=none
-        try:
-            got = read_while_stopped(m.fsm.proc.pid, fds)
-        finally:
-            for fd, _ in fds.values():
-                os.close(fd)
+        # O_DIRECT as qemu's cache=none
+        got = read_while_stopped(m.fsm.proc.pid, {"buffered": (path, False), "direct": (path, True)})
         assert got is not None, "a read waited for glint-fs: not passthrough"
         assert got["buffered"] == data and got["direct"] == data
         assert xattr(path, "user.glint.cache.fetches") == "6"  # the store was read once
@@ -110,11 +113,7 @@ def test_whole_cached_image_is_read_by_the_kernel_without_glint_fs(server):
         m.fsm.args.append("--no-passthrough")
         m.fsm.start()
         assert wait_for(lambda: os.path.exists(path))
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
-        try:
-            assert read_while_stopped(m.fsm.proc.pid, {"direct": (fd, True)}, timeout=3) is None
-        finally:
-            os.close(fd)
+        assert read_while_stopped(m.fsm.proc.pid, {"direct": (path, True)}, timeout=3) is None
 
 
 def test_whole_file_is_verified_again_after_a_restart_and_dropped_when_damaged(server):
@@ -160,9 +159,5 @@ def test_fill_whole_completes_an_image_read_in_part(server):
         assert dd_direct(path, "count=1").stdout == data[:1 << 20]  # a boot that reads 1 MiB
         assert wait_for(lambda: xattr(path, "user.glint.cache.whole") == "1", timeout=30), m.log()
         assert xattr(path, "user.glint.cache.fetches") == "8"  # every chunk once
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
-        try:
-            got = read_while_stopped(m.fsm.proc.pid, {"direct": (fd, True)})
-        finally:
-            os.close(fd)
+        got = read_while_stopped(m.fsm.proc.pid, {"direct": (path, True)})
         assert got is not None and got["direct"] == data
