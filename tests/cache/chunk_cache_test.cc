@@ -304,6 +304,32 @@ TEST(ChunkCacheImageFiles, SurviveARestartAndAreVerifiedOnceBeforeUse) {
   EXPECT_EQ(Contents(*r), Bytes(kSmallChunk, 3));
 }
 
+// What a crafted or damaged cache directory may hold instead of a whole-image file: each
+// is removed at start, and the cache keeps working.
+TEST(ChunkCacheImageFiles, MalformedImageFilesAreRemovedAtStart) {
+  testing::TempDir tmp;
+  FakeStore store;
+  {
+    auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
+    FillImage(*cache, store, 4);
+    ASSERT_TRUE(cache->AssembleImage(kImage, 4).ok());
+  }
+  const std::string dir = tmp.path() + "/cache/images/";
+  std::ofstream(dir + kImage + ".sha256", std::ios::app) << "not a digest\n";  // a bad line
+  std::ofstream(dir + kOther) << std::string(3 * kSmallChunk, 'x');  // size does not fit its 1 digest
+  std::ofstream(dir + kOther + ".sha256") << Digest(0) << "\n";
+  std::ofstream(dir + "not-an-id") << "junk";
+  std::filesystem::create_symlink("/etc/passwd", dir + "0b1c0b1c-0000-4000-8000-000000000003");
+  auto cache = std::move(ChunkCache::Open(Options(tmp.path()))).value();
+  EXPECT_EQ(cache->CachedChunks(kImage), 0u);
+  EXPECT_EQ(cache->CachedChunks(kOther), 0u);
+  EXPECT_EQ(cache->Stats().bytes, 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  auto r = cache->Get({kImage, 1}, Digest(1), store.For(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Contents(*r), Bytes(kSmallChunk, 1));
+}
+
 TEST(ChunkCacheImageFiles, ADamagedChunkIsFetchedAgainAndWrittenBackInPlace) {
   testing::TempDir tmp;
   FakeStore store;
