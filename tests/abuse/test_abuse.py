@@ -151,8 +151,14 @@ def test_connection_cap_answers_503_then_serves_again(servers):
     server = servers({"max_connections": cap, "header_timeout": 60})
     held = [connect(server) for _ in range(cap)]
     try:
-        time.sleep(0.5)  # let the server accept them all
-        r = requests.get(server.url + "/v2/images", headers=auth(server), timeout=5)
+        # Until the server has accepted them all (a loaded machine may take a while; a
+        # probe answered 200 before that holds no connection afterwards).
+        deadline = time.time() + 10
+        while True:
+            r = requests.get(server.url + "/v2/images", headers=auth(server), timeout=5)
+            if r.status_code != 200 or time.time() > deadline:
+                break
+            time.sleep(0.1)
         assert_glance_error(r, 503)
         assert r.headers.get("Connection", "").lower() == "close"
     finally:

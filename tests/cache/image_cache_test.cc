@@ -198,11 +198,12 @@ TEST(ImageCache, TheQueueSurvivesARestartAndThePrefetcherWorksItOff) {
   EXPECT_TRUE(c.IsCached(kImage));
   for (int i = 0; i < 200 && !c.Queued().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(c.Queued().empty());
-  // A failed prefetch leaves the queue too.
+  // A failed prefetch leaves the queue too (queued once the first prefetcher is stopped, so
+  // only the broken one can take it).
+  c.StopPrefetcher();
   EXPECT_TRUE(c.Queue(kOther));
   StoreImage broken(100);
   broken.fail_open = true;
-  c.StopPrefetcher();
   c.StartPrefetcher([&](const std::string& id) { return c.Reader(broken.Chunks(id), broken.Opener())->FillAll(); });
   for (int i = 0; i < 200 && !c.Queued().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(c.Queued().empty());
