@@ -172,14 +172,21 @@ class Fs {
     std::shared_ptr<const std::atomic<bool>> gone;
     if (int err = state_.HoldImage(ino, &entry, &gone)) return (void)fuse_reply_err(req, err);
     if (cache_ && !passthrough_.enabled()) cache_->SetKeepWhole(false);  // off, or the kernel has none
-    auto reader = source_.Open(entry);
-    if (!reader.ok()) {
-      state_.ReleaseImage(entry.id);
-      spdlog::error("open {}: {}", entry.id, reader.status().ToString());
-      return (void)fuse_reply_err(req, reader.status().code() == Status::Code::kNotFound ? ENOENT : EIO);
-    }
-    auto* of = new OpenFile{std::move(reader).value(), gone, entry.id, ino};
+    auto* of = new OpenFile{nullptr, gone, entry.id, ino, 0, entry.size};
+    // A whole cached image is read by the kernel from its local file: no store reader, no
+    // boot-set recording (nothing of this open reaches glint-fs but its release).
     if (cache_) of->backing_id = passthrough_.Open(dev_fd_, ino, [&] { return cache_->WholeFile(entry); });
+    if (of->backing_id == 0) {
+      auto reader = source_.Open(entry);
+      if (!reader.ok()) {
+        passthrough_.Release(dev_fd_, ino, 0);
+        state_.ReleaseImage(entry.id);
+        delete of;
+        spdlog::error("open {}: {}", entry.id, reader.status().ToString());
+        return (void)fuse_reply_err(req, reader.status().code() == Status::Code::kNotFound ? ENOENT : EIO);
+      }
+      of->reader = std::move(reader).value();
+    }
     {
       std::lock_guard<std::mutex> l(open_mu_);
       open_.insert(of);
@@ -194,6 +201,7 @@ class Fs {
   void Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
     if (of->gone->load()) return (void)fuse_reply_err(req, EIO);
+    if (!of->reader) return (void)fuse_reply_err(req, EIO);  // passthrough: the kernel reads, never glint-fs
     if (auto* cached = dynamic_cast<CachedReader*>(of->reader.get())) {
       if (ReadCached(req, *cached, size, off)) return;
     }
@@ -252,7 +260,7 @@ class Fs {
   void CloseFile(OpenFile* of) {
     state_.ReleaseImage(of->image_id);
     passthrough_.Release(dev_fd_, of->ino, of->backing_id);
-    if (cache_) cache_->Settle(of->image_id, of->reader->size());
+    if (cache_ && of->reader) cache_->Settle(of->image_id, of->size);
     {
       std::lock_guard<std::mutex> l(open_mu_);
       open_.erase(of);
@@ -262,13 +270,13 @@ class Fs {
 
   void Lseek(fuse_req_t req, off_t off, int whence, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
-    int fd = of->reader->fd();
+    int fd = of->reader ? of->reader->fd() : -1;
     if (fd >= 0) {
       off_t r = ::lseek(fd, off, whence);
       if (r < 0) return (void)fuse_reply_err(req, errno);
       return (void)fuse_reply_lseek(req, r);
     }
-    int64_t size = of->reader->size();
+    int64_t size = of->size;
     if (off >= size) return (void)fuse_reply_err(req, ENXIO);
     if (whence == SEEK_DATA) return (void)fuse_reply_lseek(req, off);
     if (whence == SEEK_HOLE) return (void)fuse_reply_lseek(req, size);

@@ -19,11 +19,12 @@
 namespace glint::fs {
 
 struct OpenFile {
-  std::unique_ptr<store::Reader> reader;
+  std::unique_ptr<store::Reader> reader;  // null when the kernel reads it (backing_id > 0)
   std::shared_ptr<const std::atomic<bool>> gone;  // set when the image is deleted
   std::string image_id;
   uint64_t ino = 0;
   int backing_id = 0;  // > 0: the kernel reads the file's whole local copy (Passthrough)
+  int64_t size = 0;
 };
 
 class OpenFiles {

@@ -14,6 +14,7 @@ import platform
 import signal
 import sys
 import threading
+import time
 
 import pytest
 
@@ -85,6 +86,12 @@ def read_while_stopped(pid, files, timeout=20):
             os.close(fd)
 
 
+def boot_set_requests(server, image_id):
+    """The API's access log: how often glint-fs asked for the image's merged boot set."""
+    with open(os.path.join(server.data_dir, "api.log"), "rb") as f:
+        return f.read().decode(errors="replace").count('"GET /v2/images/%s/x-glint-boot-set"' % image_id)
+
+
 def test_whole_cached_image_is_read_by_the_kernel_without_glint_fs(server):
     api = Api(server)
     data = os.urandom(5 * CHUNK + 999)
@@ -107,6 +114,16 @@ def test_whole_cached_image_is_read_by_the_kernel_without_glint_fs(server):
         assert got is not None, "a read waited for glint-fs: not passthrough"
         assert got["buffered"] == data and got["direct"] == data
         assert xattr(path, "user.glint.cache.fetches") == "6"  # the store was read once
+
+        # A passthrough open costs glint-fs the open alone: no store reader, no boot-set
+        # recording, no request for the merged boot set (an ordinary open makes one).
+        asked = boot_set_requests(server, img["id"])
+        assert asked >= 1
+        for _ in range(3):
+            with open(path, "rb") as f:
+                assert f.read(10) == data[:10]
+        time.sleep(1)
+        assert boot_set_requests(server, img["id"]) == asked
 
         # Without passthrough the same read needs glint-fs: the check above can fail.
         m.fsm.stop()
