@@ -1,5 +1,6 @@
 #include "fs/cached_reader.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace glint::fs {
@@ -34,8 +35,13 @@ Result<cache::ChunkRef> CachedReader::Chunk(int64_t index) {
   }
   // From chunk i-1 to chunk i: a sequential reader (a probe of the image's header, which
   // reads chunk 0 alone, fetches nothing more).
+  // Each chunk is queued once: a queued chunk a prefetch thread takes while it is still in
+  // flight would hold that thread waiting for the same fetch.
   if (ahead_ && last_chunk_.exchange(index) + 1 == index && index > 0) {
-    for (int64_t next = index + 1; next <= index + kAheadChunks && next < chunk_count(); ++next) ahead_(next);
+    const int64_t until = std::min(index + kAheadChunks, chunk_count() - 1);
+    int64_t from = ahead_until_.exchange(until);  // a race queues a chunk twice at worst
+    if (from > until || from < index) from = index;  // a jump: a new window from here
+    for (int64_t next = from + 1; next <= until; ++next) ahead_(next);
   }
   if (auto cached = OpenCached(index)) return cached;
   auto chunk = chunks_.Chunk(index);  // a fetch: concurrent requests share it (single-flight)

@@ -35,11 +35,11 @@ class CachedReader final : public store::Reader {
 
   int64_t size() const override { return image_.size; }
   Result<size_t> ReadAt(int64_t offset, char* buf, size_t len) override;
-  // Called with the next kAheadChunks chunks when this reader moves on from a chunk to the
-  // next, so a sequential reader's misses overlap (queued on the prefetch pool; chunks
-  // cached or in flight are not fetched again).
+  // Called once for each chunk entering the window of the kAheadChunks chunks after a
+  // sequential reader's current one, so its misses overlap (queued on the prefetch pool;
+  // chunks cached or in flight are not fetched again). A jump starts a new window.
   void SetAhead(std::function<void(int64_t)> ahead) { ahead_ = std::move(ahead); }
-  static constexpr int64_t kAheadChunks = 2;
+  static constexpr int64_t kAheadChunks = 4;
   // Every chunk this reader is asked for goes to `recorder` (the learned boot set).
   void SetRecorder(std::shared_ptr<BootRecorder> recorder) { recorder_ = std::move(recorder); }
   // Chunk `index` of the image (fetched if missing). The last few chunks this reader used
@@ -61,6 +61,7 @@ class CachedReader final : public store::Reader {
   std::shared_ptr<BootRecorder> recorder_;
   std::function<void(int64_t)> ahead_;
   std::atomic<int64_t> last_chunk_{-1};
+  std::atomic<int64_t> ahead_until_{-1};  // the last chunk queued for read-ahead
   static constexpr size_t kSlots = 8;  // chunks kept open per reader (index % kSlots)
   std::mutex slots_mu_;
   std::array<std::pair<int64_t, cache::ChunkRef>, kSlots> slots_;
