@@ -87,14 +87,17 @@ class RbdSource final : public DataSource {
   RbdSource(std::unique_ptr<store::Backend> b, std::shared_ptr<Prefetcher> p)
       : backend_(std::move(b)), prefetcher_(std::move(p)) {}
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
+    auto r = OpenForChunks(image);
+    if (!r.ok() || !prefetcher_) return r;
+    return WithReadAhead(std::move(r).value(), prefetcher_);
+  }
+  Result<std::unique_ptr<store::Reader>> OpenForChunks(const ImageEntry& image) override {
     auto r = backend_->Open(backend_->LocationFor(image.id));
-    if (!r.ok()) return r;
-    if ((*r)->size() != image.size) {
+    if (r.ok() && (*r)->size() != image.size) {
       return Status::Corruption("rbd image " + image.id + " has " + std::to_string((*r)->size()) +
                                 " bytes, the catalog says " + std::to_string(image.size));
     }
-    if (!prefetcher_) return r;
-    return WithReadAhead(std::move(r).value(), prefetcher_);
+    return r;
   }
 
  private:
@@ -108,14 +111,10 @@ class ChainSource final : public DataSource {
  public:
   explicit ChainSource(std::vector<std::unique_ptr<DataSource>> s) : sources_(std::move(s)) {}
   Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) override {
-    Status worst = Status::NotFound("image " + image.id + " is in none of the stores this host reads");
-    for (auto& src : sources_) {
-      auto r = src->Open(image);
-      if (r.ok()) return r;
-      // A store that is down matters more than one that does not hold the image.
-      if (r.status().code() != Status::Code::kNotFound) worst = r.status();
-    }
-    return worst;
+    return First(image, [&](DataSource& src) { return src.Open(image); });
+  }
+  Result<std::unique_ptr<store::Reader>> OpenForChunks(const ImageEntry& image) override {
+    return First(image, [&](DataSource& src) { return src.OpenForChunks(image); });
   }
   std::optional<int64_t> DataTime(const ImageEntry& image) override {
     for (auto& src : sources_) {
@@ -125,6 +124,18 @@ class ChainSource final : public DataSource {
   }
 
  private:
+  template <typename OpenFn>
+  Result<std::unique_ptr<store::Reader>> First(const ImageEntry& image, OpenFn open) {
+    Status worst = Status::NotFound("image " + image.id + " is in none of the stores this host reads");
+    for (auto& src : sources_) {
+      auto r = open(*src);
+      if (r.ok()) return r;
+      // A store that is down matters more than one that does not hold the image.
+      if (r.status().code() != Status::Code::kNotFound) worst = r.status();
+    }
+    return worst;
+  }
+
   std::vector<std::unique_ptr<DataSource>> sources_;
 };
 

@@ -22,6 +22,9 @@ class DataSource {
  public:
   virtual ~DataSource() = default;
   virtual Result<std::unique_ptr<store::Reader>> Open(const ImageEntry& image) = 0;
+  // A reader for the host cache's whole-chunk fetches: the cache reads ahead in chunks
+  // itself, so a source's own read-ahead would fetch the same bytes a second time.
+  virtual Result<std::unique_ptr<store::Reader>> OpenForChunks(const ImageEntry& image) { return Open(image); }
   // When the image's data was written (seconds since the epoch), if the store knows.
   virtual std::optional<int64_t> DataTime(const ImageEntry& image) { return std::nullopt; }
 };

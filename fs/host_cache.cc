@@ -92,14 +92,14 @@ Result<std::unique_ptr<store::Reader>> HostCache::Open(const ImageEntry& image, 
   }
   std::shared_ptr<const ImageManifest> verified = manifest.ok() ? *manifest : nullptr;
   if (!verified && !options_.allow_unverified) return inner_.Open(image);
-  auto base = inner_.Open(image);
+  auto base = inner_.OpenForChunks(image);
   std::unique_ptr<store::Reader> opened;
   if (base.ok()) {
     opened = std::move(base).value();
   } else if (cache_->CachedChunks(image.id) == 0) {
     return base.status();
   }  // else: the store is down but chunks are here; missing ones fail as they are read
-  OpenBase open_base = [this, image] { return inner_.Open(image); };
+  OpenBase open_base = [this, image] { return inner_.OpenForChunks(image); };
   auto reader = std::make_unique<CachedReader>(image, verified, *cache_, open_base, std::move(opened));
   Settle(image.id, image.size);  // whole but not (or not yet since a restart) kept whole
   if (boot_ && learn) {

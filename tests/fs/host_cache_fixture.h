@@ -41,6 +41,7 @@ class MemorySource final : public DataSource {
   explicit MemorySource(std::vector<char> data) : data_(std::move(data)) {}
   std::atomic<int> reads{0};
   std::atomic<int> opens{0};
+  std::atomic<int> chunk_opens{0};  // of those, for whole-chunk fetches (no read-ahead)
   std::atomic<int64_t> tamper_at{-1};
   std::atomic<bool> down{false};
 
@@ -48,6 +49,10 @@ class MemorySource final : public DataSource {
     if (down) return Status::Unavailable("store is down");
     ++opens;
     return std::unique_ptr<store::Reader>(new Reader(*this));
+  }
+  Result<std::unique_ptr<store::Reader>> OpenForChunks(const ImageEntry& image) override {
+    if (!down) ++chunk_opens;
+    return Open(image);
   }
 
  private:

@@ -20,6 +20,9 @@ TEST(HostCache, VerifiedReadsCostOneStoreReadPerChunkThenNone) {
   EXPECT_EQ(ReadAll(**again), f.data);
   EXPECT_EQ(f.store.reads.load(), 3);
   EXPECT_EQ(host->Xattr(Entry(), "user.glint.cache.fetches"), "3");
+  // Every store reader the cache opened was one without the source's own read-ahead.
+  EXPECT_GE(f.store.chunk_opens.load(), 1);
+  EXPECT_EQ(f.store.chunk_opens.load(), f.store.opens.load());
 }
 
 TEST(HostCache, TamperedChunkIsRefetchedOnceThenRefusedNeverServed) {

@@ -94,3 +94,36 @@ def test_rbd_through_the_cache_one_read_per_chunk_then_the_cache_alone(server):
         fsm.stop()
         shutil.rmtree(mnt, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_the_cache_fetches_chunks_without_rbd_read_ahead(server):
+    """The cache reads whole 4 MiB chunks and reads ahead in chunks itself: the rbd source's
+    own read-ahead windows (on by default for uncached reads) would fetch the same bytes
+    again, so cached reads open the image without them."""
+    data = os.urandom(12 * CHUNK)
+    img = active(server, data, name="rbd-cached-no-ra")
+    mnt = tempfile.mkdtemp(prefix="glint-mnt-rbd-cache-")
+    cache = tempfile.mkdtemp(prefix="glint-cache-rbd-")
+    fsm = glint_server.GlintFsMount(server, mnt, args=[
+        "--rbd", "--rbd-pool", POOL, "--rbd-user", USER, "--ceph-conf", CONF,  # default read-ahead
+        "--cache-dir", cache, "--cache-size", "256M", "--boot-prefetch-seconds", "0"]).start()
+    try:
+        path = os.path.join(mnt, "by-id", img["id"])
+        assert wait_for(lambda: img["id"] in os.listdir(os.path.join(mnt, "by-id")))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+            assert os.pread(fd, 4096, 0) == data[:4096]  # opens the image, fetches chunk 0
+            time.sleep(1)  # whatever that started has finished
+            before = osd_reads()
+            for c in (2, 4, 6):  # close enough together to look sequential to an rbd read-ahead
+                assert os.pread(fd, 1 << 20, c * CHUNK) == data[c * CHUNK:c * CHUNK + (1 << 20)]
+            time.sleep(1)  # a read-ahead would have been sent by now
+            assert osd_reads() - before == 3  # the three chunks, nothing around them
+        finally:
+            os.close(fd)
+        assert xattr(path, "user.glint.cache.fetches") == "4"
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
