@@ -103,17 +103,31 @@ std::string FileSha256(int fd, uint64_t offset, uint64_t size) {
   return ok ? HexEncode(out, len) : "";
 }
 
-Status WriteDurably(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
-                    size_t len) {
+namespace {
+
+Status WriteAndRename(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
+                      size_t len, bool sync) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
   Status s = fd < 0 ? Status::FromErrno(errno, "create " + tmp) : WriteAll(fd, data, len);
-  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
+  if (s.ok() && sync && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + tmp);
   if (fd >= 0) ::close(fd);
   if (s.ok()) s = OwnDir(dir);
   if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::FromErrno(errno, "rename to " + path);
-  if (s.ok()) s = FsyncDir(dir);
+  if (s.ok() && sync) s = FsyncDir(dir);
   if (!s.ok()) ::unlink(tmp.c_str());
   return s;
+}
+
+}  // namespace
+
+Status WriteDurably(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
+                    size_t len) {
+  return WriteAndRename(tmp, dir, path, data, len, true);
+}
+
+Status WriteRenamed(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
+                    size_t len) {
+  return WriteAndRename(tmp, dir, path, data, len, false);
 }
 
 bool IsPlainName(const std::string& name) {

@@ -35,6 +35,12 @@ std::string FileSha256(int fd, uint64_t offset, uint64_t size);
 // fsyncs `dir`: after a crash the file is whole or absent.
 Status WriteDurably(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
                     size_t len);
+// The same without the fsyncs, for files whose name carries their digest and that are
+// checked against it before they are trusted after a restart (chunk files): a process
+// crash leaves the file whole or absent (the data is in the page cache), a power loss at
+// worst a damaged file that check discards; no reader waits for the disk.
+Status WriteRenamed(const std::string& tmp, const std::string& dir, const std::string& path, const char* data,
+                    size_t len);
 // A whole file of at most `max` bytes (no symlink followed); nullopt when it cannot be
 // read or is larger.
 std::optional<std::string> ReadSmallFile(const std::string& path, size_t max);

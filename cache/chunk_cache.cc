@@ -282,7 +282,7 @@ Result<ChunkRef> ChunkCache::Store(const ChunkKey& key, const std::string& diges
     tmp = options_.dir + "/tmp/" + std::to_string(::getpid()) + "." + std::to_string(++tmp_counter_);
   }
   std::string path = ChunkPath(key, digest);
-  Status s = WriteDurably(tmp, options_.dir + "/chunks/" + key.image_id, path, bytes.data(), bytes.size());
+  Status s = WriteRenamed(tmp, options_.dir + "/chunks/" + key.image_id, path, bytes.data(), bytes.size());
   if (!s.ok()) {
     spdlog::warn("cache: cannot keep chunk {} of {}: {}", key.index, key.image_id, s.ToString());
     return in_memory();
