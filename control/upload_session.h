@@ -45,7 +45,7 @@ struct UploadChunk {
 class UploadSession : public std::enable_shared_from_this<UploadSession> {
  public:
   static constexpr size_t kChunkSize = 1 << 20;
-  static constexpr int kChunks = 8;
+  static constexpr int kChunks = 16;
 
   // kStage: the data goes to the staging area for a later import (glance-direct): the
   // image stays `uploading` with its size instead of becoming active.
