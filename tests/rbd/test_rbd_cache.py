@@ -2,6 +2,7 @@
 one RADOS read per 4 MiB chunk (counted by the OSD itself), and a second read comes from
 the cache alone, with the RBD image gone from the pool. Runs under tests/with_ceph.sh.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -56,17 +57,27 @@ def wait_for(pred, timeout=10):
     return pred()
 
 
-def test_rbd_through_the_cache_one_read_per_chunk_then_the_cache_alone(server):
-    data = os.urandom(10 * CHUNK)
-    img = active(server, data, name="rbd-cached")
+@contextlib.contextmanager
+def cached_mount(server, image_id, extra=()):
+    """glint-fs --rbd with a fresh host cache and no boot prefetch; yields the image's path."""
     mnt = tempfile.mkdtemp(prefix="glint-mnt-rbd-cache-")
     cache = tempfile.mkdtemp(prefix="glint-cache-rbd-")
     fsm = glint_server.GlintFsMount(server, mnt, args=[
-        "--rbd", "--rbd-pool", POOL, "--rbd-user", USER, "--ceph-conf", CONF, "--rbd-readahead", "0",
+        "--rbd", "--rbd-pool", POOL, "--rbd-user", USER, "--ceph-conf", CONF, *extra,
         "--cache-dir", cache, "--cache-size", "256M", "--boot-prefetch-seconds", "0"]).start()
     try:
-        path = os.path.join(mnt, "by-id", img["id"])
-        assert wait_for(lambda: img["id"] in os.listdir(os.path.join(mnt, "by-id")))
+        assert wait_for(lambda: image_id in os.listdir(os.path.join(mnt, "by-id")))
+        yield os.path.join(mnt, "by-id", image_id)
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_rbd_through_the_cache_one_read_per_chunk_then_the_cache_alone(server):
+    data = os.urandom(10 * CHUNK)
+    img = active(server, data, name="rbd-cached")
+    with cached_mount(server, img["id"], ["--rbd-readahead", "0"]) as path:
         fd = os.open(path, os.O_RDONLY)
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
@@ -90,10 +101,6 @@ def test_rbd_through_the_cache_one_read_per_chunk_then_the_cache_alone(server):
         assert p.returncode == 0, p.stderr
         assert p.stdout == data
         assert xattr(path, "user.glint.cache.fetches") == "10"  # no store read was needed
-    finally:
-        fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
-        shutil.rmtree(cache, ignore_errors=True)
 
 
 def test_the_cache_fetches_chunks_without_rbd_read_ahead(server):
@@ -102,14 +109,7 @@ def test_the_cache_fetches_chunks_without_rbd_read_ahead(server):
     again, so cached reads open the image without them."""
     data = os.urandom(12 * CHUNK)
     img = active(server, data, name="rbd-cached-no-ra")
-    mnt = tempfile.mkdtemp(prefix="glint-mnt-rbd-cache-")
-    cache = tempfile.mkdtemp(prefix="glint-cache-rbd-")
-    fsm = glint_server.GlintFsMount(server, mnt, args=[
-        "--rbd", "--rbd-pool", POOL, "--rbd-user", USER, "--ceph-conf", CONF,  # default read-ahead
-        "--cache-dir", cache, "--cache-size", "256M", "--boot-prefetch-seconds", "0"]).start()
-    try:
-        path = os.path.join(mnt, "by-id", img["id"])
-        assert wait_for(lambda: img["id"] in os.listdir(os.path.join(mnt, "by-id")))
+    with cached_mount(server, img["id"]) as path:  # the default rbd read-ahead
         fd = os.open(path, os.O_RDONLY)
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
@@ -123,7 +123,3 @@ def test_the_cache_fetches_chunks_without_rbd_read_ahead(server):
         finally:
             os.close(fd)
         assert xattr(path, "user.glint.cache.fetches") == "4"
-    finally:
-        fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
-        shutil.rmtree(cache, ignore_errors=True)
