@@ -14,8 +14,9 @@ GET /healthcheck, with the delay and without).
            host cache and without a cache; rbd also: librbd one stream of 4 MiB reads, `rbd
            export` (librbd's parallel reader) and rbd-fuse
   storm    --readers O_DIRECT readers (qemu cache=none) of the boot pattern at once on one
-           host, fresh cache: time against one reader, and what the store served (rbd: the
-           OSD's op_r and op_r_out_bytes perf counters; http: the proxy's count)
+           host, fresh cache: time against one reader, what the store served (rbd: the
+           OSD's op_r and op_r_out_bytes perf counters; http: the proxy's count) and
+           glint-fs's peak RSS (VmHWM)
   learned  a new host's first VM: time to the boot pattern's end on an image whose boot set
            another host learned (reported through the API), against an identical image that
            no host has booted; each on a fresh mount with an empty cache
@@ -48,7 +49,7 @@ sys.path.insert(0, here)
 import glint_server  # noqa: E402
 import requests  # noqa: E402
 from delay_proxy import DelayProxy  # noqa: E402
-from fs_store import CHUNK, added_rtt_ms, boot_pattern, load, storm  # noqa: E402
+from fs_store import CHUNK, added_rtt_ms, boot_pattern, load, rss_kib, storm  # noqa: E402
 import mmap  # noqa: E402
 
 TOOLS = os.path.join(here, "..", "tools")
@@ -316,16 +317,18 @@ def bench_storm(path, fresh, readers, reads):
                 f = m.file(image)
                 path.reset()
                 took = storm(f, reads, count)
-                rows.append((label, count, took) + path.fetched())
+                peak = rss_kib(m.fsm.proc.pid, "VmHWM") / 1024
+                rows.append((label, count, took) + path.fetched() + (peak,))
     print("\n### %s: boot storm, %d chunks needed (%d MiB), O_DIRECT, load %s" %
           (path.name, needed, needed * CHUNK >> 20, load()))
-    print("| mount | readers | time s | vs one reader | aggregate MB/s | store reads | MiB from the store |")
-    print("|---|---|---|---|---|---|---|")
+    print("| mount | readers | time s | vs one reader | aggregate MB/s | store reads | MiB from the store |"
+          " glint-fs peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
     single, pattern = {}, sum(n for _, n in reads)
-    for label, count, took, ops, nbytes in rows:
+    for label, count, took, ops, nbytes, peak in rows:
         single.setdefault(label, took)
-        print("| %s | %d | %.2f | %.2fx | %.0f | %d | %.0f |" % (label, count, took, took / single[label],
-                                                                 count * pattern / 1e6 / took, ops, nbytes / 2**20))
+        print("| %s | %d | %.2f | %.2fx | %.0f | %d | %.0f | %.0f |" % (
+            label, count, took, took / single[label], count * pattern / 1e6 / took, ops, nbytes / 2**20, peak))
 
 
 def report_boot_set(path, image, reads):
