@@ -35,6 +35,7 @@ Needs root (FUSE, drop_caches). Not part of the test suite.
 import argparse
 import contextlib
 import json
+import mmap
 import os
 import shutil
 import statistics
@@ -50,21 +51,10 @@ import glint_server  # noqa: E402
 import requests  # noqa: E402
 from delay_proxy import DelayProxy  # noqa: E402
 from fs_store import CHUNK, added_rtt_ms, boot_pattern, load, rss_kib, storm  # noqa: E402
-import mmap  # noqa: E402
+from fs_cache import drop_caches  # noqa: E402
+from bench import ensure  # noqa: E402
 
 TOOLS = os.path.join(here, "..", "tools")
-
-
-def ensure(pkgs):
-    missing = [p for p in pkgs if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
-    if missing:
-        subprocess.run(["apt-get", "install", "-y", "-q"] + missing, check=True, stdout=subprocess.DEVNULL)
-
-
-def drop_caches():
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as f:
-        f.write("3\n")
 
 
 def dd_cold(path, size):
@@ -196,9 +186,14 @@ class RbdPath:
                 return statistics.median(times) * 1000
         return median_read(self.conf, self.probe), median_read(self.delay_conf, self.probe)
 
-    def local_copy(self, image, dest):
+    def export(self, image, dest):
+        """`rbd export` (librbd's parallel reader) of the image's snapshot, with the delay."""
         subprocess.run(["rbd", "--conf", self.delay_conf, "--id", self.user, "export",
-                        "%s/%s@snap" % (self.pool, image), dest], check=True, capture_output=True)
+                        "%s/%s@snap" % (self.pool, image), dest], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def local_copy(self, image, dest):
+        self.export(image, dest)
 
     def extra_seq(self, image):
         import rados
@@ -214,9 +209,7 @@ class RbdPath:
 
         def export():
             t = time.time()
-            subprocess.run(["rbd", "--conf", self.delay_conf, "--id", self.user, "export",
-                            "%s/%s@snap" % (self.pool, image), "-"], check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+            self.export(image, "-")
             return self.size / 1e6 / (time.time() - t)
 
         rows = [("librbd, one stream of 4 MiB reads", stream()), ("rbd export (parallel)", export())]
@@ -263,7 +256,11 @@ class HttpPath:
         return added_rtt_ms(self.server, self.proxy)
 
     def local_copy(self, image, dest):
-        subprocess.run(["curl", "-sSf", "-o", dest, "-H", "X-Auth-Token: " + self.server.token,
+        header = os.path.join(self.tmp, "token-header")  # the token stays out of argv
+        fd = os.open(header, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("X-Auth-Token: %s\n" % self.server.token)
+        subprocess.run(["curl", "-sSf", "-o", dest, "-H", "@" + header,
                         "%s/v2/images/%s/file" % (self.proxy.url, image)], check=True)
 
     def extra_seq(self, image):
