@@ -1,6 +1,7 @@
 // glint-api: the control plane. Wires config, catalog, store, authentication and the
 // HTTP server together; all behaviour lives in the libraries.
 #include <malloc.h>
+#include <csignal>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -254,6 +255,9 @@ int Serve(control::Config& config, const Flags& flags) {
 int main(int argc, char** argv) {
   // Everything Glint creates (catalog, token keys, admin token, staged data) is private.
   ::umask(077);
+  // A client that leaves mid-download makes sendfile(2) fail with EPIPE, which would also
+  // raise SIGPIPE and end the whole server (Asio sends with MSG_NOSIGNAL; sendfile cannot).
+  std::signal(SIGPIPE, SIG_IGN);
   // Keep freed heap in the process: returning it (madvise) on every large free costs TLB
   // shootdowns on the request path; RSS stays bounded by the working set.
   mallopt(M_TRIM_THRESHOLD, 32 << 20);

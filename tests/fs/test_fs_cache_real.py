@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import glint_server  # noqa: E402
 from test_fs import Api, by_id, need, require_fuse, wait_for  # noqa: E402
-from test_fs_cache import CHUNK, CacheMount, read_direct, xattr  # noqa: E402
+from test_fs_cache import CHUNK, CacheMount, dd_direct, read_direct, xattr  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,9 @@ def test_kill_9_mid_fetch_leaves_no_partial_chunk(server):
         # already be writing its own, as the pin resumes the background fetch).
         leftovers = [n for n in os.listdir(os.path.join(m.cache, "tmp")) if n.startswith("%d." % dead_pid)]
         assert leftovers == []
-        assert hashlib.sha256(read_direct(path)).hexdigest() == hashlib.sha256(data).hexdigest()
+        got = dd_direct(path)
+        assert got.returncode == 0, "%s\nAPI: %s\nglint-fs: %s" % (got.stderr, server.read_log(), m.log()[-4000:])
+        assert hashlib.sha256(got.stdout).hexdigest() == hashlib.sha256(data).hexdigest()
         assert xattr(path, "user.glint.cache.chunks") == "40/40"
         assert int(xattr(path, "user.glint.cache.fetches")) == 40 - cached  # kept chunks were not fetched again
         assert_whole_chunks(m.cache, img["id"], data)
