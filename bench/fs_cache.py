@@ -2,8 +2,8 @@
 """glint-fs reading from its host cache (--cache-dir) against a local file of the same size
 on the same disk, side by side in one run: the cache with FUSE passthrough (the image kept
 whole: the kernel reads its local file), the cache without passthrough (--no-passthrough:
-every read spliced by glint-fs from the 4 MiB chunk files), and glint-fs reading the store
-file without a cache.
+every read spliced by glint-fs from the 4 MiB chunk files), and glint-fs without a cache
+on the file store (the store's own image file as the passthrough backing file).
 
 Uploads a random image to a glint-api with a file store, mounts glint-fs with a host cache
 and reads the image once (filling the cache: one store read per 4 MiB chunk), then measures

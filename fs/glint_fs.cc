@@ -42,7 +42,7 @@ class Fs {
                                  opt.file_mode, DirModeFor(opt.file_mode)}),
         refresher_(view, state_, opt.refresh_seconds),
         pins_(cache ? std::make_unique<ImagePins>(*cache) : nullptr),
-        passthrough_(cache != nullptr && opt.passthrough) {}
+        passthrough_(opt.passthrough) {}
   // Files still open when the session ends (a lazy unmount, a reader killed) get no
   // release from the kernel: they are freed here.
   ~Fs() {
@@ -173,19 +173,10 @@ class Fs {
     if (int err = state_.HoldImage(ino, &entry, &gone)) return (void)fuse_reply_err(req, err);
     if (cache_ && !passthrough_.enabled()) cache_->SetKeepWhole(false);  // off, or the kernel has none
     auto* of = new OpenFile{nullptr, gone, entry.id, ino, 0, entry.size};
-    // A whole cached image is read by the kernel from its local file: no store reader, no
-    // boot-set recording (nothing of this open reaches glint-fs but its release).
-    if (cache_) of->backing_id = passthrough_.Open(dev_fd_, ino, [&] { return cache_->WholeFile(entry); });
-    if (of->backing_id == 0) {
-      auto reader = source_.Open(entry);
-      if (!reader.ok()) {
-        passthrough_.Release(dev_fd_, ino, 0);
-        state_.ReleaseImage(entry.id);
-        delete of;
-        spdlog::error("open {}: {}", entry.id, reader.status().ToString());
-        return (void)fuse_reply_err(req, reader.status().code() == Status::Code::kNotFound ? ENOENT : EIO);
-      }
-      of->reader = std::move(reader).value();
+    if (int err = OpenData(*of, entry)) {
+      state_.ReleaseImage(entry.id);
+      delete of;
+      return (void)fuse_reply_err(req, err);
     }
     {
       std::lock_guard<std::mutex> l(open_mu_);
@@ -198,10 +189,37 @@ class Fs {
     if (rc == -ENOENT) CloseFile(of);  // the open was interrupted: no release will come
   }
 
+  // Decides how `of` is read: by passthrough from a local file that holds the whole image
+  // (nothing of the open reaches glint-fs again but its release: no store reader, no
+  // boot-set recording), or through a store reader. 0, or the errno to answer the open with.
+  int OpenData(OpenFile& of, const ImageEntry& entry) {
+    if (cache_) {  // the host cache's whole copy, if it has one
+      of.backing_id = passthrough_.Open(dev_fd_, of.ino, [&] {
+        auto path = cache_->WholeFile(entry);
+        return path ? ::open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+      });
+      if (of.backing_id > 0) return 0;
+    }
+    auto reader = source_.Open(entry);
+    if (!reader.ok()) {
+      if (cache_) passthrough_.Release(dev_fd_, of.ino, 0);
+      spdlog::error("open {}: {}", entry.id, reader.status().ToString());
+      return reader.status().code() == Status::Code::kNotFound ? ENOENT : EIO;
+    }
+    of.reader = std::move(reader).value();
+    if (cache_) return 0;
+    // Without a cache, a store that keeps the image as one file (a file store, its size
+    // already checked against the catalog) lets the kernel read that file itself. The
+    // reader stays: lseek (SEEK_DATA/SEEK_HOLE) still asks glint-fs.
+    int fd = of.reader->fd();
+    of.backing_id = passthrough_.Open(dev_fd_, of.ino, [fd] { return fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, 0); });
+    return 0;
+  }
+
   void Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
     if (of->gone->load()) return (void)fuse_reply_err(req, EIO);
-    if (!of->reader) return (void)fuse_reply_err(req, EIO);  // passthrough: the kernel reads, never glint-fs
+    if (!of->reader) return (void)fuse_reply_err(req, EIO);  // a cached whole file: the kernel reads it, never glint-fs
     if (auto* cached = dynamic_cast<CachedReader*>(of->reader.get())) {
       if (ReadCached(req, *cached, size, off)) return;
     }

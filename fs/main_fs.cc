@@ -74,7 +74,8 @@ void AddCacheOptions(CLI::App& app, Args& a) {
                "fetch the rest of an opened image in the background, so that it is kept whole and later opens "
                "are read by passthrough (images up to half the cache)");
   app.add_flag("!--no-passthrough", a.fs_opt.passthrough,
-               "read whole cached images through glint-fs too, not by FUSE passthrough from their local file");
+               "read everything through glint-fs, not by FUSE passthrough from a local file (a whole cached image, "
+               "or without a cache a file store's image file)");
   app.add_flag("--cache-unverified", a.cache_unverified,
                "also cache images that have no chunk manifest, unverified (default: read those uncached)");
   app.add_option("--boot-prefetch-seconds", a.boot_seconds,

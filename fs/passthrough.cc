@@ -103,7 +103,7 @@ ssize_t Passthrough::Writev(int fd, struct iovec* iov, int count) {
   return n;
 }
 
-int Passthrough::Open(int dev_fd, uint64_t ino, const std::function<std::optional<std::string>()>& whole_file) {
+int Passthrough::Open(int dev_fd, uint64_t ino, const std::function<int()>& backing_file) {
   std::lock_guard<std::mutex> l(mu_);
   InodeState& s = inodes_[ino];
   if (s.passthrough_opens > 0) {  // the same backing file for every passthrough open
@@ -115,17 +115,15 @@ int Passthrough::Open(int dev_fd, uint64_t ino, const std::function<std::optiona
     return 0;
   };
   if (!enabled_ || s.ordinary_opens > 0) return ordinary();
-  auto path = whole_file();
-  if (!path) return ordinary();
-  int fd = ::open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return ordinary();  // evicted meanwhile
+  int fd = backing_file();
+  if (fd < 0) return ordinary();  // none (or evicted meanwhile)
   WireBackingMap map{fd, 0, 0};
   int id = ::ioctl(dev_fd, kIocBackingOpen, &map);
   int err = errno;
   ::close(fd);  // the kernel holds its own reference
   if (id <= 0) {
-    spdlog::warn("glint-fs: the kernel refused passthrough for {} ({}); reading through glint-fs from now on", *path,
-                 std::strerror(err));
+    spdlog::warn("glint-fs: the kernel refused passthrough for inode {} ({}); reading through glint-fs from now on",
+                 ino, std::strerror(err));
     enabled_ = false;
     return ordinary();
   }

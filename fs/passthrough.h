@@ -1,6 +1,6 @@
 // Passthrough: FUSE passthrough (Linux 6.9 and later) for image files that glint-fs has
-// whole on local disk, the host cache's whole-image files. The kernel then reads such a
-// file straight from its backing file: no request reaches glint-fs, the page cache is the
+// whole in one file: the host cache's whole-image files, or, without a cache, a file
+// store's own image files. The kernel then reads such a file straight from its backing file: no request reaches glint-fs, the page cache is the
 // backing file's own, and cached reads run at local-file speed.
 //
 // libfuse 3.14 (Debian 12) predates passthrough, so glint-fs speaks that part of the
@@ -24,8 +24,6 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
-#include <string>
 
 struct fuse_req;
 
@@ -42,9 +40,10 @@ class Passthrough {
   bool enabled() const { return enabled_.load(); }
 
   // An open of inode `ino`: the backing id to answer with (> 0), or 0 for an ordinary open.
-  // `whole_file` gives the file's whole local copy when there is one. `dev_fd` is the
-  // session's /dev/fuse descriptor.
-  int Open(int dev_fd, uint64_t ino, const std::function<std::optional<std::string>()>& whole_file);
+  // `backing_file` opens the file holding exactly the image's bytes (read-only; the
+  // descriptor is Open's to close) or returns -1 when there is none; it is called only when
+  // the inode needs a new backing file. `dev_fd` is the session's /dev/fuse descriptor.
+  int Open(int dev_fd, uint64_t ino, const std::function<int()>& backing_file);
   // The end of an open Open decided (`backing_id` as it returned).
   void Release(int dev_fd, uint64_t ino, int backing_id);
   // Answers an open with FOPEN_PASSTHROUGH and `backing_id`; libfuse's result.

@@ -1,4 +1,5 @@
-"""FUSE passthrough of whole cached images on a real mount: once every chunk of an image is
+"""FUSE passthrough on a real mount, of whole cached images and (without a cache) of a file
+store's own files. Once every chunk of an image is
 cached and verified, glint-fs keeps the image as one local file and answers its opens with
 FOPEN_PASSTHROUGH, so the kernel reads that file itself and no read request reaches
 glint-fs (shown by stopping glint-fs with SIGSTOP while reading). Kept across restarts,
@@ -7,12 +8,15 @@ verified again first; a damaged file is dropped and its data fetched again. With
 
 Needs Linux 6.9+ (passthrough) and root (registering a backing file needs CAP_SYS_ADMIN).
 """
+import errno
 import glob
 import mmap
 import os
 import platform
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -178,3 +182,38 @@ def test_fill_whole_completes_an_image_read_in_part(server):
         assert xattr(path, "user.glint.cache.fetches") == "8"  # every chunk once
         got = read_while_stopped(m.fsm.proc.pid, {"direct": (path, True)})
         assert got is not None and got["direct"] == data
+
+
+def test_file_store_images_are_read_by_the_kernel_without_a_cache(server):
+    """Without a cache, a --store-dir mount answers opens with passthrough to the store's
+    own image file (its size checked against the catalog): reads never reach glint-fs."""
+    api = Api(server)
+    data = os.urandom(3 * CHUNK + 77)
+    img = api.active(data, name="store-passthrough")
+    mnt = tempfile.mkdtemp(prefix="glint-mnt-")
+    fsm = glint_server.GlintFsMount(server, mnt).start()  # --store-dir, no cache
+    try:
+        path = by_id(mnt, img["id"])
+        assert wait_for(lambda: os.path.exists(path))
+        got = read_while_stopped(fsm.proc.pid, {"buffered": (path, False), "direct": (path, True)})
+        assert got is not None, "a read waited for glint-fs: not passthrough"
+        assert got["buffered"] == data and got["direct"] == data
+        # A store file whose size is not the catalog's is refused, passthrough or not.
+        store_file = os.path.join(server.store_dir, img["id"])
+        with open(store_file, "r+b") as f:
+            f.truncate(len(data) - 1)
+        with pytest.raises(OSError) as e:
+            open(path, "rb").close()
+        assert e.value.errno == errno.EIO
+    finally:
+        fsm.stop()
+    # Without passthrough the same read needs glint-fs: the check above can fail.
+    fsm = glint_server.GlintFsMount(server, mnt, args=["--store-dir", server.store_dir, "--no-passthrough"]).start()
+    try:
+        img2 = api.active(data, name="store-no-passthrough")
+        path = by_id(mnt, img2["id"])
+        assert wait_for(lambda: os.path.exists(path))
+        assert read_while_stopped(fsm.proc.pid, {"direct": (path, True)}, timeout=3) is None
+    finally:
+        fsm.stop()
+        shutil.rmtree(mnt, ignore_errors=True)
