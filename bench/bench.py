@@ -4,8 +4,10 @@
 Measures, for each server: upload MB/s and server CPU seconds per GiB (curl -T of a
 random file; curl's own CPU too), upload MB/s again from a client that sends with sendfile(2)
 (next to no client CPU: the server's ceiling when the client is elsewhere), download MB/s (curl to /dev/null) and the floor of a plain sendfile server,
-`GET /v2/images?limit=25` requests/s and p99 latency at 16 connections (wrk), and the
-server's peak RSS growth during the upload. Prints a table and the ratios.
+`GET /v2/images?limit=25` requests/s and p99 latency at 16 connections (wrk): the same
+query again and again (list_*; Glint answers repeats from the body kept for the catalog
+generation), and every request a different query (list_distinct_*: nothing kept can
+answer it), and the server's peak RSS growth during the upload. Prints a table and the ratios.
 
     bench/bench.py [--size-mib 1024] [--list-seconds 10] [--no-glance]
 
@@ -154,10 +156,41 @@ def curl_download(url, token, image_id):
     return time.time() - t
 
 
-def wrk_list(url, token, seconds, connections=16):
-    out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency",
-                          "-H", "X-Auth-Token: " + token, url + "/v2/images?limit=25"],
-                         capture_output=True, text=True, check=True).stdout
+# Every request a different query (a distinct created_at bound far in the future: the same
+# 25 images), so that no server can answer it from a body kept for an earlier request.
+DISTINCT_LIST_LUA = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  counter = 0
+end
+function request()
+  counter = counter + 1
+  local s, m = counter % 60, math.floor(counter / 60) % 60
+  local h, d = math.floor(counter / 3600) % 24, math.floor(counter / 86400) % 28 + 1
+  return wrk.format("GET", string.format(
+    "/v2/images?limit=25&created_at=lte:%d-01-%02dT%02d:%02d:%02dZ", 2090 + id, d, h, m, s))
+end
+"""
+
+
+def wrk_list(url, token, seconds, connections=16, distinct=False):
+    script = []
+    if distinct:
+        fd, lua = tempfile.mkstemp(suffix=".lua")
+        with os.fdopen(fd, "w") as f:
+            f.write(DISTINCT_LIST_LUA)
+        script = ["-s", lua]
+    try:
+        out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency"] + script +
+                             ["-H", "X-Auth-Token: " + token, url + "/v2/images?limit=25"],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        if script:
+            os.unlink(script[1])
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
@@ -219,6 +252,7 @@ def measure(name, url, token, pid, path, size, list_seconds, seed_images):
     # Best of two, as the sendfile floor is taken.
     res["download_mb_s"] = size / 1e6 / min(curl_download(url, token, image_id) for _ in range(2))
     res["list_rps"], res["list_p99_ms"] = wrk_list(url, token, list_seconds)
+    res["list_distinct_rps"], res["list_distinct_p99_ms"] = wrk_list(url, token, list_seconds, distinct=True)
     print("  %s: %s" % (name, json.dumps({k: round(v, 1) for k, v in res.items()})), flush=True)
     res["image_id"] = image_id
     return res
@@ -315,7 +349,7 @@ def main():
         print("\n%d MiB payload; plain sendfile server + curl: %.0f MB/s" % (args.size_mib, floor))
         keys = ["upload_mb_s", "upload_cpu_s_per_gib", "curl_cpu_s_per_gib", "upload_sendfile_mb_s",
                 "sendfile_client_cpu_s_per_gib", "rss_growth_mib", "download_mb_s",
-                "list_rps", "list_p99_ms"]
+                "list_rps", "list_p99_ms", "list_distinct_rps", "list_distinct_p99_ms"]
         print("%-30s %12s %12s %10s" % ("metric", "glint", "glance", "ratio"))
         for k in keys:
             gv = results["glint"][k]

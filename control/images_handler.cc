@@ -10,6 +10,7 @@
 #include "control/json_body.h"
 #include "control/json_writer.h"
 #include "control/list_query.h"
+#include "control/list_cache.h"
 #include "control/notifications.h"
 #include "control/protected_properties.h"
 #include "control/stage_host.h"
@@ -81,6 +82,69 @@ Result<HttpResponse> ImagesHandler::Show(const Call& call) {
   return ImageResponse(200, *img, api_.ImageJson(call.ctx));
 }
 
+namespace {
+
+// Everything a listing's body depends on besides the catalog: the query, and who asks
+// (visibility follows the project and admin; property protections the roles). Each part
+// is length-prefixed, so no two different callers or queries make the same key.
+std::string ListKey(const Call& call) {
+  std::string key;
+  auto add = [&](std::string_view part) {
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+  };
+  auto add_opt = [&](const std::optional<std::string>& part) {
+    key += part ? '+' : '-';
+    add(part.value_or(""));
+  };
+  auto add_sorted = [&](std::vector<std::string> parts) {
+    std::sort(parts.begin(), parts.end());
+    add(std::to_string(parts.size()));
+    for (const auto& part : parts) add(part);
+  };
+  const auth::RequestContext& ctx = call.ctx;
+  add_opt(ctx.user_id);
+  add_opt(ctx.project_id);
+  key += ctx.is_admin ? 'A' : 'a';
+  add_sorted(ctx.roles);
+  add_sorted(ctx.service_roles);
+  add(std::to_string(call.req.query.size()));
+  for (const auto& [k, v] : call.req.query) {
+    add(k);
+    add(v);
+  }
+  return key;
+}
+
+std::string ListBody(const Call& call, const catalog::ListQuery& q, const std::vector<ImageRecord>& images,
+                     const ImageJsonOptions& options) {
+  std::string params;
+  for (const auto& [k, v] : call.req.query) {
+    if (k != "marker") params += (params.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  std::string body;
+  body.reserve(1024 + images.size() * 900);
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("images");
+  w.BeginArray();
+  for (const auto& img : images) WriteImage(w, img, options);
+  w.EndArray();
+  w.Key("first");
+  w.String(params.empty() ? "/v2/images" : "/v2/images?" + params);
+  w.Key("schema");
+  w.String("/v2/schemas/images");
+  if (!images.empty() && static_cast<int>(images.size()) == q.limit) {
+    w.Key("next");
+    w.String("/v2/images?" + params + (params.empty() ? "" : "&") + "marker=" + images.back().id);
+  }
+  w.EndObject();
+  return body;
+}
+
+}  // namespace
+
 Result<HttpResponse> ImagesHandler::List(const Call& call) {
   auth::PolicyTarget lt;
   if (call.ctx.project_id) lt["project_id"] = *call.ctx.project_id;
@@ -100,34 +164,22 @@ Result<HttpResponse> ImagesHandler::List(const Call& call) {
     r.Set("ETag", etag);
     return r;
   }
-  // Filtering on a property the caller may not read would reveal its values: no match.
-  bool hidden_filter = api_.protections && std::any_of(q->properties.begin(), q->properties.end(), [&](const auto& p) {
-    return !api_.protections->Allowed(p.first, auth::PropertyOp::kRead, call.ctx);
-  });
-  auto images = hidden_filter ? Result<std::vector<ImageRecord>>(std::vector<ImageRecord>{}) : api_.catalog.ListImages(*q);
-  if (!images.ok()) return images.status();
-  std::string params;
-  for (const auto& [k, v] : call.req.query) {
-    if (k != "marker") params += (params.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+  // The same listing asked again at the same generation: the body built the first time.
+  const std::string key = ListKey(call);
+  std::shared_ptr<const std::string> body = list_cache_.Find(*generation, key);
+  if (!body) {
+    // Filtering on a property the caller may not read would reveal its values: no match.
+    bool hidden_filter = api_.protections && std::any_of(q->properties.begin(), q->properties.end(), [&](const auto& p) {
+      return !api_.protections->Allowed(p.first, auth::PropertyOp::kRead, call.ctx);
+    });
+    auto images =
+        hidden_filter ? Result<std::vector<ImageRecord>>(std::vector<ImageRecord>{}) : api_.catalog.ListImages(*q);
+    if (!images.ok()) return images.status();
+    body = std::make_shared<const std::string>(ListBody(call, *q, *images, api_.ImageJson(call.ctx)));
+    list_cache_.Store(*generation, key, body);
   }
   HttpResponse r;
-  r.body.reserve(1024 + images->size() * 900);
-  JsonWriter w(r.body);
-  w.BeginObject();
-  w.Key("images");
-  w.BeginArray();
-  const ImageJsonOptions options = api_.ImageJson(call.ctx);
-  for (const auto& img : *images) WriteImage(w, img, options);
-  w.EndArray();
-  w.Key("first");
-  w.String(params.empty() ? "/v2/images" : "/v2/images?" + params);
-  w.Key("schema");
-  w.String("/v2/schemas/images");
-  if (!images->empty() && static_cast<int>(images->size()) == q->limit) {
-    w.Key("next");
-    w.String("/v2/images?" + params + (params.empty() ? "" : "&") + "marker=" + images->back().id);
-  }
-  w.EndObject();
+  r.body = *body;
   r.Set("Content-Type", "application/json");
   r.Set("ETag", etag);
   return r;

@@ -1,11 +1,13 @@
 // ImagesHandler: the image collection and the image resource: create (POST /v2/images),
 // list (GET /v2/images, conditional on the catalog generation), show and delete
-// (/v2/images/{id}). Runs on worker threads.
+// (/v2/images/{id}). Runs on worker threads. List bodies are kept per catalog generation
+// (list_cache.h).
 #pragma once
 
 #include "control/api_context.h"
 #include "control/data_sweeper.h"
 #include "control/image_access.h"
+#include "control/list_cache.h"
 #include "control/quotas.h"
 
 namespace glint::control {
@@ -24,6 +26,9 @@ class ImagesHandler {
   ImageAccess access_;
   Quotas quotas_;
   DataSweeper sweeper_;
+  static constexpr size_t kListCacheEntries = 1024;
+  static constexpr size_t kListCacheBytes = 32 << 20;
+  ListCache list_cache_{kListCacheEntries, kListCacheBytes};
 };
 
 }  // namespace glint::control

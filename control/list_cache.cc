@@ -1,0 +1,55 @@
+#include "control/list_cache.h"
+
+namespace glint::control {
+
+std::shared_ptr<const std::string> ListCache::Find(int64_t generation, const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (generation != generation_) return nullptr;
+  auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->body;
+}
+
+void ListCache::Store(int64_t generation, const std::string& key, std::shared_ptr<const std::string> body) {
+  const size_t size = body->size() + key.size();
+  if (size > max_bytes_ / 4 || max_entries_ == 0) return;  // one listing never fills the cache
+  std::lock_guard<std::mutex> l(mu_);
+  if (generation < generation_) return;
+  if (generation > generation_) {
+    DropAllLocked();
+    generation_ = generation;
+  }
+  if (auto it = index_.find(key); it != index_.end()) {
+    bytes_ -= it->second->body->size() + key.size();
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+  lru_.push_front(Entry{key, std::move(body)});
+  index_.emplace(key, lru_.begin());
+  bytes_ += size;
+  while (lru_.size() > max_entries_ || bytes_ > max_bytes_) {
+    const Entry& last = lru_.back();
+    bytes_ -= last.body->size() + last.key.size();
+    index_.erase(last.key);
+    lru_.pop_back();
+  }
+}
+
+void ListCache::DropAllLocked() {
+  lru_.clear();
+  index_.clear();
+  bytes_ = 0;
+}
+
+size_t ListCache::entries() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return lru_.size();
+}
+
+size_t ListCache::bytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return bytes_;
+}
+
+}  // namespace glint::control
