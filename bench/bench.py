@@ -15,6 +15,7 @@ Starts its own glint-api (build/control/glint-api) and, unless --no-glance, a De
 glance-api configured as in ../shared/GLANCE-API.md (installed if missing).
 """
 import argparse
+import atexit
 import hashlib
 import http.server
 import json
@@ -101,6 +102,40 @@ def ensure(pkgs):
                        stdout=subprocess.DEVNULL)
 
 
+# The token as curl and wrk arguments that do not show it: every local user can read a
+# process's argv, so the token goes into 0600 files (a header file for curl's `-H @file`,
+# a Lua script that sets the header for wrk), removed when the bench ends.
+_secret_dir = None
+
+
+def _secret_file(name, text):
+    global _secret_dir
+    if _secret_dir is None:
+        _secret_dir = tempfile.mkdtemp(prefix="glint-bench-secrets-")  # 0700
+        atexit.register(shutil.rmtree, _secret_dir, True)
+    path = os.path.join(_secret_dir, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def curl_auth(token):
+    """curl arguments sending X-Auth-Token from a private header file."""
+    name = "header-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+    return ["-H", "@" + _secret_file(name, "X-Auth-Token: %s\n" % token)]
+
+
+def wrk_auth(token, script=None):
+    """wrk arguments sending X-Auth-Token from a private Lua script (`script`'s text, if
+    given, follows: wrk takes one script)."""
+    if not token.isascii() or not token.isprintable() or '"' in token or "\\" in token:
+        raise ValueError("token has characters this helper does not quote")
+    extra = open(script).read() if script else ""
+    name = "wrk-%d.lua" % len(os.listdir(_secret_dir)) if _secret_dir else "wrk-0.lua"
+    return ["-s", _secret_file(name, 'wrk.headers["X-Auth-Token"] = "%s"\n%s' % (token, extra))]
+
+
 def start_glance(tmp):
     ensure(["glance-api", "python3-glanceclient"])
     g = glance_ref.GlanceServer(os.path.join(tmp, "glance"))
@@ -116,7 +151,7 @@ def create(url, token, name):
 
 def curl_upload(url, token, image_id, path):
     t = time.time()
-    subprocess.run(["curl", "-sS", "-f", "-X", "PUT", "-H", "X-Auth-Token: " + token,
+    subprocess.run(["curl", "-sS", "-f", "-X", "PUT"] + curl_auth(token) + [
                     "-H", "Content-Type: application/octet-stream", "-H", "Expect:",
                     "-T", path, "%s/v2/images/%s/file" % (url, image_id), "-o", "/dev/null"],
                    check=True)
@@ -151,8 +186,8 @@ def children_cpu():
 
 def curl_download(url, token, image_id):
     t = time.time()
-    subprocess.run(["curl", "-sS", "-f", "-H", "X-Auth-Token: " + token,
-                    "%s/v2/images/%s/file" % (url, image_id), "-o", "/dev/null"], check=True)
+    subprocess.run(["curl", "-sS", "-f"] + curl_auth(token) +
+                   ["%s/v2/images/%s/file" % (url, image_id), "-o", "/dev/null"], check=True)
     return time.time() - t
 
 
@@ -178,19 +213,18 @@ end
 
 
 def wrk_list(url, token, seconds, connections=16, distinct=False):
-    script = []
+    script = None
     if distinct:
-        fd, lua = tempfile.mkstemp(suffix=".lua")
+        fd, script = tempfile.mkstemp(suffix=".lua")
         with os.fdopen(fd, "w") as f:
             f.write(DISTINCT_LIST_LUA)
-        script = ["-s", lua]
     try:
-        out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency"] + script +
-                             ["-H", "X-Auth-Token: " + token, url + "/v2/images?limit=25"],
+        out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency"] +
+                             wrk_auth(token, script) + [url + "/v2/images?limit=25"],
                              capture_output=True, text=True, check=True).stdout
     finally:
         if script:
-            os.unlink(script[1])
+            os.unlink(script)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]

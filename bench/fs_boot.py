@@ -52,7 +52,7 @@ import requests  # noqa: E402
 from delay_proxy import DelayProxy  # noqa: E402
 from fs_store import CHUNK, added_rtt_ms, boot_pattern, load, rss_kib, storm  # noqa: E402
 from fs_cache import drop_caches  # noqa: E402
-from bench import ensure  # noqa: E402
+from bench import curl_auth, ensure  # noqa: E402
 
 TOOLS = os.path.join(here, "..", "tools")
 
@@ -256,12 +256,8 @@ class HttpPath:
         return added_rtt_ms(self.server, self.proxy)
 
     def local_copy(self, image, dest):
-        header = os.path.join(self.tmp, "token-header")  # the token stays out of argv
-        fd = os.open(header, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("X-Auth-Token: %s\n" % self.server.token)
-        subprocess.run(["curl", "-sSf", "-o", dest, "-H", "@" + header,
-                        "%s/v2/images/%s/file" % (self.proxy.url, image)], check=True)
+        subprocess.run(["curl", "-sSf", "-o", dest] + curl_auth(self.server.token) +
+                       ["%s/v2/images/%s/file" % (self.proxy.url, image)], check=True)
 
     def extra_seq(self, image):
         return []

@@ -42,6 +42,7 @@ sys.path.insert(0, here)
 import glint_server  # noqa: E402
 import requests  # noqa: E402
 from delay_proxy import DelayProxy  # noqa: E402
+from bench import curl_auth  # noqa: E402
 
 CHUNK = 4 << 20
 
@@ -203,7 +204,7 @@ def bench_rss(server, tmp, gib):
     sparse = os.path.join(tmp, "zeros.img")
     with open(sparse, "wb") as f:
         f.truncate(size)
-    h = ["-H", "X-Auth-Token: " + server.token]
+    h = curl_auth(server.token)
     image = requests.post(server.url + "/v2/images", headers={"X-Auth-Token": server.token},
                           json={"disk_format": "raw", "container_format": "bare"}).json()["id"]
     url = server.url + "/v2/images/%s/file" % image

@@ -381,8 +381,8 @@ def measure_creates(env, seconds):
 
 def wrk(url, token, seconds, script=None, connections=16):
     import re
-    args = ["wrk", "-t%d" % min(2, connections), "-c%d" % connections, "-d%ds" % seconds, "--timeout", "30s", "--latency", "-H", "X-Auth-Token: " + token]
-    out = subprocess.run(args + (["-s", script] if script else []) + [url],
+    args = ["wrk", "-t%d" % min(2, connections), "-c%d" % connections, "-d%ds" % seconds, "--timeout", "30s", "--latency"]
+    out = subprocess.run(args + bench.wrk_auth(token, script) + [url],
                          capture_output=True, text=True, check=True).stdout
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise RuntimeError("wrk saw error responses for " + url)
@@ -404,7 +404,7 @@ def transfer(env, base, streams, path):
     size = os.path.getsize(path)
 
     def curl(args):
-        subprocess.run(["curl", "-sf", "-o", "/dev/null", "-H", "X-Auth-Token: " + env.token] + args, check=True)
+        subprocess.run(["curl", "-sf", "-o", "/dev/null"] + bench.curl_auth(env.token) + args, check=True)
     with concurrent.futures.ThreadPoolExecutor(streams) as pool:
         t0 = time.time()
         list(pool.map(lambda i: curl(["-X", "PUT", "-H", "Content-Type: application/octet-stream", "-T", path,

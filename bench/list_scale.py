@@ -59,7 +59,7 @@ def seed(url, token, owners, n, workers=8):
 
 
 def wrk(url, token, seconds):
-    out = subprocess.run(["wrk", "-t2", "-c16", "-d%ds" % seconds, "--latency", "-H", "X-Auth-Token: " + token, url],
+    out = subprocess.run(["wrk", "-t2", "-c16", "-d%ds" % seconds, "--latency"] + bench.wrk_auth(token) + [url],
                          capture_output=True, text=True, check=True).stdout
     import re
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
