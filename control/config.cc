@@ -147,6 +147,7 @@ void ReadDefaults(IniReader& r, Config* c) {
   r.Num("DEFAULT.api_limit_max", &c->api_limit_max);
   r.Num("DEFAULT.upload_lock_ttl", &c->upload_lock_ttl);
   r.Num("glint.manifest_backfill_interval", &c->manifest_backfill_interval);
+  r.Num("glint.list_cache_mib", &c->list_cache_mib);
   r.Str("DEFAULT.image_cache_dir", &c->image_cache_dir);
   r.Num("DEFAULT.image_cache_max_size", &c->image_cache_max_size);
   r.Num("glint.image_cache_prefetch_delay_ms", &c->image_cache_prefetch_delay_ms);
@@ -354,6 +355,9 @@ Status LoadConfigFile(const std::string& path, Config* c) {
                                    " caches images, so it needs [DEFAULT] image_cache_dir");
   }
   if (Status s = ValidateBootSetPolicy(c->boot_sets); !s.ok()) return s.Prefixed("config file " + path + ": ");
+  if (c->list_cache_mib < 0 || c->list_cache_mib > 4096) {
+    return Status::InvalidArgument("config file " + path + ": [glint] list_cache_mib must be 0 to 4096");
+  }
   if (c->image_cache_max_size <= 0) {
     return Status::InvalidArgument("config file " + path + ": [DEFAULT] image_cache_max_size must be positive");
   }

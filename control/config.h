@@ -78,6 +78,9 @@ struct Config {
   // [glint] manifest_backfill_interval: seconds between passes that give older images a
   // chunk manifest (control/manifest_backfill.h); 0 = off.
   int manifest_backfill_interval = 0;
+  // [glint] list_cache_mib: MiB of image list bodies each node keeps per catalog
+  // generation (control/list_cache.h); 0 = off.
+  int list_cache_mib = 32;
   // [glint] boot_set_*: the limits of learned boot sets (control/boot_set_policy.h).
   BootSetPolicy boot_sets;
   // The image cache (Glance's options): on when image_cache_dir is set (the /v2/cache API,

@@ -14,7 +14,12 @@ namespace glint::control {
 
 class ImagesHandler {
  public:
-  explicit ImagesHandler(ApiContext& api) : api_(api), access_(api), quotas_(api), sweeper_(api) {}
+  explicit ImagesHandler(ApiContext& api)
+      : api_(api),
+        access_(api),
+        quotas_(api),
+        sweeper_(api),
+        list_cache_(kListCacheEntries, static_cast<size_t>(api.config.list_cache_mib) << 20) {}
   Result<HttpResponse> Create(const Call& call);
   Result<HttpResponse> List(const Call& call);
   Result<HttpResponse> Show(const Call& call);
@@ -27,8 +32,7 @@ class ImagesHandler {
   Quotas quotas_;
   DataSweeper sweeper_;
   static constexpr size_t kListCacheEntries = 1024;
-  static constexpr size_t kListCacheBytes = 32 << 20;
-  ListCache list_cache_{kListCacheEntries, kListCacheBytes};
+  ListCache list_cache_;
 };
 
 }  // namespace glint::control

@@ -3,6 +3,7 @@
 namespace glint::control {
 
 std::shared_ptr<const std::string> ListCache::Find(int64_t generation, const std::string& key) {
+  if (max_bytes_ == 0) return nullptr;
   std::lock_guard<std::mutex> l(mu_);
   if (generation != generation_) return nullptr;
   auto it = index_.find(key);
@@ -13,7 +14,7 @@ std::shared_ptr<const std::string> ListCache::Find(int64_t generation, const std
 
 void ListCache::Store(int64_t generation, const std::string& key, std::shared_ptr<const std::string> body) {
   const size_t size = body->size() + key.size();
-  if (size > max_bytes_ / 4 || max_entries_ == 0) return;  // one listing never fills the cache
+  if (max_bytes_ == 0 || max_entries_ == 0 || size > max_bytes_ / 4) return;  // off; one listing never fills it
   std::lock_guard<std::mutex> l(mu_);
   if (generation < generation_) return;
   if (generation > generation_) {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "control/config.h"
+#include "tests/support/test_support.h"
+
 namespace glint::control {
 namespace {
 
@@ -58,6 +63,30 @@ TEST(ListCache, BoundedInBytesAndAReplacedBodyIsCountedOnce) {
   cache.Store(1, "huge", Body(1500));  // over a quarter of the bound: never kept
   EXPECT_EQ(cache.Find(1, "huge"), nullptr);
   EXPECT_EQ(cache.entries(), 4u);
+}
+
+TEST(ListCache, NoBytesMeansOff) {
+  ListCache cache(1024, 0);
+  cache.Store(1, "k", Body(10));
+  EXPECT_EQ(cache.Find(1, "k"), nullptr);
+  EXPECT_EQ(cache.entries(), 0u);
+}
+
+Status LoadListCacheOption(const std::string& value, Config* config) {
+  glint::testing::TempDir dir;
+  const std::string path = dir.path() + "/glint-api.conf";
+  std::ofstream(path) << "[glint]\nlist_cache_mib = " << value << "\n";
+  return LoadConfigFile(path, config);
+}
+
+TEST(ListCache, SizeOptionDefaultsTo32MibAndIsBounded) {
+  EXPECT_EQ(Config{}.list_cache_mib, 32);
+  Config c;
+  ASSERT_TRUE(LoadListCacheOption("0", &c).ok());
+  EXPECT_EQ(c.list_cache_mib, 0);
+  EXPECT_FALSE(LoadListCacheOption("-1", &c).ok());
+  EXPECT_FALSE(LoadListCacheOption("4097", &c).ok());
+  EXPECT_FALSE(LoadListCacheOption("lots", &c).ok());
 }
 
 }  // namespace
