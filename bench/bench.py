@@ -17,6 +17,7 @@ glance-api configured as in ../shared/GLANCE-API.md (installed if missing).
 import argparse
 import atexit
 import hashlib
+import itertools
 import http.server
 import json
 import os
@@ -126,14 +127,16 @@ def curl_auth(token):
     return ["-H", "@" + _secret_file(name, "X-Auth-Token: %s\n" % token)]
 
 
-def wrk_auth(token, script=None):
-    """wrk arguments sending X-Auth-Token from a private Lua script (`script`'s text, if
-    given, follows: wrk takes one script)."""
+_wrk_scripts = itertools.count()
+
+
+def wrk_auth(token, lua=""):
+    """wrk arguments sending X-Auth-Token from a private Lua script, followed by the Lua
+    text `lua` (wrk takes one script)."""
     if not token.isascii() or not token.isprintable() or '"' in token or "\\" in token:
         raise ValueError("token has characters this helper does not quote")
-    extra = open(script).read() if script else ""
-    name = "wrk-%d.lua" % len(os.listdir(_secret_dir)) if _secret_dir else "wrk-0.lua"
-    return ["-s", _secret_file(name, 'wrk.headers["X-Auth-Token"] = "%s"\n%s' % (token, extra))]
+    name = "wrk-%d.lua" % next(_wrk_scripts)
+    return ["-s", _secret_file(name, 'wrk.headers["X-Auth-Token"] = "%s"\n%s' % (token, lua))]
 
 
 def start_glance(tmp):
@@ -213,18 +216,9 @@ end
 
 
 def wrk_list(url, token, seconds, connections=16, distinct=False):
-    script = None
-    if distinct:
-        fd, script = tempfile.mkstemp(suffix=".lua")
-        with os.fdopen(fd, "w") as f:
-            f.write(DISTINCT_LIST_LUA)
-    try:
-        out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency"] +
-                             wrk_auth(token, script) + [url + "/v2/images?limit=25"],
-                             capture_output=True, text=True, check=True).stdout
-    finally:
-        if script:
-            os.unlink(script)
+    out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--latency"] +
+                         wrk_auth(token, DISTINCT_LIST_LUA if distinct else "") + [url + "/v2/images?limit=25"],
+                         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]

@@ -365,24 +365,21 @@ wrk.headers["Content-Type"] = "application/json"
 
 def measure_creates(env, seconds):
     """POST /v2/images (a queued image with one property) for `seconds` on each server."""
-    script = os.path.join(env.tmp, "create.lua")
-    with open(script, "w") as f:
-        f.write(CREATE_LUA)
     rows = []
     for sname, base, token in (("Glint, 3 nodes via HAProxy", env.url, env.token),
                                ("Glance 25 (2 workers)", env.glance_url, "none")):
         before = load()
-        rps, p99, p50 = wrk(base + "/v2/images", token, seconds, script)
+        rps, p99, p50 = wrk(base + "/v2/images", token, seconds, CREATE_LUA)
         rows.append(("create", sname, rps, p50, p99, before, load()))
         print("%-34s %-28s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  (load %s -> %s)" % rows[-1], flush=True)
     print("%-34s Glint via HAProxy / Glance: %.1fx requests/s" % ("create", rows[0][2] / max(rows[1][2], 0.01)))
     return rows
 
 
-def wrk(url, token, seconds, script=None, connections=16):
+def wrk(url, token, seconds, lua="", connections=16):
     import re
     args = ["wrk", "-t%d" % min(2, connections), "-c%d" % connections, "-d%ds" % seconds, "--timeout", "30s", "--latency"]
-    out = subprocess.run(args + bench.wrk_auth(token, script) + [url],
+    out = subprocess.run(args + bench.wrk_auth(token, lua) + [url],
                          capture_output=True, text=True, check=True).stdout
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise RuntimeError("wrk saw error responses for " + url)

@@ -19,7 +19,7 @@
 namespace glint::fs {
 
 struct OpenFile {
-  std::unique_ptr<store::Reader> reader;  // null when the kernel reads it (backing_id > 0)
+  std::unique_ptr<store::Reader> reader;  // null when the kernel reads a cached whole file
   std::shared_ptr<const std::atomic<bool>> gone;  // set when the image is deleted
   std::string image_id;
   uint64_t ino = 0;
