@@ -84,39 +84,6 @@ Result<HttpResponse> ImagesHandler::Show(const Call& call) {
 
 namespace {
 
-// Everything a listing's body depends on besides the catalog: the query, and who asks
-// (visibility follows the project and admin; property protections the roles). Each part
-// is length-prefixed, so no two different callers or queries make the same key.
-std::string ListKey(const Call& call) {
-  std::string key;
-  auto add = [&](std::string_view part) {
-    key += std::to_string(part.size());
-    key += ':';
-    key += part;
-  };
-  auto add_opt = [&](const std::optional<std::string>& part) {
-    key += part ? '+' : '-';
-    add(part.value_or(""));
-  };
-  auto add_sorted = [&](std::vector<std::string> parts) {
-    std::sort(parts.begin(), parts.end());
-    add(std::to_string(parts.size()));
-    for (const auto& part : parts) add(part);
-  };
-  const auth::RequestContext& ctx = call.ctx;
-  add_opt(ctx.user_id);
-  add_opt(ctx.project_id);
-  key += ctx.is_admin ? 'A' : 'a';
-  add_sorted(ctx.roles);
-  add_sorted(ctx.service_roles);
-  add(std::to_string(call.req.query.size()));
-  for (const auto& [k, v] : call.req.query) {
-    add(k);
-    add(v);
-  }
-  return key;
-}
-
 std::string ListBody(const Call& call, const catalog::ListQuery& q, const std::vector<ImageRecord>& images,
                      const ImageJsonOptions& options) {
   std::string params;
@@ -165,7 +132,7 @@ Result<HttpResponse> ImagesHandler::List(const Call& call) {
     return r;
   }
   // The same listing asked again at the same generation: the body built the first time.
-  const std::string key = ListKey(call);
+  const std::string key = ListCacheKey(call.ctx, call.req.query);
   std::shared_ptr<const std::string> body = list_cache_.Find(*generation, key);
   if (!body) {
     // Filtering on a property the caller may not read would reveal its values: no match.

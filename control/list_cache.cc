@@ -1,6 +1,39 @@
 #include "control/list_cache.h"
 
+#include <algorithm>
+#include <string_view>
+
 namespace glint::control {
+
+std::string ListCacheKey(const auth::RequestContext& caller,
+                         const std::vector<std::pair<std::string, std::string>>& query) {
+  std::string key;
+  auto add = [&](std::string_view part) {
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+  };
+  auto add_opt = [&](const std::optional<std::string>& part) {
+    key += part ? '+' : '-';
+    add(part.value_or(""));
+  };
+  auto add_sorted = [&](std::vector<std::string> parts) {
+    std::sort(parts.begin(), parts.end());
+    add(std::to_string(parts.size()));
+    for (const auto& part : parts) add(part);
+  };
+  add_opt(caller.user_id);
+  add_opt(caller.project_id);
+  key += caller.is_admin ? 'A' : 'a';
+  add_sorted(caller.roles);
+  add_sorted(caller.service_roles);
+  add(std::to_string(query.size()));
+  for (const auto& [k, v] : query) {
+    add(k);
+    add(v);
+  }
+  return key;
+}
 
 std::shared_ptr<const std::string> ListCache::Find(int64_t generation, const std::string& key) {
   if (max_bytes_ == 0) return nullptr;

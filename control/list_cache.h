@@ -18,8 +18,19 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "auth/authenticator.h"
 
 namespace glint::control {
+
+// Everything a listing's body depends on besides the catalog: the decoded query (in
+// order), and who asks (visibility follows the project and admin; property protections
+// the roles). Each part is length-prefixed, so different callers or queries never make
+// the same key, whatever their text.
+std::string ListCacheKey(const auth::RequestContext& caller,
+                         const std::vector<std::pair<std::string, std::string>>& query);
 
 class ListCache {
  public:

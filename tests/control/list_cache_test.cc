@@ -65,6 +65,47 @@ TEST(ListCache, BoundedInBytesAndAReplacedBodyIsCountedOnce) {
   EXPECT_EQ(cache.entries(), 4u);
 }
 
+TEST(ListCacheKey, DiffersForEveryCallerAndQueryAListingDependsOn) {
+  using Query = std::vector<std::pair<std::string, std::string>>;
+  auth::RequestContext base;
+  base.user_id = "u";
+  base.project_id = "p";
+  base.roles = {"member", "reader"};
+  const Query q = {{"limit", "25"}};
+  auto with = [&](auto change) {
+    auth::RequestContext c = base;
+    change(c);
+    return ListCacheKey(c, q);
+  };
+  const std::string key = ListCacheKey(base, q);
+  EXPECT_EQ(with([](auth::RequestContext& c) { c.roles = {"reader", "member"}; }), key);  // order alone
+  EXPECT_NE(with([](auth::RequestContext& c) { c.user_id = "v"; }), key);
+  EXPECT_NE(with([](auth::RequestContext& c) { c.project_id = "q"; }), key);
+  EXPECT_NE(with([](auth::RequestContext& c) { c.project_id = std::nullopt; }), key);
+  EXPECT_NE(with([](auth::RequestContext& c) { c.project_id = ""; }), with([](auth::RequestContext& c) {
+              c.project_id = std::nullopt;
+            }));
+  EXPECT_NE(with([](auth::RequestContext& c) { c.is_admin = true; }), key);
+  EXPECT_NE(with([](auth::RequestContext& c) { c.roles = {"member"}; }), key);
+  EXPECT_NE(with([](auth::RequestContext& c) { c.roles.push_back("admin"); }), key);
+  EXPECT_NE(with([](auth::RequestContext& c) { c.service_roles = {"service"}; }), key);
+  // Text that would run together without the lengths: a hostile caller cannot make its
+  // key equal another's by moving characters between parts.
+  auth::RequestContext a, b;
+  a.user_id = "u1";
+  a.project_id = "p";
+  b.user_id = "u";
+  b.project_id = "1p";
+  EXPECT_NE(ListCacheKey(a, q), ListCacheKey(b, q));
+  a = b = auth::RequestContext{};
+  a.roles = {"a", "b"};
+  b.roles = {"a:b"};
+  EXPECT_NE(ListCacheKey(a, q), ListCacheKey(b, q));
+  EXPECT_NE(ListCacheKey(base, Query{{"a", "bc"}}), ListCacheKey(base, Query{{"ab", "c"}}));
+  EXPECT_NE(ListCacheKey(base, Query{{"a", "1:b"}}), ListCacheKey(base, Query{{"a", "1"}, {"b", ""}}));
+  EXPECT_NE(ListCacheKey(base, Query{{"limit", "25"}, {"tag", "x"}}), ListCacheKey(base, Query{{"limit", "25"}}));
+}
+
 TEST(ListCache, NoBytesMeansOff) {
   ListCache cache(1024, 0);
   cache.Store(1, "k", Body(10));
