@@ -169,23 +169,31 @@ void AddProbes(const std::vector<ChildFilter>& filters, WhereClause& where) {
 // costs about twice what collecting does per row here (MariaDB 10.11, 100,000 images:
 // a filter matching 1% took 12 ms collected, 55 ms walked; 3.3%: 34 ms and 17 ms; 10%:
 // 510 ms and 8 ms), so the two meet near sqrt(2 x limit x catalog size) matches: 2,000
-// for a default page of 100,000 images. Counting stops at the threshold, which grows with
-// the page size. Both engines: SQLite collects a filter's matches too (an ephemeral
-// table probed along the sort order), and walking doubled its dense filters' throughput
-// (bench/list_scale.py, 100,000 images: os_distro 669 -> 1271 req/s, a member's tag 367
-// -> 793).
+// for a default page of 100,000 images. The threshold grows with the page size. Both
+// engines: SQLite collects a filter's matches too (an ephemeral table probed along the
+// sort order), and walking doubled its dense filters' throughput (bench/list_scale.py,
+// 100,000 images: os_distro 669 -> 1271 req/s, a member's tag 367 -> 793).
 int64_t DenseMatches(int64_t limit) { return 80 * std::max<int64_t>(limit, 25); }
 
-Result<bool> IsDense(Db& db, const ChildFilter& f, int64_t limit) {
+// How many matches a filter may have to drive a page: its images are then read by id, one
+// lookup each, checked and sorted (bounded work, whatever the catalog's size), instead of
+// an engine's choice of walking the sort order's index through the whole catalog and
+// probing each image (SQLite 3.40 without statistics always walks: a member's tag with
+// 1,000 matches took 33 ms of 100,000 images walked, 2 ms driven; 2,000 matches the member
+// cannot see, 48 and 10 ms; 10,000, 64 and 20 ms). Counting this far costs 1-2 ms.
+int64_t DriveMatches(int64_t limit) { return 10 * DenseMatches(limit); }
+
+// A filter's matches, counted up to `cap` (an index-only count).
+Result<int64_t> CountMatches(Db& db, const ChildFilter& f, int64_t cap) {
   auto st = db.Prepare("SELECT COUNT(*) FROM (SELECT 1 FROM " + f.table + " c WHERE " + f.condition +
                        " LIMIT ?) t");
   if (!st.ok()) return st.status();
   int i = 1;
   for (const auto& a : f.args) st->Bind(i++, a);
-  st->Bind(i, DenseMatches(limit));
+  st->Bind(i, cap);
   auto row = st->Step();
   if (!row.ok()) return row.status();
-  return *row && st->Int(0) >= DenseMatches(limit);
+  return *row ? st->Int(0) : int64_t{0};
 }
 
 // The requested sort keys, always ending with created_at and id so the order is total
@@ -366,6 +374,42 @@ Status WalkPage(Db& db, const ListQuery& q, const std::vector<SortKey>& sort, co
   return ReadPage(db, query, where.args, out);
 }
 
+// A page driven by one child filter: its matches first, each image then read by id and
+// checked, the other filters probed per image, the survivors sorted.
+Status DrivePage(Db& db, const ListQuery& q, const std::vector<SortKey>& sort, const std::optional<ImageRecord>& marker,
+                 WhereClause where, const std::vector<ChildFilter>& filters, size_t drive,
+                 std::vector<ImageRecord>* out) {
+  std::vector<ChildFilter> others;
+  for (size_t i = 0; i < filters.size(); ++i) {
+    if (i != drive) others.push_back(filters[i]);
+  }
+  AddProbes(others, where);
+  if (marker) AddAfterMarker(*marker, sort, where);
+  const ChildFilter& d = filters[drive];
+  std::vector<SqlValue> args = d.args;  // the derived table's placeholders come first
+  args.insert(args.end(), where.args.begin(), where.args.end());
+  args.emplace_back(int64_t{q.limit});
+  std::string query = std::string("SELECT ") + kImageColumns + " FROM (SELECT c.image_id AS match_id FROM " +
+                      d.table + " c WHERE " + d.condition + ") m" + db.dialect().JoinInOrder() +
+                      "images ON images.id = m.match_id WHERE " + where.sql + " ORDER BY " + OrderBy(sort) +
+                      " LIMIT ?";
+  return ReadPage(db, query, args, out);
+}
+
+// Each filter's matches, counted up to `cap`; the index of the filter with the fewest.
+Result<size_t> CountAll(Db& db, const std::vector<ChildFilter>& filters, int64_t cap, std::vector<int64_t>* matches) {
+  matches->clear();
+  for (const auto& f : filters) {
+    auto n = CountMatches(db, f, cap);
+    if (!n.ok()) return n.status();
+    matches->push_back(*n);
+  }
+  return static_cast<size_t>(std::min_element(matches->begin(), matches->end()) - matches->begin());
+}
+
+// How a page with child filters is found: walking the sort order while every filter is
+// dense (the walk ends at a page or its bound), else driven by the filter with the fewest
+// matches while they are few enough, else by the engine's semi-joins.
 Status ListPage(Db& db, const ListQuery& q, std::vector<ImageRecord>* out) {
   WhereClause where;
   AddViewerScope(q, where);
@@ -386,18 +430,21 @@ Status ListPage(Db& db, const ListQuery& q, std::vector<ImageRecord>* out) {
     marker = std::move(m).value();
   }
   auto filters = ChildFilters(q);
-  bool probe = !filters.empty() && !order_index.empty();
-  for (size_t i = 0; probe && i < filters.size(); ++i) {
-    auto dense = IsDense(db, filters[i], q.limit);
-    if (!dense.ok()) return dense.status();
-    probe = *dense;
-  }
-  if (probe) {
-    auto bound = WalkBound(db, q, *sort, marker, order_index);
-    if (!bound.ok()) return bound.status();
-    GLINT_RETURN_IF_ERROR(WalkPage(db, q, *sort, marker, *bound, order_index, where, filters, out));
-    if (static_cast<int64_t>(out->size()) >= q.limit || !*bound) return Status::Ok();
-    out->clear();  // the walk reached its bound: the semi-joins answer
+  std::vector<int64_t> matches;
+  if (!filters.empty()) {
+    auto fewest = CountAll(db, filters, DenseMatches(q.limit), &matches);
+    if (!fewest.ok()) return fewest.status();
+    if (matches[*fewest] < DenseMatches(q.limit)) return DrivePage(db, q, *sort, marker, where, filters, *fewest, out);
+    if (!order_index.empty()) {
+      auto bound = WalkBound(db, q, *sort, marker, order_index);
+      if (!bound.ok()) return bound.status();
+      GLINT_RETURN_IF_ERROR(WalkPage(db, q, *sort, marker, *bound, order_index, where, filters, out));
+      if (static_cast<int64_t>(out->size()) >= q.limit || !*bound) return Status::Ok();
+      out->clear();  // the walk reached its bound
+    }
+    fewest = CountAll(db, filters, DriveMatches(q.limit), &matches);
+    if (!fewest.ok()) return fewest.status();
+    if (matches[*fewest] < DriveMatches(q.limit)) return DrivePage(db, q, *sort, marker, where, filters, *fewest, out);
   }
   AddSemiJoins(filters, where);
   if (marker) AddAfterMarker(*marker, *sort, where);

@@ -7,6 +7,7 @@ class Sqlite final : public Dialect {
  public:
   std::string Name() const override { return "sqlite"; }
   std::string TableOptions() const override { return ""; }
+  std::string JoinInOrder() const override { return " CROSS JOIN "; }
   std::string InsertIgnore() const override { return "INSERT OR IGNORE"; }
   std::string UpsertClause(const std::string& key, const std::string& column) const override {
     return " ON CONFLICT (" + key + ") DO UPDATE SET " + column + " = excluded." + column;
@@ -33,6 +34,7 @@ class Mysql final : public Dialect {
  public:
   std::string Name() const override { return "mysql"; }
   std::string UseIndex(const std::string& index) const override { return " FORCE INDEX (" + index + ")"; }
+  std::string JoinInOrder() const override { return " STRAIGHT_JOIN "; }
   std::string TableOptions() const override {
     return " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
   }

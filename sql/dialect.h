@@ -33,6 +33,9 @@ class Dialect {
   // (MariaDB may otherwise walk a whole equality group of the index instead of seeking
   // into it, e.g. to a pagination marker); "" where the planner needs no help.
   virtual std::string UseIndex(const std::string& /*index*/) const { return ""; }
+  // An inner join that reads its left operand first, whatever the planner would choose
+  // (SQLite's CROSS JOIN, MariaDB's STRAIGHT_JOIN), spaces around it.
+  virtual std::string JoinInOrder() const = 0;
   // A query with one `?` (a table name) that returns a row when that table exists.
   virtual std::string TableExistsQuery() const = 0;
   // A trigger on `table` (event: INSERT, UPDATE or DELETE) running `statement` for each

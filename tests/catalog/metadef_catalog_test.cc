@@ -14,7 +14,9 @@ class MetadefCatalogTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     url_ = glint::testing::ScratchDatabaseUrl(GetParam(), dir_);
     if (url_.empty()) GTEST_SKIP() << GetParam() << " is not available here";
-    if (GetParam() != "sqlite") ASSERT_TRUE(SyncCatalogSchema(url_).ok());
+    if (GetParam() != "sqlite") {
+      ASSERT_TRUE(SyncCatalogSchema(url_).ok());
+    }
     Status s;
     catalog_ = OpenCatalog(url_, &s);
     ASSERT_TRUE(catalog_) << s.ToString();
