@@ -107,17 +107,25 @@ def ensure(pkgs):
 # process's argv, so the token goes into 0600 files (a header file for curl's `-H @file`,
 # a Lua script that sets the header for wrk), removed when the bench ends.
 _secret_dir = None
+_secret_lock = threading.Lock()
+_secret_parts = itertools.count()
 
 
 def _secret_file(name, text):
+    """A private file holding `text`, written whole under a temporary name and renamed into
+    place: a curl started by another thread meanwhile reads the old file or the new one,
+    never a truncated one (rewriting in place sent requests without their token)."""
     global _secret_dir
-    if _secret_dir is None:
-        _secret_dir = tempfile.mkdtemp(prefix="glint-bench-secrets-")  # 0700
-        atexit.register(shutil.rmtree, _secret_dir, True)
-    path = os.path.join(_secret_dir, name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    with _secret_lock:
+        if _secret_dir is None:
+            _secret_dir = tempfile.mkdtemp(prefix="glint-bench-secrets-")  # 0700
+            atexit.register(shutil.rmtree, _secret_dir, True)
+        path = os.path.join(_secret_dir, name)
+        part = "%s.%d.part" % (path, next(_secret_parts))
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.rename(part, path)
     return path
 
 

@@ -24,12 +24,15 @@ no Keystone) on it. Then:
    then every page to the end with markers (one client; pages of 1000 on both, and of 25
    on Glint); then creates (POST /v2/images, a queued image with one property) through
    HAProxy and on Glance.
+   wrk repeats one query, so glint-api's list cache answers it after its first listing;
+   --list-cache-mib 0 turns the cache off on every node (a listing from the catalog per
+   request: how MariaDB plans each query).
 3. Uploads and downloads --streams images of --size-mib at once, through HAProxy (spread
    over the three nodes) and to one node direct: aggregate MB/s.
 
 The load average is printed with every figure (the machine may be shared).
 
-    bench/ha_list.py [--images 100000] [--seconds 10] [--streams 6] [--size-mib 32]
+    bench/ha_list.py [--images 100000] [--seconds 10] [--streams 6] [--size-mib 32] [--list-cache-mib 0]
 """
 import argparse
 import concurrent.futures
@@ -115,12 +118,14 @@ def glint_copy_sql():
 class Env:
     """The cluster, the glance database and glance-api, all under one temporary directory."""
 
-    def __init__(self, base):
+    def __init__(self, base, list_cache_mib=None):
         self.tmp = tempfile.mkdtemp(prefix="glint-halist-")
         os.chmod(self.tmp, 0o755)  # the Galera nodes run as mysql when we are root
         self.dir, self.base = os.path.join(self.tmp, "cluster"), base
         self.env = dict(os.environ, GLINT_API_BIN=glint_server.binary("glint-api"),
                         GLINT_MANAGE_BIN=glint_server.binary("glint-manage"), GLINT_DB_BUFFER_POOL="512M")
+        if list_cache_mib is not None:
+            self.env["GLINT_LIST_CACHE_MIB"] = str(list_cache_mib)
         self.glance = None
 
     def sql(self, statements, db=None):
@@ -401,7 +406,15 @@ def transfer(env, base, streams, path):
     size = os.path.getsize(path)
 
     def curl(args):
-        subprocess.run(["curl", "-sf", "-o", "/dev/null"] + bench.curl_auth(env.token) + args, check=True)
+        with tempfile.NamedTemporaryFile() as body:
+            code = subprocess.run(["curl", "-s", "-o", body.name, "-w", "%{http_code}"] + bench.curl_auth(env.token) +
+                                  args, capture_output=True, text=True).stdout
+            if not code.startswith("2"):
+                body.seek(0)
+                logs = subprocess.run("grep -h -i 'error\\|warn\\|critical' %s/api*/api.log | tail -20" % env.dir,
+                                      shell=True, capture_output=True, text=True).stdout
+                raise RuntimeError("%s %s: HTTP %s %r\nAPI nodes' last errors:\n%s" %
+                                   (args[0], args[-1], code, body.read(500), logs))
     with concurrent.futures.ThreadPoolExecutor(streams) as pool:
         t0 = time.time()
         list(pool.map(lambda i: curl(["-X", "PUT", "-H", "Content-Type: application/octet-stream", "-T", path,
@@ -434,9 +447,11 @@ def main():
     ap.add_argument("--size-mib", type=int, default=32)
     ap.add_argument("--base-port", type=int, default=29400)
     ap.add_argument("--paging-budget", type=int, default=600, help="seconds each walk to the end may take")
+    ap.add_argument("--list-cache-mib", type=int, help="the Glint nodes' [glint] list_cache_mib (0: off; wrk "
+                    "repeats each query, which the list cache otherwise answers after its first listing)")
     args = ap.parse_args()
     bench.ensure(["wrk", "glance-api", "haproxy"])
-    env = Env(args.base_port)
+    env = Env(args.base_port, args.list_cache_mib)
     try:
         env.start()
         print("cluster up: %s; glance-api on MariaDB at %s (load %s)" % (env.url, env.glance_url, load()), flush=True)

@@ -17,7 +17,8 @@
 # replication, state and snapshot transfers, BASE+60 the Ceph monitor. BASE defaults to
 # $GLINT_CLUSTER_PORT, else 9292. $GLINT_UPLOAD_LOCK_TTL sets the nodes' upload_lock_ttl;
 # $GLINT_DRAIN_DELAY and $GLINT_DRAIN_TIMEOUT their graceful drain; $GLINT_DB_BUFFER_POOL the
-# Galera nodes' innodb_buffer_pool_size (64M); GLINT_API_BIN and
+# Galera nodes' innodb_buffer_pool_size (64M); $GLINT_LIST_CACHE_MIB the nodes' [glint]
+# list_cache_mib (0: every listing read from the catalog); GLINT_API_BIN and
 # GLINT_MANAGE_BIN the binaries (default build/control/). An API node inherits the
 # environment of the command that starts it (e.g. LD_PRELOAD/FAKETIME for clock skew).
 # DIR/env holds GLINT_URL, OS_AUTH_TOKEN (the bootstrap admin token), CEPH_CONF, GLINT_CEPH_*;
@@ -160,6 +161,9 @@ rbd_store_pool = $GLINT_CEPH_POOL
 rbd_store_user = $GLINT_CEPH_USER
 rbd_store_ceph_conf = $CEPH_CONF
 CONF
+  if [ -n "${GLINT_LIST_CACHE_MIB:-}" ]; then
+    printf '[glint]\nlist_cache_mib = %s\n' "$GLINT_LIST_CACHE_MIB" >> "$D/glint-api.conf"
+  fi
 }
 
 api_start() {
