@@ -35,18 +35,22 @@ struct WhereClause {
   std::vector<SqlValue> args;
 };
 
-// Which images the viewer may see at all (Glance's _select_images_query).
+// Which images the viewer may see at all (Glance's _select_images_query). A shared image's
+// membership is probed per image (its primary key, image_id and member), not collected:
+// inside the OR neither engine can make the membership a semi-join, and collecting it
+// read all of the project's memberships on every listing, however few images the page
+// needed.
 void AddViewerScope(const ListQuery& q, WhereClause& where) {
   const Viewer& v = q.viewer;
   if (v.is_admin) return;
   where.sql += " AND (visibility IN ('public', 'community')";
   if (v.project_id) {
-    where.sql += " OR owner = ? OR (visibility = 'shared' AND id IN (SELECT image_id FROM "
-                 "image_members WHERE member = ?";
+    where.sql += " OR owner = ? OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members im "
+                 "WHERE im.image_id = images.id AND im.member = ?";
     where.args.emplace_back(*v.project_id);
     where.args.emplace_back(*v.project_id);
     if (q.member_status != "all") {
-      where.sql += " AND status = ?";
+      where.sql += " AND im.status = ?";
       where.args.emplace_back(q.member_status);
     }
     where.sql += "))";
