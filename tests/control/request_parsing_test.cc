@@ -118,6 +118,29 @@ TEST(ListQuery, SortsFiltersAndLimits) {
   }
 }
 
+// A listing takes at most 100 filters (tags, custom properties and field filters together)
+// and 1,000 values in an `in:` list; beyond that a 400, never a query the catalog refuses.
+TEST(ListQuery, FiltersAndInValuesAreBounded) {
+  for (const char* kind : {"tag", "property", "field"}) {
+    QueryParams params;
+    for (int i = 0; i < 100; ++i) {
+      std::string v = "v" + std::to_string(i);
+      if (std::string(kind) == "tag") params.emplace_back("tag", v);
+      if (std::string(kind) == "property") params.emplace_back("p" + std::to_string(i), v);
+      if (std::string(kind) == "field") params.emplace_back("name", v);
+    }
+    EXPECT_TRUE(ParseListQuery(params, 25, 1000).ok()) << kind;
+    params.emplace_back("tag", "one-more");
+    auto q = ParseListQuery(params, 25, 1000);
+    EXPECT_EQ(q.status().code(), Status::Code::kInvalidArgument) << kind;
+    EXPECT_NE(q.status().message().find("Too many filters"), std::string::npos) << q.status().ToString();
+  }
+  std::string in = "in:";
+  for (int i = 0; i < 1000; ++i) in += (i ? "," : "") + std::to_string(i);
+  EXPECT_TRUE(ParseListQuery({{"name", in}}, 25, 1000).ok());
+  EXPECT_EQ(ParseListQuery({{"id", in + ",1000"}}, 25, 1000).status().code(), Status::Code::kInvalidArgument);
+}
+
 TEST(JsonPatch, DialectsPointersAndForbiddenKeys) {
   EXPECT_EQ(*PatchDialectOf("application/openstack-images-v2.1-json-patch; charset=utf-8"), PatchDialect::kV21);
   EXPECT_EQ(PatchDialectOf("application/json").status().code(), Status::Code::kUnsupportedMedia);
