@@ -4,7 +4,6 @@ one). Runs on the suite's engine: SQLite by default, MariaDB in `blackbox_mariad
 import os
 import sqlite3
 import subprocess
-import tempfile
 
 import pytest
 
@@ -69,8 +68,8 @@ def test_a_schema_newer_than_glint_knows_is_refused_with_a_clear_message():
 
 
 @pytest.mark.skipif(glint_server.test_engine() != "mariadb", reason="SQLite creates its schema at start")
-def test_an_unsynced_mariadb_database_is_refused_until_db_sync():
-    d = tempfile.mkdtemp(prefix="glint-db-")
+def test_an_unsynced_mariadb_database_is_refused_until_db_sync(tmp_path):
+    d = str(tmp_path)
     url = glint_server.scratch_mariadb_database()
     # The password from a file, not the configuration (which other users could read).
     rest = url.split("://", 1)[1]

@@ -283,8 +283,9 @@ def test_load_debian_definitions_list_page_export_unload(server, admin):
 def run(args):
     env = dict(os.environ)
     env.pop("OS_CLOUD", None)
-    env["HOME"] = tempfile.mkdtemp(prefix="glint-md-home-")
-    p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    with tempfile.TemporaryDirectory(prefix="glint-md-home-") as home:
+        env["HOME"] = home
+        p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, "%s failed (%d):\nstdout: %s\nstderr: %s" % (args, p.returncode, p.stdout, p.stderr)
     return p.stdout
 
@@ -323,8 +324,9 @@ def test_openstackclient_metadef_namespaces(server):
     server.manage("db-load-metadefs")
     osc = [need("openstack"), "--os-auth-type", "admin_token", "--os-endpoint", server.url + "/v2",
            "--os-token", server.token]
-    probe = subprocess.run(osc + ["image", "metadef", "namespace", "list", "-f", "json"], capture_output=True,
-                           text=True, env=dict(os.environ, HOME=tempfile.mkdtemp(prefix="glint-md-home-")))
+    with tempfile.TemporaryDirectory(prefix="glint-md-home-") as home:
+        probe = subprocess.run(osc + ["image", "metadef", "namespace", "list", "-f", "json"], capture_output=True,
+                               text=True, env=dict(os.environ, HOME=home))
     if "is not an openstack command" in probe.stdout + probe.stderr:
         # Debian 12's openstackclient (6.0) predates `image metadef` (openstackclient 6.1).
         pytest.skip("this openstackclient has no `image metadef` commands")
