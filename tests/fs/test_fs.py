@@ -546,9 +546,9 @@ def test_bad_permission_flags_refuse_to_mount(env, bad):
     try:
         p = subprocess.run([glint_server.binary("glint-fs"), mnt, "--api", server.url, "--token", server.token,
                             "--store-dir", server.store_dir] + bad, capture_output=True, text=True, timeout=20)
-        assert p.returncode != 0 and not os.path.ismount(mnt), p.stderr
+        assert p.returncode != 0 and not glint_server.is_mounted(mnt), p.stderr
     finally:
-        if os.path.ismount(mnt):
+        if glint_server.is_mounted(mnt):
             subprocess.run(["fusermount3", "-u", "-z", mnt], check=False)
         shutil.rmtree(mnt, ignore_errors=True)
 
