@@ -14,6 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!status.ok()) return 0;
   glint::control::FinalizeConfig(&config);
   FUZZ_CHECK(!config.connection.empty() && !config.node_id.empty());
-  for (const auto& b : config.backends) FUZZ_CHECK(b.type == "file" || b.type == "rbd");
+  for (const auto& b : config.backends) FUZZ_CHECK(b.type == "file" || b.type == "rbd" || b.type == "http");
   return 0;
 }
