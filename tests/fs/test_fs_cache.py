@@ -394,7 +394,11 @@ def test_mount_raises_pipe_max_size_so_cached_reads_are_spliced(server):
             assert int(open(knob).read()) >= 2 << 20
             assert read_direct(path) == data
             assert read_direct(path) == data  # the second read from the chunk files
-            assert "pipe-max-size raised" in m.log()
+            # The knob is global: a glint-fs of another suite running at the same time (ctest
+            # -j2) may have raised it between our lowering it and this mount.
+            others = [p for p in subprocess.run(["pgrep", "-x", "glint-fs"], capture_output=True,
+                                                text=True).stdout.split() if int(p) != m.fsm.proc.pid]
+            assert "pipe-max-size raised" in m.log() or others, m.log()[-2000:]
     finally:
         with open(knob, "w") as f:
             f.write(max(before, "2097152", key=int) + "\n")
