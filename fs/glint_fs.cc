@@ -1,9 +1,6 @@
 #define FUSE_USE_VERSION 312
 #include "fs/glint_fs.h"
 
-#include <mutex>
-#include <unordered_set>
-
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <spdlog/spdlog.h>
@@ -13,8 +10,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <mutex>
+#include <unordered_set>
 
 #include "common/ids.h"
 #include "fs/image_pins.h"
@@ -509,6 +508,10 @@ class FuseSession {
     fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(max_threads));
     int rc = fuse_session_loop_mt(se_, cfg);
     fuse_loop_cfg_destroy(cfg);
+    // libfuse's handlers end the loop with the signal's number as its result: a stop asked
+    // by SIGTERM, SIGINT or SIGHUP is a clean exit (status 0, which service managers
+    // expect), as is an unmount.
+    if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP) return 0;
     return rc;
   }
 

@@ -7,6 +7,7 @@ import hashlib
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,7 +95,7 @@ def env():
     yield server, Api(server), mnt, fsm
     fsm.stop()
     server.stop()
-    shutil.rmtree(mnt, ignore_errors=True)
+    glint_server.remove_mountpoint(mnt)
 
 
 def by_id(mnt, image_id):
@@ -309,7 +310,7 @@ def test_deleted_image_errors_without_passthrough(env):
                 os.pread(f.fileno(), 4096, 4096)
     finally:
         fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 def test_unlisted_images_open_by_id(env):
@@ -366,7 +367,7 @@ def test_http_fallback_reads_through_api(env):
         os.close(fd)
     finally:
         fsm.stop()
-        shutil.rmtree(mnt2, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt2)
 
 
 def test_api_down_keeps_serving_and_recovers(env):
@@ -392,7 +393,7 @@ def test_api_down_keeps_serving_and_recovers(env):
     finally:
         fsm.stop()
         server.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 def test_admin_all_view_includes_other_projects_community_images(env):
@@ -406,8 +407,24 @@ def test_admin_all_view_includes_other_projects_community_images(env):
         assert wait_for(lambda: listed(mnt2, img["id"]))
     finally:
         fsm.stop()
-        shutil.rmtree(mnt2, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt2)
 
+
+
+def test_a_stop_asked_by_a_signal_is_a_clean_exit(env):
+    """systemd and other service managers count a nonzero status after SIGTERM as a failed
+    stop; libfuse ends its loop with the signal's number, which glint-fs must not pass on."""
+    server, _, _, _ = env
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        mnt2 = tempfile.mkdtemp(prefix="glint-mnt-sig-")
+        fsm = glint_server.GlintFsMount(server, mnt2).start()
+        try:
+            fsm.proc.send_signal(sig)
+            assert fsm.proc.wait(20) == 0
+            assert not glint_server.is_mounted(mnt2)
+        finally:
+            fsm.stop()
+            glint_server.remove_mountpoint(mnt2)
 
 # ---- Least privilege: what another local account on the host can do with a mount ----
 
@@ -501,7 +518,7 @@ def test_allow_other_with_group_lets_only_members_read(env, host_group):
         assert not can_read(path, groups=[gid + 1])[0]
     finally:
         fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 def test_allow_other_alone_is_not_world_readable(env):
@@ -517,7 +534,7 @@ def test_allow_other_alone_is_not_world_readable(env):
         assert not ok and out == b"" and "Permission denied" in err, err
     finally:
         fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 def test_file_mode_and_owner_flags(env):
@@ -535,7 +552,7 @@ def test_file_mode_and_owner_flags(env):
         assert ok and out == b"o" * 4096, err
     finally:
         fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 @pytest.mark.parametrize("bad", [["--file-mode", "0644"], ["--file-mode", "rw"], ["--uid", "no-such-user-x"],
@@ -550,7 +567,7 @@ def test_bad_permission_flags_refuse_to_mount(env, bad):
     finally:
         if glint_server.is_mounted(mnt):
             subprocess.run(["fusermount3", "-u", "-z", mnt], check=False)
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 def test_missing_ids_are_cached_briefly(env):
@@ -577,4 +594,4 @@ def test_missing_ids_are_cached_briefly(env):
     finally:
         fsm.stop()
         server.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)

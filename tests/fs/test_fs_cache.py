@@ -59,7 +59,7 @@ class CacheMount:
 
     def __exit__(self, *exc):
         self.fsm.stop()
-        shutil.rmtree(self.mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(self.mnt)
         shutil.rmtree(self.cache, ignore_errors=True)
 
 

@@ -11,14 +11,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import glint_server  # noqa: E402
 from test_fs import Api, by_id, need, require_fuse, wait_for  # noqa: E402
-from test_fs_cache import CHUNK, CacheMount, dd_direct, read_direct, xattr  # noqa: E402
+from test_fs_cache import CHUNK, CacheMount, dd_direct, xattr  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import glob
 import mmap
 import os
 import platform
-import shutil
 import signal
 import sys
 import tempfile
@@ -216,4 +215,4 @@ def test_file_store_images_are_read_by_the_kernel_without_a_cache(server):
         assert read_while_stopped(fsm.proc.pid, {"direct": (path, True)}, timeout=3) is None
     finally:
         fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)

@@ -310,7 +310,7 @@ def test_glint_fs_tenant_view(cloud):
             assert f.read() == b"m" * 4096
     finally:
         fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 def test_glint_fs_with_user_credentials_renews_its_token(tmp_path):
@@ -348,7 +348,7 @@ def test_glint_fs_with_user_credentials_renews_its_token(tmp_path):
     finally:
         fsm.stop()
         s.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
 
 
 def test_usage_is_empty_when_limits_are_off(cloud):

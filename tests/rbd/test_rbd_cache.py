@@ -70,7 +70,7 @@ def cached_mount(server, image_id, extra=()):
         yield os.path.join(mnt, "by-id", image_id)
     finally:
         fsm.stop()
-        shutil.rmtree(mnt, ignore_errors=True)
+        glint_server.remove_mountpoint(mnt)
         shutil.rmtree(cache, ignore_errors=True)
 
 

@@ -248,6 +248,15 @@ class GlintServer:
             raise AssertionError("glint-api: sanitizer report:\n" + report)
 
 
+def remove_mountpoint(path):
+    """Removes a test's mountpoint directory and the glint-fs log GlintFsMount kept beside it."""
+    shutil.rmtree(path, ignore_errors=True)
+    try:
+        os.unlink(path.rstrip("/") + ".log")
+    except FileNotFoundError:
+        pass
+
+
 class GlintFsMount:
     """A real glint-fs mount of `server`'s images at `mountpoint`."""
 
