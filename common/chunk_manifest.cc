@@ -18,7 +18,7 @@ std::string ManifestBinding(const ChunkManifest& m) {
 
 bool ManifestConsistent(const ChunkManifest& m) {
   if (m.chunk_size <= 0 || m.size < 0) return false;
-  int64_t expected = (m.size + m.chunk_size - 1) / m.chunk_size;
+  const int64_t expected = m.size / m.chunk_size + (m.size % m.chunk_size != 0);  // no overflow near INT64_MAX
   return static_cast<int64_t>(m.chunks.size()) == expected && ManifestBinding(m) == m.binding;
 }
 

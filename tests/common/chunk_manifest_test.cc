@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 
+#include <limits>
 #include <random>
 #include <string>
 
@@ -84,6 +85,11 @@ TEST(ChunkManifest, BindingCoversImageFactsAndEveryChunk) {
   EXPECT_TRUE(changed([](ChunkManifest& o) { o.chunks[1][0] = o.chunks[1][0] == 'a' ? 'b' : 'a'; }));
   EXPECT_TRUE(changed([](ChunkManifest& o) { o.chunks.pop_back(); }));
   EXPECT_TRUE(changed([](ChunkManifest& o) { std::swap(o.chunks[0], o.chunks[1]); }));
+  // Sizes whose chunk count overflowed the rounding up (UBSan reports that in the
+  // sanitizer suite) or that are not sizes at all.
+  EXPECT_TRUE(changed([](ChunkManifest& o) { o.size = std::numeric_limits<int64_t>::max(); }));
+  EXPECT_TRUE(changed([](ChunkManifest& o) { o.size = -1; }));
+  EXPECT_TRUE(changed([](ChunkManifest& o) { o.chunk_size = 0; }));
 }
 
 TEST(ChunkManifest, EmptyImageHasNoChunks) {
