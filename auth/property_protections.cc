@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/property_tree/ini_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <re2/re2.h>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -50,17 +51,57 @@ Result<std::vector<std::string>> ParseEntry(const std::string& section, const st
   return out;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<PropertyProtections>> PropertyProtections::Parse(const std::string& text, Format format,
-                                                                         PolicyEngine* policy) {
+// The file's sections in file order, each with its entries. Python's configparser reads a
+// section header up to the line's last ']', so an expression may hold a character class
+// ([^x_[a-z]+$]); Boost's reader stops at the first ']' and drops the rest of the line.
+// Each header goes to Boost as a placeholder and comes back by its number. A section
+// named twice is refused, as configparser refuses it.
+Result<std::vector<std::pair<std::string, boost::property_tree::ptree>>> ReadSections(const std::string& text) {
+  std::vector<std::string> names;
+  std::string rewritten;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string t = Trim(line);
+    const size_t close = t.rfind(']');
+    if (t.size() > 2 && t[0] == '[' && close != std::string::npos && close > 1) {
+      const std::string name = t.substr(1, close - 1);
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        return Invalid(name, "the section appears more than once");
+      }
+      rewritten += "[=" + std::to_string(names.size()) + "]\n";  // '=' ends a key: no entry looks so
+      names.push_back(name);
+    } else {
+      rewritten += line + "\n";
+    }
+  }
   boost::property_tree::ptree pt;
   try {
-    std::istringstream in(text);
+    std::istringstream in(rewritten);
     boost::property_tree::ini_parser::read_ini(in, pt);
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("property protection file: ") + e.what());
   }
+  for (const auto& [key, _] : pt) {
+    if (key.empty() || key[0] != '=') {
+      return Status::InvalidArgument("property protection file: '" + key + "' is outside any section");
+    }
+  }
+  // Boost drops a section without entries; to configparser it is a section all the same
+  // (one that [DEFAULT] may fill).
+  std::vector<std::pair<std::string, boost::property_tree::ptree>> out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto keys = pt.get_child_optional(boost::property_tree::ptree::path_type("=" + std::to_string(i), '\0'));
+    out.emplace_back(names[i], keys ? *keys : boost::property_tree::ptree());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PropertyProtections>> PropertyProtections::Parse(const std::string& text, Format format,
+                                                                         PolicyEngine* policy) {
+  auto sections = ReadSections(text);
+  if (!sections.ok()) return sections.status();
   // As Python's configparser: option names are case-insensitive and [DEFAULT] gives every
   // section the entries it lacks (it is not a rule itself).
   auto entries_of = [](const boost::property_tree::ptree& keys) {
@@ -69,22 +110,19 @@ Result<std::unique_ptr<PropertyProtections>> PropertyProtections::Parse(const st
     return m;
   };
   std::map<std::string, std::string> defaults;
-  if (auto d = pt.get_child_optional(boost::property_tree::ptree::path_type("DEFAULT", '\0'))) {
-    defaults = entries_of(*d);
+  for (const auto& [section, keys] : *sections) {
+    if (section == "DEFAULT") defaults = entries_of(keys);
   }
   std::unique_ptr<PropertyProtections> p(new PropertyProtections(format, policy));
-  for (const auto& [section, keys] : pt) {
-    if (keys.empty() && !keys.data().empty()) {
-      return Status::InvalidArgument("property protection file: '" + section + "' is outside any section");
-    }
+  for (const auto& [section, keys] : *sections) {
     if (section == "DEFAULT") continue;
     Rule rule;
     rule.expression = section;
-    try {
-      rule.regex = std::regex(section, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return Invalid(section, std::string("not a regular expression: ") + e.what());
-    }
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto regex = std::make_shared<const RE2>(section, options);
+    if (!regex->ok()) return Invalid(section, "not a regular expression RE2 accepts: " + regex->error());
+    rule.regex = std::move(regex);
     auto values = entries_of(keys);
     values.insert(defaults.begin(), defaults.end());
     for (int op = 0; op < 4; ++op) {
@@ -123,7 +161,7 @@ bool PropertyProtections::EntryAllows(const std::vector<std::string>& entry, con
 
 bool PropertyProtections::Allowed(const std::string& name, PropertyOp op, const RequestContext& ctx) const {
   for (const Rule& rule : rules_) {
-    if (std::regex_search(name, rule.regex)) return EntryAllows(rule.entries[static_cast<int>(op)], ctx);
+    if (RE2::PartialMatch(name, *rule.regex)) return EntryAllows(rule.entries[static_cast<int>(op)], ctx);
   }
   return false;  // no section covers the name
 }

@@ -7,9 +7,9 @@ BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libfuse3-dev librados-dev librbd-dev libyaml-cpp-dev libmariadb-dev
-  libcurl4-openssl-dev librabbitmq-dev
+  libcurl4-openssl-dev librabbitmq-dev libre2-dev
 )
-RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3 libcurl4 librabbitmq4
+RUN_PKGS=(fuse3 sqlite3 curl ca-certificates librados2 librbd1 libmariadb3 libcurl4 librabbitmq4 libre2-9
   libarchive-tools gzip  # image_decompression: bsdtar (zip, lha) and gzip
 )
 TEST_PKGS=(

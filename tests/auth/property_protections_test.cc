@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <string>
+
 #include "common/clock.h"
 
 namespace glint::auth {
@@ -96,12 +102,77 @@ TEST(PropertyProtections, RefusesWhatGlanceRefuses) {
       "[^a]\ncreate=@,!\nread=@\nupdate=@\ndelete=@\n",         // '@' with '!'
       "[^a]\ncreate=@\n[^a]\ncreate=@\n",                       // duplicate section
       "create=@\n",                                              // outside any section
+      "create=\n[^a]\ncreate=@\nread=@\nupdate=@\ndelete=@\n",      // empty, outside any section
+      "0=\n[^a]\ncreate=@\nread=@\nupdate=@\ndelete=@\n",
+      "[^a]\ncreate=@\nread=@\nupdate=@\ndelete=@\n[^b]\n",           // no entries, no [DEFAULT]
   };
   for (const char* text : bad) {
     EXPECT_FALSE(PropertyProtections::Parse(text, Format::kRoles, nullptr).ok()) << text;
   }
   EXPECT_FALSE(
       PropertyProtections::Parse("[^a]\ncreate=p1,p2\nread=p\nupdate=p\ndelete=p\n", Format::kPolicies, nullptr).ok());
+}
+
+// A backtracking engine takes exponential time on these (std::regex: ^(a+)+$ against 24
+// a's and a '!' took 0.57 s, each further 'a' doubling it; (a|aa)*b on 255 a's did not end
+// in 20 s). A user picks the name, up to 255 characters. The check runs on its own thread
+// so that a regression fails here instead of hanging the suite.
+TEST(PropertyProtections, ExpressionsTakeLinearTimeWhateverTheName) {
+  auto p = PropertyProtections::Parse(
+      "[^(a+)+$]\ncreate=@\nread=@\nupdate=@\ndelete=@\n"
+      "[(a|aa)*b]\ncreate=@\nread=@\nupdate=@\ndelete=@\n"
+      "[(x*)*y]\ncreate=@\nread=@\nupdate=@\ndelete=@\n",
+      Format::kRoles, nullptr);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  auto check = std::async(std::launch::async, [&] {
+    const auto ctx = WithRoles({});
+    return !(*p)->Allowed(std::string(254, 'a') + "!", PropertyOp::kRead, ctx) &&
+           !(*p)->Allowed(std::string(254, 'x'), PropertyOp::kRead, ctx) &&
+           (*p)->Allowed(std::string(200, 'a') + "b", PropertyOp::kRead, ctx) &&
+           (*p)->Allowed(std::string(60, 'a'), PropertyOp::kRead, ctx);
+  });
+  if (check.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    std::fprintf(stderr, "property protection expressions did not answer in 10 s\n");
+    std::abort();  // the future's destructor would wait for the runaway match
+  }
+  EXPECT_TRUE(check.get());
+}
+
+TEST(PropertyProtections, ExpressionsRe2CannotRunAreRefusedNamingTheSection) {
+  for (const char* section : {"x(?=y)", "(?!x_)", "(a)\\1", "(?<=a)b"}) {
+    auto p = PropertyProtections::Parse(std::string("[") + section + "]\ncreate=@\nread=@\nupdate=@\ndelete=@\n",
+                                        Format::kRoles, nullptr);
+    ASSERT_FALSE(p.ok()) << section;
+    EXPECT_NE(p.status().message().find(std::string("[") + section + "]"), std::string::npos) << p.status().ToString();
+  }
+}
+
+TEST(PropertyProtections, PythonSyntaxSuchFilesUseIsAccepted) {
+  auto p = PropertyProtections::Parse("[(?i)^X_(?P<rest>[a-z]+)$]\ncreate=@\nread=@\nupdate=@\ndelete=@\n",
+                                      Format::kRoles, nullptr);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE((*p)->Allowed("x_abc", PropertyOp::kRead, WithRoles({})));
+  EXPECT_FALSE((*p)->Allowed("x_ab1", PropertyOp::kRead, WithRoles({})));
+}
+
+// configparser reads a header to the line's last ']'; Boost's reader stopped at the first
+// and dropped the rest of the line, so [a]b] governed names with "a" instead of "a]b".
+TEST(PropertyProtections, SectionHeadersEndAtTheLastBracketAsInConfigparser) {
+  auto p = PropertyProtections::Parse(
+      "[^x_[a-z]+$]\ncreate=@\nread=@\nupdate=@\ndelete=@\n[a]b]\ncreate=@\nread=@\nupdate=@\ndelete=@\n",
+      Format::kRoles, nullptr);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE((*p)->Allowed("x_abc", PropertyOp::kRead, WithRoles({})));
+  EXPECT_FALSE((*p)->Allowed("x_ab1", PropertyOp::kRead, WithRoles({})));
+  EXPECT_TRUE((*p)->Allowed("a]b", PropertyOp::kRead, WithRoles({})));
+  EXPECT_FALSE((*p)->Allowed("a", PropertyOp::kRead, WithRoles({})));
+  // A section without entries is a rule of [DEFAULT]'s entries, in its place in the file.
+  p = PropertyProtections::Parse("[DEFAULT]\ncreate=admin\nread=@\nupdate=admin\ndelete=!\n[^x_]\n"
+                                 "[.*]\ncreate=@\n",
+                                 Format::kRoles, nullptr);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE((*p)->Allowed("x_a", PropertyOp::kCreate, WithRoles({"member"})));
+  EXPECT_TRUE((*p)->Allowed("y_a", PropertyOp::kCreate, WithRoles({"member"})));
 }
 
 TEST(PropertyProtections, PoliciesFormatEvaluatesNamedRules) {
