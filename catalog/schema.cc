@@ -114,23 +114,23 @@ std::vector<std::string> V3Tasks(const sql::Dialect& d) {
   };
 }
 
-// Indexes for listing at scale (bench/list_scale.py, 100,000 images): a property filter
-// finds its images by (name, value) without reading the table, and sorting by name walks
-// an index in the page's order instead of sorting every image. They replace the
-// single-column indexes they extend. MySQL/MariaDB index TEXT only by a prefix.
+// MySQL/MariaDB name the table an index is dropped from; SQLite does not.
 std::string DropIndex(const sql::Dialect& d, const std::string& index, const std::string& table) {
   return "DROP INDEX " + index + (d.Name() == "mysql" ? " ON " + table : "");
 }
 
+// Indexes for listing at scale (bench/list_scale.py, 100,000 images): a property filter
+// finds its images by (name, value) without reading the table, and sorting by name walks
+// an index in the page's order instead of sorting every image. They replace the
+// single-column indexes they extend. MySQL/MariaDB index TEXT only by a prefix.
 std::vector<std::string> V4ListIndexes(const sql::Dialect& d) {
   const bool mysql = d.Name() == "mysql";
-  auto drop = [&](const std::string& index, const std::string& table) { return DropIndex(d, index, table); };
   return {
       std::string("CREATE INDEX ix_image_properties_name_value ON image_properties (name, ") +
           (mysql ? "value(255)" : "value") + ", image_id)",
-      drop("ix_image_properties_name", "image_properties"),
+      DropIndex(d, "ix_image_properties_name", "image_properties"),
       "CREATE INDEX ix_images_name_order ON images (deleted, name, created_at, id)",
-      drop("ix_images_name", "images"),
+      DropIndex(d, "ix_images_name", "images"),
   };
 }
 

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <string>
 
-#include "common/chunk_manifest.h"
 #include "fs/image_manifest.h"
 #include "fuzz/fuzz_support.h"
 
