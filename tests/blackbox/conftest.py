@@ -37,6 +37,7 @@ TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 PATCH_21 = "application/openstack-images-v2.1-json-patch"
 PATCH_20 = "application/openstack-images-v2.0-json-patch"
 OCTET = "application/octet-stream"
+MIB = 1024 * 1024
 
 # Keys of an image body when the server has a single store and hides locations.
 BASE_IMAGE_KEYS = {
@@ -121,14 +122,18 @@ class Api:
         return [i["id"] for i in r.json()["images"]]
 
 
+def ctype(resp):
+    """The response's media type, without parameters."""
+    return resp.headers.get("Content-Type", "").split(";")[0].strip()
+
+
 def assert_error(resp, status, body=True):
     """Assert an error status; on Glint also assert the JSON error envelope."""
     assert resp.status_code == status, (
         "expected %s, got %s: %s" % (status, resp.status_code, resp.text[:400]))
     if IS_GLANCE or not body or resp.request.method == "HEAD":
         return
-    ctype = resp.headers.get("Content-Type", "")
-    assert ctype.split(";")[0].strip() == "application/json", ctype
+    assert ctype(resp) == "application/json", resp.headers.get("Content-Type")
     doc = resp.json()
     assert set(doc.keys()) == {"error"}, doc
     err = doc["error"]

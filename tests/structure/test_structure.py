@@ -7,7 +7,8 @@ The allowed dependency graph is read from the table in docs/architecture.md (sec
   * every glint_* library a module's CMake targets link belongs to an allowed module;
   * the client executables (glint-fs, glint) link, even transitively, nothing of the
     server (control, catalog, auth, sql);
-  * no source file is over the size limit and no function over the length limit.
+  * no source file is over the size limit and no function over the length limit; no other
+    code file (tests, fuzz targets, benches, tools) is over the size limit.
 """
 import os
 import re
@@ -154,6 +155,31 @@ def test_file_and_function_sizes(path):
     long = long_functions(path)
     assert not long, "%s: functions over %d lines at %s" % (
         os.path.relpath(path, ROOT), MAX_FUNCTION_LINES, ", ".join("line %d (%d lines)" % f for f in long))
+
+
+CODE_SUFFIXES = (".cc", ".h", ".py", ".sh")
+
+
+def other_code_files():
+    """Code outside the modules (tests, fuzz targets, benches, tools, scripts)."""
+    for top in ("tests", "fuzz", "bench", "tools", ".ci"):
+        for d, subdirs, files in os.walk(os.path.join(ROOT, top)):
+            subdirs[:] = [s for s in subdirs if not s.startswith((".", "__"))]
+            for name in files:
+                if name.endswith(CODE_SUFFIXES) or top in ("tools", ".ci") and "." not in name:
+                    yield os.path.join(d, name)
+
+
+@pytest.mark.parametrize("path", sorted(other_code_files()), ids=lambda p: os.path.relpath(p, ROOT))
+def test_other_code_file_sizes(path):
+    n = sum(1 for _ in open(path, errors="replace"))
+    assert n <= MAX_FILE_LINES, "%s has %d lines (limit %d): split it" % (
+        os.path.relpath(path, ROOT), n, MAX_FILE_LINES)
+
+
+def test_the_other_files_are_found():
+    found = {os.path.relpath(p, ROOT) for p in other_code_files()}
+    assert {"tests/structure/test_structure.py", "tools/test.sh", ".ci/run", "bench/bench.py"} <= found
 
 
 def test_the_size_checker_can_fail(tmp_path):
