@@ -7,7 +7,6 @@ Also the `glint cache-*` commands.
 """
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -18,7 +18,7 @@ import zipfile
 
 import pytest
 
-from test_import_plugins import MIB, Node, glint_server, images, origin, Origin, qemu_img, start  # noqa: F401
+from import_support import MIB, Node, Origin, glint_server, qemu_img, start
 
 
 def bsdtar():

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from test_import_plugins import MIB, Node, Origin, glint_server, images, origin, qemu_img, start  # noqa: F401
+from import_support import MIB, Node, glint_server, qemu_img, start
 
 
 @pytest.fixture(scope="module")

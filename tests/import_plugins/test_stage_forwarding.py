@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from test_decompression import bsdtar, zipped
-from test_import_plugins import Node, glint_server, images, workdir  # noqa: F401
+from import_support import Node, glint_server
 
 OCTET = {"Content-Type": "application/octet-stream"}
 

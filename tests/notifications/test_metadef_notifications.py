@@ -8,10 +8,9 @@ import re
 import types
 import uuid
 
-import pytest
 import requests
 
-from test_notifications import broker, glint, listener, need_dependencies, start_glint  # noqa: F401 (fixtures)
+from notify_support import start_glint
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SCHEMA_FIELDS = ["type", "title", "description", "default", "minimum", "maximum", "enum", "pattern", "minLength",

@@ -5,35 +5,14 @@ Glance shows here. Publishing never fails or holds up a request: with the broker
 API answers as usual, and the events arrive once the broker is up."""
 import hashlib
 import os
-import sys
-import tempfile
 import types
 
-import pytest
 import requests
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-import glint_server  # noqa: E402
-import rabbitmq  # noqa: E402
+from notify_support import need_dependencies, rabbitmq, start_glint
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTETS = {"Content-Type": "application/octet-stream"}
-
-
-def need_dependencies():
-    missing = []
-    if not rabbitmq.available():
-        missing.append("rabbitmq-server")
-    try:
-        import oslo_messaging  # noqa: F401
-        import glance.notifier  # noqa: F401
-    except ImportError as e:
-        missing.append(str(e))
-    if missing:
-        msg = "missing: %s (tools/install-deps.sh --test installs them)" % ", ".join(missing)
-        if glint_server.in_ci():
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 def glance_keys(kind):
@@ -50,42 +29,6 @@ def glance_keys(kind):
     fn = {"image": gn.format_image_notification, "member": gn.format_image_member_notification,
           "task": gn.format_task_notification}[kind]
     return set(fn(obj))
-
-
-def start_glint(broker_url, extra=""):
-    d = tempfile.mkdtemp(prefix="glint-notify-")
-    conf = os.path.join(d, "glint.conf")
-    with open(conf, "w") as f:
-        f.write("[DEFAULT]\n%s\n[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = %s\n"
-                % (extra, broker_url))
-    os.chmod(conf, 0o600)
-    s = glint_server.GlintServer(d, config=conf)
-    s.owns_dir = True
-    s.start()
-    s.h = {"X-Auth-Token": s.token}
-    return s
-
-
-@pytest.fixture(scope="module")
-def broker():
-    need_dependencies()
-    b = rabbitmq.Broker().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture(scope="module")
-def listener(broker):
-    lst = rabbitmq.Listener(broker.url)
-    yield lst
-    lst.stop()
-
-
-@pytest.fixture(scope="module")
-def glint(broker):
-    s = start_glint(broker.url)
-    yield s
-    s.stop()
 
 
 def of_image(events, image_id, event_type):

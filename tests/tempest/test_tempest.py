@@ -19,7 +19,6 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import glint_server  # noqa: E402
-from glance_ref import free_port  # noqa: E402
 from range_http import RangeHttpServer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
