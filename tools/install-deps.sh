@@ -18,6 +18,7 @@ TEST_PKGS=(
   ceph-mon ceph-osd ceph-common uuid-runtime keystone glance-api mariadb-server-core mariadb-client-core python3-pymysql python3-rbd python3-rados
   clang-14 libclang-rt-14-dev rabbitmq-server python3-oslo.messaging tempest
   glance-common  # /usr/share/glance-common/metadefs: the metadefs suite loads them
+  python3-pyflakes  # the structure suite checks the Python code with it
 )
 
 # What `tools/run.sh --rbd` needs to start its own throwaway Ceph cluster.

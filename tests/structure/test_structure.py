@@ -8,10 +8,14 @@ The allowed dependency graph is read from the table in docs/architecture.md (sec
   * the client executables (glint-fs, glint) link, even transitively, nothing of the
     server (control, catalog, auth, sql);
   * no source file is over the size limit and no function over the length limit; no other
-    code file (tests, fuzz targets, benches, tools) is over the size limit.
+    code file (tests, fuzz targets, benches, tools) is over the size limit;
+  * pyflakes finds nothing in the Python code (tests, benches, tools).
 """
+import importlib.util
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -180,6 +184,26 @@ def test_other_code_file_sizes(path):
 def test_the_other_files_are_found():
     found = {os.path.relpath(p, ROOT) for p in other_code_files()}
     assert {"tests/structure/test_structure.py", "tools/test.sh", ".ci/run", "bench/bench.py"} <= found
+
+
+def pyflakes(*paths):
+    if importlib.util.find_spec("pyflakes") is None:
+        msg = "pyflakes is missing (python3-pyflakes, tools/install-deps.sh --test)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return subprocess.run([sys.executable, "-m", "pyflakes", *paths], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_the_python_code_is_pyflakes_clean():
+    r = pyflakes("tests", "bench", "tools")
+    assert r.returncode == 0 and not r.stdout, r.stdout + r.stderr
+
+
+def test_the_pyflakes_check_can_fail(tmp_path):
+    (tmp_path / "bad.py").write_text("import os\n")
+    r = pyflakes(str(tmp_path))
+    assert r.returncode != 0 and "'os' imported but unused" in r.stdout, r.stdout + r.stderr
 
 
 def test_the_size_checker_can_fail(tmp_path):
