@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/ids.h"
+#include "common/text.h"
 
 namespace glint::auth {
 
@@ -100,11 +101,6 @@ const DefaultRule kDefaults[] = {
     {"delete_metadef_tags", "rule:metadef_admin", nullptr},
 };
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
-  return s;
-}
-
 }  // namespace
 
 struct PolicyEngine::Node {
@@ -165,7 +161,7 @@ class Parser {
     auto o = std::make_shared<PolicyEngine::Node>();
     o->kind = PolicyEngine::Node::kOr;
     o->kids = {*first};
-    while (pos_ < toks_.size() && Lower(toks_[pos_]) == "or") {
+    while (pos_ < toks_.size() && AsciiLower(toks_[pos_]) == "or") {
       ++pos_;
       auto next = And();
       if (!next.ok()) return next;
@@ -179,7 +175,7 @@ class Parser {
     auto a = std::make_shared<PolicyEngine::Node>();
     a->kind = PolicyEngine::Node::kAnd;
     a->kids = {*first};
-    while (pos_ < toks_.size() && Lower(toks_[pos_]) == "and") {
+    while (pos_ < toks_.size() && AsciiLower(toks_[pos_]) == "and") {
       ++pos_;
       auto next = Not();
       if (!next.ok()) return next;
@@ -196,7 +192,7 @@ class Parser {
     return Status::Ok();
   }
   Result<NodeP> Not() {
-    if (pos_ < toks_.size() && Lower(toks_[pos_]) == "not") {
+    if (pos_ < toks_.size() && AsciiLower(toks_[pos_]) == "not") {
       ++pos_;
       GLINT_RETURN_IF_ERROR(Nest());
       auto inner = Not();
@@ -365,17 +361,17 @@ bool PolicyEngine::Eval(const Node& n, const RequestContext& ctx, const PolicyTa
   if (n.left == "role") {
     auto want = Substitute(n.right, t);
     if (!want) return false;
-    std::string w = Lower(*want);
-    return std::any_of(ctx.roles.begin(), ctx.roles.end(), [&](const std::string& r) { return Lower(r) == w; });
+    std::string w = AsciiLower(*want);
+    return std::any_of(ctx.roles.begin(), ctx.roles.end(), [&](const std::string& r) { return AsciiLower(r) == w; });
   }
   auto match = Substitute(Unquote(n.right), t);
   if (!match) return false;
   if (n.left.front() == '\'' || n.left.front() == '"') return Unquote(n.left) == *match;
   std::optional<std::string> cred;
   if (n.left == "service_roles") {
-    std::string w = Lower(*match);
+    std::string w = AsciiLower(*match);
     return std::any_of(ctx.service_roles.begin(), ctx.service_roles.end(),
-                       [&](const std::string& r) { return Lower(r) == w; });
+                       [&](const std::string& r) { return AsciiLower(r) == w; });
   }
   if (n.left == "project_id") cred = ctx.project_id;
   else if (n.left == "user_id") cred = ctx.user_id;

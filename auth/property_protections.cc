@@ -1,4 +1,5 @@
 #include "auth/property_protections.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <boost/property_tree/ini_parser.hpp>
@@ -14,18 +15,7 @@ namespace {
 
 constexpr const char* kOps[] = {"create", "read", "update", "delete"};
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  size_t e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-Status Invalid(const std::string& section, const std::string& why) {
+Status InvalidSection(const std::string& section, const std::string& why) {
   return Status::InvalidArgument("property protection file: [" + section + "]: " + why);
 }
 
@@ -36,7 +26,7 @@ Result<std::vector<std::string>> ParseEntry(const std::string& section, const st
   if (value.empty()) return out;  // nobody (Glance logs a warning)
   if (format == PropertyProtections::Format::kPolicies) {
     if (value.find(',') != std::string::npos) {
-      return Invalid(section, "multiple policies '" + value + "' are not allowed for " + op +
+      return InvalidSection(section, "multiple policies '" + value + "' are not allowed for " + op +
                                   "; combine them in the policy file");
     }
     out.push_back(value);
@@ -44,10 +34,10 @@ Result<std::vector<std::string>> ParseEntry(const std::string& section, const st
   }
   std::stringstream ss(value);
   std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(Lower(Trim(item)));
+  while (std::getline(ss, item, ',')) out.push_back(AsciiLower(Trimmed(item)));
   bool any = std::count(out.begin(), out.end(), "@") > 0;
   bool none = std::count(out.begin(), out.end(), "!") > 0;
-  if (any && none) return Invalid(section, op + " = " + value + ": '@' and '!' are mutually exclusive");
+  if (any && none) return InvalidSection(section, op + " = " + value + ": '@' and '!' are mutually exclusive");
   return out;
 }
 
@@ -61,12 +51,12 @@ Result<std::vector<std::pair<std::string, boost::property_tree::ptree>>> ReadSec
   std::string rewritten;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
-    const std::string t = Trim(line);
+    const std::string t = Trimmed(line);
     const size_t close = t.rfind(']');
     if (t.size() > 2 && t[0] == '[' && close != std::string::npos && close > 1) {
       const std::string name = t.substr(1, close - 1);
       if (std::find(names.begin(), names.end(), name) != names.end()) {
-        return Invalid(name, "the section appears more than once");
+        return InvalidSection(name, "the section appears more than once");
       }
       rewritten += "[=" + std::to_string(names.size()) + "]\n";  // '=' ends a key: no entry looks so
       names.push_back(name);
@@ -106,7 +96,7 @@ Result<std::unique_ptr<PropertyProtections>> PropertyProtections::Parse(const st
   // section the entries it lacks (it is not a rule itself).
   auto entries_of = [](const boost::property_tree::ptree& keys) {
     std::map<std::string, std::string> m;
-    for (const auto& [k, v] : keys) m[Lower(Trim(k))] = v.data();
+    for (const auto& [k, v] : keys) m[AsciiLower(Trimmed(k))] = v.data();
     return m;
   };
   std::map<std::string, std::string> defaults;
@@ -121,14 +111,14 @@ Result<std::unique_ptr<PropertyProtections>> PropertyProtections::Parse(const st
     RE2::Options options;
     options.set_log_errors(false);
     auto regex = std::make_shared<const RE2>(section, options);
-    if (!regex->ok()) return Invalid(section, "not a regular expression RE2 accepts: " + regex->error());
+    if (!regex->ok()) return InvalidSection(section, "not a regular expression RE2 accepts: " + regex->error());
     rule.regex = std::move(regex);
     auto values = entries_of(keys);
     values.insert(defaults.begin(), defaults.end());
     for (int op = 0; op < 4; ++op) {
       auto value = values.find(kOps[op]);
-      if (value == values.end()) return Invalid(section, std::string("no '") + kOps[op] + "' entry");
-      auto entry = ParseEntry(section, kOps[op], Trim(value->second), format);
+      if (value == values.end()) return InvalidSection(section, std::string("no '") + kOps[op] + "' entry");
+      auto entry = ParseEntry(section, kOps[op], Trimmed(value->second), format);
       if (!entry.ok()) return entry.status();
       rule.entries[op] = std::move(entry).value();
     }
@@ -153,7 +143,7 @@ bool PropertyProtections::EntryAllows(const std::vector<std::string>& entry, con
   if (format_ == Format::kPolicies) return policy_ && policy_->RuleAllows(entry.front(), ctx, {});
   auto has = [&](const std::vector<std::string>& roles) {
     return std::any_of(roles.begin(), roles.end(), [&](const std::string& r) {
-      return std::find(entry.begin(), entry.end(), Lower(r)) != entry.end();
+      return std::find(entry.begin(), entry.end(), AsciiLower(r)) != entry.end();
     });
   };
   return has(ctx.roles) || has(ctx.service_roles);

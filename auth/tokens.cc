@@ -55,7 +55,7 @@ std::string Unhex(const std::string& hex) {
   return out;
 }
 
-Status Invalid() { return Status::Unauthenticated("The request you have made requires authentication."); }
+Status NotAuthenticated() { return Status::Unauthenticated("The request you have made requires authentication."); }
 
 }  // namespace
 
@@ -77,7 +77,7 @@ Result<std::string> TokenService::KeyFor(int64_t id, bool reload) {
   }
   if (id < 0) return std::to_string(cache.rbegin()->first) + ":" + cache.rbegin()->second;
   auto it = cache.find(id);
-  if (it == cache.end()) return Invalid();
+  if (it == cache.end()) return NotAuthenticated();
   return it->second;
 }
 
@@ -113,9 +113,9 @@ Result<std::string> TokenService::Issue(const TokenInfo& info) {
 }
 
 Result<TokenInfo> TokenService::Validate(const std::string& token) {
-  if (token.rfind(kPrefix, 0) != 0) return Invalid();
+  if (token.rfind(kPrefix, 0) != 0) return NotAuthenticated();
   auto raw = UnB64Url(token.substr(kPrefix.size()));
-  if (!raw || raw->size() < 4 + 12 + 16 + 2) return Invalid();
+  if (!raw || raw->size() < 4 + 12 + 16 + 2) return NotAuthenticated();
   int64_t key_id = 0;
   for (int i = 0; i < 4; ++i) key_id = (key_id << 8) | static_cast<unsigned char>((*raw)[i]);
   auto key = KeyFor(key_id, false);
@@ -134,9 +134,9 @@ Result<TokenInfo> TokenService::Validate(const std::string& token) {
                                 const_cast<unsigned char*>(p + 16 + cipher_len)) == 1 &&
             EVP_DecryptFinal_ex(ctx, nullptr, &len) == 1;
   EVP_CIPHER_CTX_free(ctx);
-  if (!ok) return Invalid();  // forged, corrupted, or under a pruned key
+  if (!ok) return NotAuthenticated();  // forged, corrupted, or under a pruned key
   json j = json::parse(plain, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Invalid();
+  if (j.is_discarded() || !j.is_object()) return NotAuthenticated();
   TokenInfo info;
   // Only a key holder can write a payload, but one of another shape (another version's)
   // is refused like a forged token, not thrown at the caller's worker thread. Times must
@@ -150,11 +150,11 @@ Result<TokenInfo> TokenService::Validate(const std::string& token) {
   try {
     info.user_id = j.value("u", "");
     if (j.contains("p")) info.project_id = j["p"].get<std::string>();
-    if (!time_at("i", &info.issued_at) || !time_at("e", &info.expires_at)) return Invalid();
+    if (!time_at("i", &info.issued_at) || !time_at("e", &info.expires_at)) return NotAuthenticated();
     info.audit_id = j.value("a", "");
     if (j.contains("m")) info.methods = j["m"].get<std::vector<std::string>>();
   } catch (const json::exception&) {
-    return Invalid();
+    return NotAuthenticated();
   }
   if (info.expires_at <= clock_.NowMicros()) return Status::Unauthenticated("The token has expired.");
   auto revoked = store_.IsRevoked(info.audit_id);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "client/http_client.h"
+#include "common/text.h"
 
 namespace glint::client {
 namespace {
@@ -22,20 +23,8 @@ using CurlHandle = std::unique_ptr<CURL, CurlFree>;
 using HeaderSlist = std::unique_ptr<curl_slist, SlistFree>;
 
 constexpr size_t kSmallBodyLimit = 64 << 20;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+// What a header line's name and value are trimmed of (the line ends in CRLF).
+constexpr std::string_view kHeaderBlanks = " \t\r\n";
 
 // What one transfer's callbacks share. Errors raised inside a callback are kept here and
 // win over curl's own code (which only says "aborted by callback").
@@ -82,7 +71,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     ex->out->status = sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
     return len;
   }
-  if (Trim(line).empty()) {
+  if (TrimView(line, kHeaderBlanks).empty()) {
     if (ex->out->status >= 200) {
       ex->head_complete = true;
       if (ex->on_head && *ex->on_head) {
@@ -94,7 +83,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
-    ex->out->headers.emplace_back(Lower(Trim(line.substr(0, colon))), std::string(Trim(line.substr(colon + 1))));
+    ex->out->headers.emplace_back(AsciiLower(TrimView(line.substr(0, colon), kHeaderBlanks)),
+                                  std::string(TrimView(line.substr(colon + 1), kHeaderBlanks)));
   }
   return len;
 }

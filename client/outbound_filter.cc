@@ -1,4 +1,5 @@
 #include "client/outbound_filter.h"
+#include "common/text.h"
 
 #include <arpa/inet.h>
 
@@ -9,11 +10,6 @@ namespace glint::client {
 namespace {
 
 constexpr size_t kMaxUrl = 8192;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // A non-global range and what it is, for messages.
 struct Range {
@@ -161,7 +157,7 @@ Status ParseHost(const std::string& authority, OutboundUrl* out, std::string* po
     return Status::Ok();
   }
   size_t colon = authority.find(':');
-  host = Lower(authority.substr(0, colon));
+  host = AsciiLower(authority.substr(0, colon));
   if (colon != std::string::npos) *port_text = authority.substr(colon + 1);
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (host.empty()) return Status::InvalidArgument("no host");
@@ -188,7 +184,7 @@ Status ParseHost(const std::string& authority, OutboundUrl* out, std::string* po
 
 bool HostListed(const OutboundUrl& url, const std::vector<std::string>& list) {
   for (std::string entry : list) {
-    entry = Lower(entry);
+    entry = AsciiLower(entry);
     if (entry.size() > 2 && entry.front() == '[' && entry.back() == ']') entry = entry.substr(1, entry.size() - 2);
     if (!entry.empty() && entry.back() == '.') entry.pop_back();
     auto ip = ParseIpLiteral(entry);
@@ -275,7 +271,7 @@ Result<OutboundUrl> ParseOutboundUrl(const std::string& url) {
   size_t sep = url.find("://");
   if (sep == std::string::npos) return Status::InvalidArgument("not an absolute URL (scheme://host/...)");
   OutboundUrl out;
-  out.scheme = Lower(url.substr(0, sep));
+  out.scheme = AsciiLower(url.substr(0, sep));
   if (out.scheme != "http" && out.scheme != "https") {
     return Status::InvalidArgument("scheme '" + out.scheme.substr(0, 32) + "' is not supported (http, https)");
   }

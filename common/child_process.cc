@@ -143,6 +143,14 @@ void DrainRest(Fd& out, Fd& err, ChildOutcome& o, const ChildLimits& limits) {
 
 }  // namespace
 
+std::string ChildOutcome::LastErrLine() const {
+  std::string s = err;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  auto nl = s.rfind('\n');
+  if (nl != std::string::npos) s = s.substr(nl + 1);
+  return s.size() > 300 ? s.substr(0, 300) : s;
+}
+
 std::string ChildOutcome::Describe() const {
   switch (end) {
     case End::kTimedOut:

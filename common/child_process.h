@@ -47,6 +47,9 @@ struct ChildOutcome {
   bool Succeeded() const { return end == End::kExited && exit_code == 0; }
   // A one-line account of how the child ended, for task messages.
   std::string Describe() const;
+  // The last line the child wrote to stderr (trailing blanks dropped, at most 300
+  // characters): what a task message quotes of a failed tool.
+  std::string LastErrLine() const;
 };
 
 // Runs argv[0] (looked up in PATH if it has no '/'). A program that cannot be started

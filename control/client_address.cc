@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "control/client_address.h"
 
 #include <algorithm>
@@ -12,12 +13,6 @@ bool Trusted(std::string_view address, const std::vector<std::string>& proxies) 
   return std::find(proxies.begin(), proxies.end(), address) != proxies.end();
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::string ClientAddress(const HttpRequest& req, const std::vector<std::string>& trusted_proxies) {
@@ -26,7 +21,7 @@ std::string ClientAddress(const HttpRequest& req, const std::vector<std::string>
   // From the right: each trusted proxy appended the address it saw.
   while (!forwarded.empty()) {
     size_t comma = forwarded.rfind(',');
-    std::string_view entry = Trim(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1));
+    std::string_view entry = TrimView(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1));
     forwarded = comma == std::string_view::npos ? std::string_view() : forwarded.substr(0, comma);
     if (entry.empty() || entry.size() > kMaxAddress) break;
     if (!Trusted(entry, trusted_proxies)) return std::string(entry);

@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "control/config.h"
 
 #include <sys/stat.h>
@@ -23,18 +24,12 @@
 namespace glint::control {
 namespace {
 
-std::string Trim(std::string s) {
-  size_t b = s.find_first_not_of(" \t");
-  size_t e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 std::vector<std::string> SplitList(const std::string& v) {
   std::vector<std::string> out;
   std::stringstream ss(v);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    if (!Trim(item).empty()) out.push_back(Trim(item));
+    if (!Trimmed(item).empty()) out.push_back(Trimmed(item));
   }
   return out;
 }
@@ -45,7 +40,7 @@ class IniReader {
   explicit IniReader(const boost::property_tree::ptree& pt) : pt_(pt) {}
 
   std::optional<std::string> Raw(const std::string& key) const {
-    if (auto v = pt_.get_optional<std::string>(key)) return Trim(*v);
+    if (auto v = pt_.get_optional<std::string>(key)) return Trimmed(*v);
     return std::nullopt;
   }
   void Str(const std::string& key, std::string* out) const {
@@ -242,10 +237,10 @@ std::string Unquoted(std::string s) {
 void ReadPlugins(IniReader& r, Config* c) {
   auto& p = c->import_plugins;
   if (auto v = r.Raw("image_import_opts.image_import_plugins")) {
-    std::string list = Trim(*v);
+    std::string list = Trimmed(*v);
     if (!list.empty() && list.front() == '[' && list.back() == ']') list = list.substr(1, list.size() - 2);
     p.plugins.clear();
-    for (const auto& item : SplitList(list)) p.plugins.push_back(Unquoted(Trim(item)));
+    for (const auto& item : SplitList(list)) p.plugins.push_back(Unquoted(Trimmed(item)));
   }
   r.Str("image_conversion.output_format", &p.conversion.output_format);
   r.Str("image_conversion.qemu_img_path", &p.conversion.qemu_img);
@@ -263,7 +258,7 @@ void ReadPlugins(IniReader& r, Config* c) {
     for (const auto& item : SplitList(*v)) {
       size_t colon = item.find(':');
       if (colon == std::string::npos) return r.Fail("inject_metadata_properties.inject", "entry '" + item + "' must be key:value");
-      p.inject[Trim(item.substr(0, colon))] = Trim(item.substr(colon + 1));
+      p.inject[Trimmed(item.substr(0, colon))] = Trimmed(item.substr(colon + 1));
     }
   }
   if (Status s = ValidateImportPlugins(p); !s.ok()) r.Fail("image_import_opts.image_import_plugins", s.message());
@@ -292,8 +287,8 @@ void ReadBackends(IniReader& r, Config* c) {
     size_t colon = item.find(':');
     if (colon == std::string::npos) return r.Fail("DEFAULT.enabled_backends", "entry '" + item + "' must be id:type");
     BackendConfig b;
-    b.id = Trim(item.substr(0, colon));
-    b.type = Trim(item.substr(colon + 1));
+    b.id = Trimmed(item.substr(0, colon));
+    b.type = Trimmed(item.substr(colon + 1));
     if (b.type != "file" && b.type != "rbd" && b.type != "http") {
       return r.Fail("DEFAULT.enabled_backends", "backend " + b.id + ": type " + b.type + " is not file, rbd or http");
     }

@@ -64,15 +64,8 @@ ChildLimits LimitsOf(const DecompressionConfig& config) {
   return limits;
 }
 
-std::string LastLine(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  auto nl = s.rfind('\n');
-  if (nl != std::string::npos) s = s.substr(nl + 1);
-  return s.size() > 300 ? s.substr(0, 300) : s;
-}
-
 std::string Failure(const std::string& tool, const ChildOutcome& run) {
-  std::string said = LastLine(run.err);
+  std::string said = run.LastErrLine();
   return "Image decompression failed: " + tool + " " + run.Describe() + (said.empty() ? "" : ": " + said);
 }
 

@@ -50,17 +50,6 @@ std::optional<std::string> QemuFormatOf(const std::string& detected) {
   return std::nullopt;
 }
 
-namespace {
-
-std::string LastLine(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  auto nl = s.rfind('\n');
-  if (nl != std::string::npos) s = s.substr(nl + 1);
-  return s.size() > 300 ? s.substr(0, 300) : s;
-}
-
-}  // namespace
-
 Result<Conversion> ConvertStaged(const ConversionConfig& config, const format::Policy& policy,
                                  const format::Declared& declared, store::Reader& reader,
                                  const std::string& staged_path, const std::string& dest_path) {
@@ -87,7 +76,7 @@ Result<Conversion> ConvertStaged(const ConversionConfig& config, const format::P
   if (!run->Succeeded()) {
     ::unlink(dest_path.c_str());
     std::string why = run->Describe();
-    std::string said = LastLine(run->err);
+    std::string said = run->LastErrLine();
     std::string bounds = " (limits: CPU time " + std::to_string(config.cpu_time) + " s, memory " +
                          std::to_string(config.memory_mib) + " MiB, wall time " + std::to_string(config.wall_time) + " s)";
     return Status::Internal("Image conversion failed: qemu-img " + why + (said.empty() ? "" : ": " + said) + bounds);

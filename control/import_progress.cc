@@ -9,7 +9,7 @@
 namespace glint::control {
 namespace {
 
-std::vector<std::string> Split(const std::string& list) {
+std::vector<std::string> SplitCommaList(const std::string& list) {
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= list.size()) {
@@ -51,7 +51,7 @@ void SetList(std::map<std::string, std::string>& props, const char* key, const s
 
 std::string EditStoreList(const std::string& list, const std::vector<std::string>& add,
                           const std::vector<std::string>& remove) {
-  std::vector<std::string> items = Split(list);
+  std::vector<std::string> items = SplitCommaList(list);
   for (const auto& a : add) {
     if (std::find(items.begin(), items.end(), a) == items.end()) items.push_back(a);
   }

@@ -176,26 +176,26 @@ class ManifestBackfillLoop {
   std::thread thread_;
 };
 
-int Fail(const Status& s) {
+int StartupFailed(const Status& s) {
   spdlog::critical("{}", s.ToString());
   return 1;
 }
 
 int Serve(control::Config& config, const Flags& flags) {
-  if (Status s = control::PrepareDataDir(config); !s.ok()) return Fail(s);
-  if (Status s = control::ResolveDatabasePassword(&config); !s.ok()) return Fail(s);
+  if (Status s = control::PrepareDataDir(config); !s.ok()) return StartupFailed(s);
+  if (Status s = control::ResolveDatabasePassword(&config); !s.ok()) return StartupFailed(s);
   Status s;
   auto catalog = catalog::OpenCatalog(config.connection, &s);
-  if (!catalog) return Fail(s);
+  if (!catalog) return StartupFailed(s);
   auto stores = control::OpenStores(config);
-  if (!stores.ok()) return Fail(stores.status());
+  if (!stores.ok()) return StartupFailed(stores.status());
   auto admin_token = control::BootstrapAdminToken(config, flags.admin_token_file);
-  if (!admin_token.ok()) return Fail(admin_token.status());
+  if (!admin_token.ok()) return StartupFailed(admin_token.status());
   auto identity = auth::OpenIdentityStore(config.connection, &s);
-  if (!identity) return Fail(s.Prefixed("identity: "));
+  if (!identity) return StartupFailed(s.Prefixed("identity: "));
   auth::TokenService tokens(*identity, config.token_expiration);
   auto authenticator = control::NewAuthenticator(config, *identity, tokens, *admin_token);
-  if (!authenticator.ok()) return Fail(authenticator.status());
+  if (!authenticator.ok()) return StartupFailed(authenticator.status());
   auth::LoginLimits limits;
   limits.user_failures = config.lockout_failure_attempts;
   limits.address_failures = config.lockout_failure_attempts_per_address;
@@ -209,7 +209,7 @@ int Serve(control::Config& config, const Flags& flags) {
   auth::PolicyEngine policy(config.enforce_secure_rbac, config.policy_file);
   if (!policy.load_status().ok()) spdlog::error("policy: {}", policy.load_status().ToString());
   auto notifier = notify::MakeNotifier(config.notifications, SystemClock(), SystemRandom());
-  if (!notifier.ok()) return Fail(notifier.status());
+  if (!notifier.ok()) return StartupFailed(notifier.status());
   control::ApiService api(config, *catalog, **stores, **authenticator, pool.Poster(),
                           keystone ? nullptr : &identity_api, &policy);
   api.SetNotifier(notifier->get());
@@ -219,7 +219,7 @@ int Serve(control::Config& config, const Flags& flags) {
     o.max_size = static_cast<uint64_t>(config.image_cache_max_size);
     o.prefetch_delay = config.image_cache_prefetch_delay_ms / 1000.0;
     auto image_cache = cache::ImageCache::Open(o);
-    if (!image_cache.ok()) return Fail(image_cache.status().Prefixed("image cache: "));
+    if (!image_cache.ok()) return StartupFailed(image_cache.status().Prefixed("image cache: "));
     api.SetImageCache(std::move(image_cache).value());
     spdlog::info("image cache in {} ({} bytes){}", o.dir, o.max_size,
                  config.ImageCacheServesDownloads() ? ", serving downloads" : "");
@@ -228,14 +228,14 @@ int Serve(control::Config& config, const Flags& flags) {
     auto format = config.property_protection_rule_format == "policies" ? auth::PropertyProtections::Format::kPolicies
                                                                         : auth::PropertyProtections::Format::kRoles;
     auto rules = auth::PropertyProtections::Load(config.property_protection_file, format, &policy);
-    if (!rules.ok()) return Fail(rules.status());
+    if (!rules.ok()) return StartupFailed(rules.status());
     api.SetPropertyProtections(std::move(rules).value());
   }
   control::HttpServer server(api, config, pool);
-  if (s = server.Listen(config.bind_host, config.bind_port); !s.ok()) return Fail(s);
+  if (s = server.Listen(config.bind_host, config.bind_port); !s.ok()) return StartupFailed(s);
   FixEphemeralNodeId(config, server.port());
   // Connections wait in the backlog until recovery is done.
-  if (s = api.RecoverUploads(/*at_startup=*/true); !s.ok()) return Fail(s.Prefixed("startup recovery failed: "));
+  if (s = api.RecoverUploads(/*at_startup=*/true); !s.ok()) return StartupFailed(s.Prefixed("startup recovery failed: "));
   WritePortFile(flags.port_file, server.port());
   spdlog::info("glint-api listening on {}:{} (catalog {}, {} store, node {}{})", config.bind_host, server.port(),
                control::ConnectionForLog(config.connection), config.default_store, config.node_id,

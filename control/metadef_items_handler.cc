@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/text.h"
 #include "control/json_body.h"
 #include "control/metadef_notifications.h"
 
@@ -36,9 +37,8 @@ KindPolicies PoliciesOf(MetadefKind kind) {
 }
 
 
-bool Truthy(std::string_view v) {
-  std::string s(v);
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+bool TrueWord(std::string_view v) {
+  const std::string s = AsciiLower(v);
   return s == "true" || s == "1" || s == "yes" || s == "y" || s == "on" || s == "t";
 }
 
@@ -123,7 +123,7 @@ Result<HttpResponse> MetadefItemsHandler::CreateTags(const Call& call, const cat
     tags.push_back({MetadefKind::kTag, ns.name, name, "", now, now});
     out.push_back({{"name", name}});
   }
-  bool append = Truthy(call.req.Header("x-openstack-append"));
+  bool append = TrueWord(call.req.Header("x-openstack-append"));
   GLINT_RETURN_IF_ERROR(api_.catalog.ReplaceMetadefItems(MetadefKind::kTag, ns.name, tags, append));
   for (const auto& t : tags) NotifyMetadefItem(api_, "create", t);
   return JsonResponse(201, {{"tags", out}});

@@ -1,6 +1,7 @@
 #include "control/metadef_notifications.h"
 
 #include "common/ids.h"
+#include "control/notifications.h"
 
 namespace glint::control {
 
@@ -8,8 +9,6 @@ using catalog::MetadefKind;
 using nlohmann::json;
 
 namespace {
-
-json OrNull(const std::optional<std::string>& v) { return v ? json(*v) : json(); }
 
 json BodyOf(const catalog::MetadefItem& item) {
   json j = json::parse(item.body.empty() ? "{}" : item.body, nullptr, false);
@@ -23,7 +22,7 @@ const char* const kSchemaFields[] = {"type",      "title",     "description", "d
                                      "additionalItems"};
 
 // Python's truthiness, as Glance's `value or None` applies it to an object's properties.
-bool Truthy(const json& v) {
+bool PythonTruthy(const json& v) {
   if (v.is_null()) return false;
   if (v.is_boolean()) return v.get<bool>();
   if (v.is_number()) return v.get<double>() != 0;
@@ -39,7 +38,7 @@ json ObjectProperties(const json& body) {
     json one{{"name", name}};
     for (const char* f : kSchemaFields) {
       const json v = p.is_object() ? p.value(f, json()) : json();
-      one[f] = Truthy(v) ? v : json();
+      one[f] = PythonTruthy(v) ? v : json();
     }
     out.push_back(std::move(one));
   }

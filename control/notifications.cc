@@ -8,11 +8,6 @@ using nlohmann::json;
 
 namespace {
 
-template <typename T>
-json OrNull(const std::optional<T>& v) {
-  return v ? json(*v) : json();
-}
-
 json ListProperty(const catalog::ImageRecord& img, const std::string& key) {
   json out = json::array();
   auto it = img.properties.find(key);

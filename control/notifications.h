@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,12 @@
 #include "control/api_context.h"
 
 namespace glint::control {
+
+// A payload field from an optional value: null when unset, as Glance sends None.
+template <typename T>
+nlohmann::json OrNull(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
 
 // Glance's payloads. Images carry every custom property (consumers are services), never
 // locations (they may hold credentials); tasks never carry their input.

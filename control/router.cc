@@ -6,7 +6,7 @@
 namespace glint::control {
 namespace {
 
-std::vector<std::string> Split(const std::string& path) {
+std::vector<std::string> PathSegments(const std::string& path) {
   std::vector<std::string> out;
   size_t i = 0;
   while (i < path.size()) {
@@ -62,16 +62,16 @@ PathKind ClassifyPath(const std::string& raw_path, bool multi_store, std::string
 }
 
 void Router::Add(const std::string& method, const std::string& pattern, Handler handler) {
-  routes_.push_back({method, Split(pattern), std::move(handler), 0});
+  routes_.push_back({method, PathSegments(pattern), std::move(handler), 0});
 }
 
 void Router::AddUpload(const std::string& method, const std::string& pattern, int kind) {
-  routes_.push_back({method, Split(pattern), nullptr, kind});
+  routes_.push_back({method, PathSegments(pattern), nullptr, kind});
 }
 
 Router::Match Router::Find(const std::string& method, const std::string& v2_path) const {
   Match m;
-  const auto path = Split(v2_path);
+  const auto path = PathSegments(v2_path);
   for (const auto& r : routes_) {
     std::string id, arg;
     if (!Bind(r.segments, path, &id, &arg)) continue;

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "common/text.h"
 #include "format/probes.h"
 
 namespace glint::format {
@@ -15,17 +16,6 @@ namespace {
 
 constexpr uint64_t kGdAtEnd = ~uint64_t{0};
 constexpr uint64_t kMaxDescriptorSectors = 127;  // the descriptor must lie in the head
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string Strip(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  size_t e = s.find_last_not_of(" \t\r");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 // Reads descriptor lines as Glance does (comments, ddb.*, key=value, extents; anything
 // else refused), and stricter: exactly one SPARSE extent naming a file without a path.
@@ -40,14 +30,14 @@ void ParseDescriptor(const std::string& text, Finding* f) {
   std::string raw;
   int extents = 0;
   while (std::getline(in, raw)) {
-    const std::string line = Strip(raw);
-    const std::string lower = Lower(line);
+    const std::string line = Trimmed(raw, " \t\r");
+    const std::string lower = AsciiLower(line);
     if (line.empty() || line[0] == '#' || lower.rfind("ddb", 0) == 0) continue;
     const size_t eq = line.find('=');
     const std::string word = lower.substr(0, lower.find(' '));
     if (eq != std::string::npos && line.substr(0, eq).find(' ') == std::string::npos) {
-      const std::string key = Lower(Strip(line.substr(0, eq)));
-      std::string value = Strip(line.substr(eq + 1));
+      const std::string key = AsciiLower(Trimmed(line.substr(0, eq), " \t\r"));
+      std::string value = Trimmed(line.substr(eq + 1), " \t\r");
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
       if (key == "createtype") f->subformat = value;
       if (key == "parentfilenamehint") f->problems.push_back("vmdk image has a parent " + Quote(value));
@@ -57,7 +47,7 @@ void ParseDescriptor(const std::string& text, Finding* f) {
       std::string access, sectors, type, name;
       e >> access >> sectors >> type;
       std::getline(e, name);
-      name = Strip(name);
+      name = Trimmed(name, " \t\r");
       if (type != "SPARSE") {
         f->problems.push_back("vmdk extent of type " + Quote(type, 20) + " is not part of the image");
       } else if (name.find_first_of("/\\") != std::string::npos || name.size() < 2 || name.front() != '"') {
@@ -78,7 +68,7 @@ class VmdkProbe final : public Probe {
     const std::string& h = Head(regions);
     Finding f;
     f.format = "vmdk";
-    if (Lower(h.substr(0, 21)) == "# disk descriptorfile") {
+    if (AsciiLower(h.substr(0, 21)) == "# disk descriptorfile") {
       f.subformat = "descriptor";
       f.problems.push_back("vmdk descriptor file: its extents are files outside the image");
       return f;

@@ -22,7 +22,7 @@ struct ConnCloser {
 struct ResultFreer {
   void operator()(MYSQL_RES* r) const { mysql_free_result(r); }
 };
-using StmtPtr = std::unique_ptr<MYSQL_STMT, StmtCloser>;
+using MysqlStmtPtr = std::unique_ptr<MYSQL_STMT, StmtCloser>;
 using ConnPtr = std::unique_ptr<MYSQL, ConnCloser>;
 using ResultPtr = std::unique_ptr<MYSQL_RES, ResultFreer>;
 
@@ -140,7 +140,7 @@ namespace {
 // result's max_length, refetched whole when a value is longer.
 class MariaCursor final : public Cursor {
  public:
-  MariaCursor(MariaDb* db, StmtPtr s, bool read)
+  MariaCursor(MariaDb* db, MysqlStmtPtr s, bool read)
       : db_(db), s_(std::move(s)), read_(read), params_(mysql_stmt_param_count(s_.get())) {}
 
   void Bind(int i, const SqlValue& v) override {
@@ -185,7 +185,7 @@ class MariaCursor final : public Cursor {
   Status FetchLongColumns();
 
   MariaDb* db_;
-  StmtPtr s_;
+  MysqlStmtPtr s_;
   bool read_;
   std::vector<SqlValue> params_;
   bool executed_ = false;
@@ -275,7 +275,7 @@ bool IsRead(const std::string& sql) {
 }  // namespace
 
 Result<std::unique_ptr<Cursor>> MariaDb::PrepareCursor(const std::string& sql) {
-  StmtPtr s(mysql_stmt_init(conn_.get()));
+  MysqlStmtPtr s(mysql_stmt_init(conn_.get()));
   if (!s) return Status::Internal("mysql_stmt_init failed");
   my_bool update_max = 1;
   mysql_stmt_attr_set(s.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);

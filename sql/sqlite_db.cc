@@ -12,12 +12,12 @@ struct StmtFinalizer {
 struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 };
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+using SqliteStmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 
 class SqliteCursor final : public Cursor {
  public:
-  explicit SqliteCursor(StmtPtr s) : s_(std::move(s)) {}
+  explicit SqliteCursor(SqliteStmtPtr s) : s_(std::move(s)) {}
 
   void Bind(int i, const SqlValue& v) override {
     if (std::holds_alternative<std::monostate>(v)) {
@@ -56,7 +56,7 @@ class SqliteCursor final : public Cursor {
   }
 
  private:
-  StmtPtr s_;
+  SqliteStmtPtr s_;
 };
 
 class SqliteDb final : public Db {
@@ -92,7 +92,7 @@ class SqliteDb final : public Db {
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
                                 SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-    StmtPtr prepared(raw);
+    SqliteStmtPtr prepared(raw);
     if (rc != SQLITE_OK) return Error("prepare");
     return std::unique_ptr<Cursor>(new SqliteCursor(std::move(prepared)));
   }
