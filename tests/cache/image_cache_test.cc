@@ -13,8 +13,8 @@
 namespace glint::cache {
 namespace {
 
-const std::string kImage = "ca5eca5e-0000-4000-8000-000000000001";
-const std::string kOther = "ca5eca5e-0000-4000-8000-000000000002";
+const std::string kCachedImage = "ca5eca5e-0000-4000-8000-000000000001";
+const std::string kOtherImage = "ca5eca5e-0000-4000-8000-000000000002";
 
 // An image's data in memory, counting the store reads made of it.
 struct StoreImage {
@@ -70,7 +70,7 @@ std::vector<char> ReadAll(store::Reader& r, int64_t offset, size_t len) {
   return out;
 }
 
-ImageCacheOptions Options(const std::string& dir, uint64_t max_size = uint64_t{1} << 30) {
+ImageCacheOptions TestOptions(const std::string& dir, uint64_t max_size = uint64_t{1} << 30) {
   ImageCacheOptions o;
   o.dir = dir;
   o.max_size = max_size;
@@ -82,23 +82,23 @@ TEST(ImageCache, SecondReadComesFromDiskAndTheImageIsListed) {
   testing::TempDir tmp;
   ManualClock clock;
   StoreImage img((9 << 20) + 77);  // three chunks, the last one short
-  auto cache = ImageCache::Open(Options(tmp.path()), clock);
+  auto cache = ImageCache::Open(TestOptions(tmp.path()), clock);
   ASSERT_TRUE(cache.ok()) << cache.status().ToString();
   {
-    auto r = (*cache)->Reader(img.Chunks(kImage), img.Opener());
+    auto r = (*cache)->Reader(img.Chunks(kCachedImage), img.Opener());
     EXPECT_EQ(ReadAll(*r, 0, img.data.size()), img.data);
   }
-  EXPECT_TRUE((*cache)->IsCached(kImage));
+  EXPECT_TRUE((*cache)->IsCached(kCachedImage));
   auto listed = (*cache)->Cached();
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].image_id, kImage);
+  EXPECT_EQ(listed[0].image_id, kCachedImage);
   EXPECT_EQ(listed[0].size, static_cast<int64_t>(img.data.size()));
   EXPECT_EQ(listed[0].hits, 0u);
   EXPECT_DOUBLE_EQ(listed[0].last_modified, clock.NowMicros() / 1e6);
   const int reads = img.reads, opens = img.opens;
   clock.AdvanceSeconds(5);
   {
-    auto r = (*cache)->Reader(img.Chunks(kImage), img.Opener());
+    auto r = (*cache)->Reader(img.Chunks(kCachedImage), img.Opener());
     // A range across a chunk boundary, then everything: no store read, no store open.
     auto mid = ReadAll(*r, (4 << 20) - 10, 100);
     EXPECT_EQ(mid, std::vector<char>(img.data.begin() + (4 << 20) - 10, img.data.begin() + (4 << 20) + 90));
@@ -116,60 +116,60 @@ TEST(ImageCache, APartlyReadImageIsNotListedAndARestartKeepsTheRecord) {
   ManualClock clock;
   StoreImage img(9 << 20);
   {
-    auto cache = ImageCache::Open(Options(tmp.path()), clock);
+    auto cache = ImageCache::Open(TestOptions(tmp.path()), clock);
     ASSERT_TRUE(cache.ok());
-    auto r = (*cache)->Reader(img.Chunks(kImage), img.Opener());
+    auto r = (*cache)->Reader(img.Chunks(kCachedImage), img.Opener());
     ReadAll(*r, 5 << 20, 10);  // one chunk of three
-    EXPECT_FALSE((*cache)->IsCached(kImage));
+    EXPECT_FALSE((*cache)->IsCached(kCachedImage));
     EXPECT_TRUE((*cache)->Cached().empty());
-    EXPECT_EQ((*cache)->chunks().CachedChunks(kImage), 1u);
+    EXPECT_EQ((*cache)->chunks().CachedChunks(kCachedImage), 1u);
     ASSERT_OK(r->FillAll());
     EXPECT_EQ((*cache)->Cached().size(), 1u);
   }
-  auto again = ImageCache::Open(Options(tmp.path()), clock);
+  auto again = ImageCache::Open(TestOptions(tmp.path()), clock);
   ASSERT_TRUE(again.ok());
   ASSERT_EQ((*again)->Cached().size(), 1u);
   img.fail_open = true;  // the store is gone: the cache still serves the image
-  auto r = (*again)->Reader(img.Chunks(kImage), img.Opener());
+  auto r = (*again)->Reader(img.Chunks(kCachedImage), img.Opener());
   EXPECT_EQ(ReadAll(*r, 0, img.data.size()), img.data);
 }
 
 TEST(ImageCache, TamperedStoreDataIsNeitherServedNorCached) {
   testing::TempDir tmp;
   StoreImage img(5 << 20);
-  auto chunks = img.Chunks(kImage);
+  auto chunks = img.Chunks(kCachedImage);
   img.data[100] ^= 1;
-  auto cache = ImageCache::Open(Options(tmp.path()));
+  auto cache = ImageCache::Open(TestOptions(tmp.path()));
   ASSERT_TRUE(cache.ok());
   auto r = (*cache)->Reader(chunks, img.Opener());
   std::vector<char> buf(10);
   auto n = r->ReadAt(0, buf.data(), buf.size());
   EXPECT_FALSE(n.ok());
   EXPECT_EQ(n.status().code(), Status::Code::kCorruption);
-  EXPECT_EQ((*cache)->chunks().CachedChunks(kImage), 0u);
+  EXPECT_EQ((*cache)->chunks().CachedChunks(kCachedImage), 0u);
 }
 
 TEST(ImageCache, QueueDeleteAndClear) {
   testing::TempDir tmp;
   StoreImage a(1000), b(2000, 2);
-  auto cache = ImageCache::Open(Options(tmp.path()));
+  auto cache = ImageCache::Open(TestOptions(tmp.path()));
   ASSERT_TRUE(cache.ok());
   ImageCache& c = **cache;
-  EXPECT_TRUE(c.Queue(kImage));
-  EXPECT_FALSE(c.Queue(kImage)) << "queued twice";
-  EXPECT_TRUE(c.Queue(kOther));
-  EXPECT_EQ(c.Queued(), (std::vector<std::string>{kImage, kOther}));
-  EXPECT_TRUE(c.DeleteQueued(kOther));
-  EXPECT_FALSE(c.DeleteQueued(kOther));
-  ASSERT_OK(c.Reader(a.Chunks(kImage), a.Opener())->FillAll());
+  EXPECT_TRUE(c.Queue(kCachedImage));
+  EXPECT_FALSE(c.Queue(kCachedImage)) << "queued twice";
+  EXPECT_TRUE(c.Queue(kOtherImage));
+  EXPECT_EQ(c.Queued(), (std::vector<std::string>{kCachedImage, kOtherImage}));
+  EXPECT_TRUE(c.DeleteQueued(kOtherImage));
+  EXPECT_FALSE(c.DeleteQueued(kOtherImage));
+  ASSERT_OK(c.Reader(a.Chunks(kCachedImage), a.Opener())->FillAll());
   EXPECT_TRUE(c.Queued().empty()) << "a cached image leaves the queue";
-  EXPECT_FALSE(c.Queue(kImage)) << "already cached";
-  ASSERT_OK(c.Reader(b.Chunks(kOther), b.Opener())->FillAll());
+  EXPECT_FALSE(c.Queue(kCachedImage)) << "already cached";
+  ASSERT_OK(c.Reader(b.Chunks(kOtherImage), b.Opener())->FillAll());
   EXPECT_EQ(c.Cached().size(), 2u);
-  EXPECT_TRUE(c.DeleteCached(kImage));
-  EXPECT_FALSE(c.IsCached(kImage));
-  EXPECT_EQ(c.chunks().CachedChunks(kImage), 0u);
-  EXPECT_TRUE(c.Queue(kImage));
+  EXPECT_TRUE(c.DeleteCached(kCachedImage));
+  EXPECT_FALSE(c.IsCached(kCachedImage));
+  EXPECT_EQ(c.chunks().CachedChunks(kCachedImage), 0u);
+  EXPECT_TRUE(c.Queue(kCachedImage));
   EXPECT_EQ(c.DeleteAllCached(), 1u);
   EXPECT_TRUE(c.Cached().empty());
   EXPECT_EQ(c.Queued().size(), 1u);
@@ -181,40 +181,40 @@ TEST(ImageCache, TheQueueSurvivesARestartAndThePrefetcherWorksItOff) {
   testing::TempDir tmp;
   StoreImage img(6 << 20);
   {
-    auto cache = ImageCache::Open(Options(tmp.path()));
+    auto cache = ImageCache::Open(TestOptions(tmp.path()));
     ASSERT_TRUE(cache.ok());
-    EXPECT_TRUE((*cache)->Queue(kImage));
+    EXPECT_TRUE((*cache)->Queue(kCachedImage));
   }
-  auto cache = ImageCache::Open(Options(tmp.path()));
+  auto cache = ImageCache::Open(TestOptions(tmp.path()));
   ASSERT_TRUE(cache.ok());
   ImageCache& c = **cache;
-  EXPECT_EQ(c.Queued(), std::vector<std::string>{kImage});
+  EXPECT_EQ(c.Queued(), std::vector<std::string>{kCachedImage});
   std::atomic<int> calls{0};
   c.StartPrefetcher([&](const std::string& id) {
     ++calls;
     return c.Reader(img.Chunks(id), img.Opener())->FillAll();
   });
-  for (int i = 0; i < 200 && !c.IsCached(kImage); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_TRUE(c.IsCached(kImage));
+  for (int i = 0; i < 200 && !c.IsCached(kCachedImage); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(c.IsCached(kCachedImage));
   for (int i = 0; i < 200 && !c.Queued().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(c.Queued().empty());
   // A failed prefetch leaves the queue too (queued once the first prefetcher is stopped, so
   // only the broken one can take it).
   c.StopPrefetcher();
-  EXPECT_TRUE(c.Queue(kOther));
+  EXPECT_TRUE(c.Queue(kOtherImage));
   StoreImage broken(100);
   broken.fail_open = true;
   c.StartPrefetcher([&](const std::string& id) { return c.Reader(broken.Chunks(id), broken.Opener())->FillAll(); });
   for (int i = 0; i < 200 && !c.Queued().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(c.Queued().empty());
-  EXPECT_FALSE(c.IsCached(kOther));
+  EXPECT_FALSE(c.IsCached(kOtherImage));
   EXPECT_EQ(calls, 1);
 }
 
 TEST(ImageCache, ThePrefetchWaitsItsDelay) {
   testing::TempDir tmp;
   ManualClock clock;
-  auto o = Options(tmp.path());
+  auto o = TestOptions(tmp.path());
   o.prefetch_delay = 30;
   auto cache = ImageCache::Open(o, clock);
   ASSERT_TRUE(cache.ok());
@@ -223,7 +223,7 @@ TEST(ImageCache, ThePrefetchWaitsItsDelay) {
     ++calls;
     return Status::Ok();
   });
-  EXPECT_TRUE((*cache)->Queue(kImage));
+  EXPECT_TRUE((*cache)->Queue(kCachedImage));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(calls, 0);
   EXPECT_EQ((*cache)->Queued().size(), 1u);
@@ -235,18 +235,18 @@ TEST(ImageCache, ThePrefetchWaitsItsDelay) {
 TEST(ImageCache, EvictionWithinTheSizeMakesAnImageUncached) {
   testing::TempDir tmp;
   StoreImage a(8 << 20), b(8 << 20, 2);
-  auto cache = ImageCache::Open(Options(tmp.path(), 12 << 20));  // room for three chunks
+  auto cache = ImageCache::Open(TestOptions(tmp.path(), 12 << 20));  // room for three chunks
   ASSERT_TRUE(cache.ok());
   ImageCache& c = **cache;
-  ASSERT_OK(c.Reader(a.Chunks(kImage), a.Opener())->FillAll());
-  EXPECT_TRUE(c.IsCached(kImage));
-  ASSERT_OK(c.Reader(b.Chunks(kOther), b.Opener())->FillAll());
-  EXPECT_TRUE(c.IsCached(kOther));
-  EXPECT_FALSE(c.IsCached(kImage)) << "least recently used chunks went";
+  ASSERT_OK(c.Reader(a.Chunks(kCachedImage), a.Opener())->FillAll());
+  EXPECT_TRUE(c.IsCached(kCachedImage));
+  ASSERT_OK(c.Reader(b.Chunks(kOtherImage), b.Opener())->FillAll());
+  EXPECT_TRUE(c.IsCached(kOtherImage));
+  EXPECT_FALSE(c.IsCached(kCachedImage)) << "least recently used chunks went";
   EXPECT_LE(c.chunks().Stats().bytes, uint64_t{12} << 20);
   auto listed = c.Cached();
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].image_id, kOther);
+  EXPECT_EQ(listed[0].image_id, kOtherImage);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 
 using testing_host::MemorySource;
 
-constexpr size_t kSmallChunk = 64 << 10;
+constexpr size_t kReaderChunk = 64 << 10;
 constexpr int64_t kChunks = 16;
 
 std::vector<int64_t> Range(int64_t from, int64_t to) {
@@ -25,7 +25,7 @@ std::vector<int64_t> Range(int64_t from, int64_t to) {
 
 struct ReaderFixture {
   testing::TempDir tmp;
-  std::vector<char> data = std::vector<char>(kSmallChunk * kChunks, 'x');
+  std::vector<char> data = std::vector<char>(kReaderChunk * kChunks, 'x');
   MemorySource store{data};
   std::unique_ptr<cache::ChunkCache> cache;
   std::unique_ptr<CachedReader> reader;
@@ -34,7 +34,7 @@ struct ReaderFixture {
   ReaderFixture() {
     cache::ChunkCacheOptions o;
     o.dir = tmp.path() + "/cache";
-    o.chunk_size = kSmallChunk;
+    o.chunk_size = kReaderChunk;
     auto c = cache::ChunkCache::Open(o);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     cache = std::move(c).value();

@@ -15,10 +15,10 @@ class NoData : public DataSource {
   std::optional<int64_t> DataTime(const ImageEntry&) override { return 1700000000; }
 };
 
-constexpr const char* kA = "aaaaaaaa-0000-4000-8000-000000000001";
-constexpr const char* kB = "bbbbbbbb-0000-4000-8000-000000000002";
+constexpr const char* kImageA = "aaaaaaaa-0000-4000-8000-000000000001";
+constexpr const char* kImageB = "bbbbbbbb-0000-4000-8000-000000000002";
 
-ImageEntry Image(std::string id, std::string name, std::optional<std::string> owner = std::nullopt) {
+ImageEntry MountedImage(std::string id, std::string name, std::optional<std::string> owner = std::nullopt) {
   ImageEntry e;
   e.id = std::move(id);
   e.name = std::move(name);
@@ -50,14 +50,14 @@ class MountStateTest : public ::testing::Test {
 };
 
 TEST_F(MountStateTest, ResolvesAndListsTheTree) {
-  Refresh({Image(kA, "alpine", "p1"), Image(kB, "debian")});
+  Refresh({MountedImage(kImageA, "alpine", "p1"), MountedImage(kImageB, "debian")});
   EXPECT_EQ(state_.Resolve(kRootIno, "by-id"), kByIdIno);
   EXPECT_EQ(state_.Resolve(kRootIno, "nope"), std::nullopt);
   EXPECT_EQ(Names(kRootIno), (std::vector<std::string>{".", "..", "by-id", "by-name", "by-project"}));
-  EXPECT_EQ(Names(kByIdIno), (std::vector<std::string>{".", "..", kA, kB}));
+  EXPECT_EQ(Names(kByIdIno), (std::vector<std::string>{".", "..", kImageA, kImageB}));
   EXPECT_EQ(Names(kByProjectIno), (std::vector<std::string>{".", "..", "_none", "p1"}));
 
-  auto file = state_.Resolve(kByIdIno, kA);
+  auto file = state_.Resolve(kByIdIno, kImageA);
   ASSERT_TRUE(file);
   struct stat st;
   double timeout = 0;
@@ -75,13 +75,13 @@ TEST_F(MountStateTest, ResolvesAndListsTheTree) {
   EXPECT_EQ(st.st_gid, 64055u);
   auto link = state_.Resolve(kByNameIno, "alpine");
   ASSERT_TRUE(link);
-  EXPECT_EQ(state_.LinkTarget(*link), std::string("../by-id/") + kA);
+  EXPECT_EQ(state_.LinkTarget(*link), std::string("../by-id/") + kImageA);
   auto project = state_.Resolve(kByProjectIno, "p1");
   ASSERT_TRUE(project);
-  EXPECT_EQ(Names(*project), (std::vector<std::string>{".", "..", kA}));
-  auto plink = state_.Resolve(*project, kA);
+  EXPECT_EQ(Names(*project), (std::vector<std::string>{".", "..", kImageA}));
+  auto plink = state_.Resolve(*project, kImageA);
   ASSERT_TRUE(plink);
-  EXPECT_EQ(state_.LinkTarget(*plink), std::string("../../by-id/") + kA);
+  EXPECT_EQ(state_.LinkTarget(*plink), std::string("../../by-id/") + kImageA);
   ASSERT_EQ(state_.Stat(*plink, &st, &timeout), 0);
   EXPECT_EQ(st.st_size, static_cast<off_t>(state_.LinkTarget(*plink).size()));
   std::vector<DirEntry> entries;
@@ -89,74 +89,74 @@ TEST_F(MountStateTest, ResolvesAndListsTheTree) {
 }
 
 TEST_F(MountStateTest, RefreshInvalidatesWhatLeft) {
-  Refresh({Image(kA, "alpine", "p1"), Image(kB, "debian")});
-  Ino a = *state_.Resolve(kByIdIno, kA);
+  Refresh({MountedImage(kImageA, "alpine", "p1"), MountedImage(kImageB, "debian")});
+  Ino a = *state_.Resolve(kByIdIno, kImageA);
   Ino p1 = *state_.Resolve(kByProjectIno, "p1");
-  Invalidations inval = Refresh({Image(kB, "debian")});
-  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByIdIno, std::string(kA))),
+  Invalidations inval = Refresh({MountedImage(kImageB, "debian")});
+  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByIdIno, std::string(kImageA))),
             inval.entries.end());
   EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByNameIno, std::string("alpine"))),
             inval.entries.end());
-  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(p1, std::string(kA))),
+  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(p1, std::string(kImageA))),
             inval.entries.end());
   EXPECT_EQ(inval.inodes, std::vector<Ino>{a});
-  EXPECT_EQ(state_.Resolve(kByIdIno, kA), std::nullopt);
+  EXPECT_EQ(state_.Resolve(kByIdIno, kImageA), std::nullopt);
   struct stat st;
   double timeout;
   EXPECT_EQ(state_.Stat(a, &st, &timeout), ENOENT);
   // When it comes back, the kernel's "no such name" for it is dropped at once.
-  inval = Refresh({Image(kA, "alpine", "p1"), Image(kB, "debian")});
-  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByIdIno, std::string(kA))),
+  inval = Refresh({MountedImage(kImageA, "alpine", "p1"), MountedImage(kImageB, "debian")});
+  EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByIdIno, std::string(kImageA))),
             inval.entries.end());
   EXPECT_NE(std::find(inval.entries.begin(), inval.entries.end(), std::make_pair(kByProjectIno, std::string("p1"))),
             inval.entries.end());
 }
 
 TEST_F(MountStateTest, OpenFilesOutliveTheTreeUntilDeleted) {
-  Refresh({Image(kA, "alpine")});
-  Ino a = *state_.Resolve(kByIdIno, kA);
+  Refresh({MountedImage(kImageA, "alpine")});
+  Ino a = *state_.Resolve(kByIdIno, kImageA);
   ImageEntry held;
   std::shared_ptr<const std::atomic<bool>> gone;
   ASSERT_EQ(state_.HoldImage(a, &held, &gone), 0);
-  EXPECT_EQ(held.id, kA);
+  EXPECT_EQ(held.id, kImageA);
   Refresh({});  // deactivated: still open, still stat-able
   struct stat st;
   double timeout;
   EXPECT_EQ(state_.Stat(a, &st, &timeout), 0);
   EXPECT_FALSE(gone->load());
-  Refresh({}, {kA});  // deleted
+  Refresh({}, {kImageA});  // deleted
   EXPECT_TRUE(gone->load());
-  state_.ReleaseImage(kA);
+  state_.ReleaseImage(kImageA);
   EXPECT_EQ(state_.Stat(a, &st, &timeout), ENOENT);
   EXPECT_EQ(state_.HoldImage(kByIdIno, &held, &gone), EISDIR);
 }
 
 TEST_F(MountStateTest, LookedUpImagesResolveUntilUnreadable) {
   Refresh({});
-  EXPECT_EQ(state_.Resolve(kByIdIno, kB), std::nullopt);
-  Ino b = state_.AddLookedUp(Image(kB, "hidden"));
-  EXPECT_EQ(state_.Resolve(kByIdIno, kB), b);
-  EXPECT_EQ(state_.LookedUpIds(), std::vector<std::string>{kB});
+  EXPECT_EQ(state_.Resolve(kByIdIno, kImageB), std::nullopt);
+  Ino b = state_.AddLookedUp(MountedImage(kImageB, "hidden"));
+  EXPECT_EQ(state_.Resolve(kByIdIno, kImageB), b);
+  EXPECT_EQ(state_.LookedUpIds(), std::vector<std::string>{kImageB});
   EXPECT_EQ(Names(kByIdIno), (std::vector<std::string>{".", ".."})) << "looked up, not listed";
   ImageTree fresh = BuildImageTree({});
   TreeChanges changes = state_.ChangesTo(fresh);
-  Invalidations inval = state_.ApplyRefresh(std::move(fresh), changes, {}, {kB});
+  Invalidations inval = state_.ApplyRefresh(std::move(fresh), changes, {}, {kImageB});
   EXPECT_EQ(inval.inodes, std::vector<Ino>{b});
-  EXPECT_EQ(state_.Resolve(kByIdIno, kB), std::nullopt);
+  EXPECT_EQ(state_.Resolve(kByIdIno, kImageB), std::nullopt);
 }
 
 TEST_F(MountStateTest, ForgottenNodesKeepTheirNumberWhileListed) {
-  Refresh({Image(kA, "alpine")});
-  Ino a = *state_.Resolve(kByIdIno, kA);
+  Refresh({MountedImage(kImageA, "alpine")});
+  Ino a = *state_.Resolve(kByIdIno, kImageA);
   struct stat st;
   double timeout;
   ASSERT_EQ(state_.Stat(a, &st, &timeout, /*count_lookup=*/true), 0);
   state_.Forget(a, 1);
-  EXPECT_EQ(state_.Resolve(kByIdIno, kA), a);
+  EXPECT_EQ(state_.Resolve(kByIdIno, kImageA), a);
   Refresh({});
   state_.Forget(a, 1);
-  Refresh({Image(kA, "alpine")});
-  EXPECT_NE(state_.Resolve(kByIdIno, kA), a) << "released once unlisted and forgotten";
+  Refresh({MountedImage(kImageA, "alpine")});
+  EXPECT_NE(state_.Resolve(kByIdIno, kImageA), a) << "released once unlisted and forgotten";
 }
 
 TEST(KernelReadaheadTest, UnescapesMountinfoPaths) {

@@ -9,7 +9,8 @@ The allowed dependency graph is read from the table in docs/architecture.md (sec
     server (control, catalog, auth, sql);
   * no source file is over the size limit and no function over the length limit; no other
     code file (tests, fuzz targets, benches, tools) is over the size limit;
-  * pyflakes finds nothing in the Python code (tests, benches, tools).
+  * pyflakes finds nothing in the Python code (tests, benches, tools);
+  * no two sources that may share a unity batch define internal helpers of the same name.
 """
 import importlib.util
 import os
@@ -204,6 +205,74 @@ def test_the_pyflakes_check_can_fail(tmp_path):
     (tmp_path / "bad.py").write_text("import os\n")
     r = pyflakes(str(tmp_path))
     assert r.returncode != 0 and "'os' imported but unused" in r.stdout, r.stdout + r.stderr
+
+
+def declared_name(statement):
+    """The name a namespace-scope declaration introduces (None for macros, using-declarations)."""
+    s = re.sub(r"\s+", " ", statement).strip()
+    s = re.sub(r"^template ?<[^>]*> ?", "", s)
+    m = re.match(r"^(?:struct|class|enum class|enum|union) (\w+)", s) or re.match(r"^using (\w+) ?=", s)
+    if m:
+        return m.group(1)
+    if s.startswith("using ") or s.startswith("static_assert"):
+        return None
+    m = re.match(r"^[^(=\[{]*?(\w+) ?(?:\(|=|\[|\{|$)", s)
+    if not m or m.group(1) == "operator" or re.match(r"^[A-Z][A-Z0-9_]*$", m.group(1)):
+        return None  # TEST(...), INSTANTIATE_TEST_SUITE_P(...): macros
+    return m.group(1)
+
+
+def internal_names(path):
+    """Names declared directly inside a file's anonymous namespaces."""
+    code = strip_code(open(path, errors="replace").read())
+    code = re.sub(r"^\s*#.*$", "", code, flags=re.M)
+    names, anon, depth, stmt = set(), [], 0, ""
+    for ch in code:
+        in_anon = bool(anon) and depth == anon[-1] + 1
+        if ch in "{;":
+            if ch == "{" and re.search(r"\bnamespace\s*$", stmt):
+                anon.append(depth)
+            elif in_anon and declared_name(stmt):
+                names.add(declared_name(stmt))
+            depth += ch == "{"
+            stmt = ""
+        elif ch == "}":
+            depth -= 1
+            if anon and anon[-1] == depth:
+                anon.pop()
+            stmt = ""
+        else:
+            stmt += ch
+    return names
+
+
+def unity_groups():
+    """Sources that may share a unity batch: each module's, and all of tests/."""
+    groups = {m: [p for p in sources(m) if p.endswith(".cc")] for m in sorted(GRAPH)}
+    groups["tests"] = sorted(os.path.join(d, f) for d, _, files in os.walk(os.path.join(ROOT, "tests"))
+                             for f in files if f.endswith(".cc"))
+    return groups
+
+
+@pytest.mark.parametrize("group", sorted(unity_groups()))
+def test_no_two_files_of_a_unity_batch_define_the_same_internal_name(group):
+    """In a unity build (CMakeLists.txt) a module's files are compiled as one unit, so two
+    helpers of the same name in anonymous namespaces would clash, or, as overloads,
+    silently call each other."""
+    seen = {}
+    for path in unity_groups()[group]:
+        for name in internal_names(path):
+            seen.setdefault(name, []).append(os.path.relpath(path, ROOT))
+    clashes = {n: files for n, files in seen.items() if len(files) > 1}
+    assert not clashes, "rename or share these helpers: %s" % clashes
+
+
+def test_the_internal_name_checker_can_fail(tmp_path):
+    p = tmp_path / "a.cc"
+    p.write_text("namespace glint {\nnamespace {\nconstexpr int kA = 1;\nstd::string Lower(std::string s) {\n"
+                 "  return s;\n}\nstruct Row {\n  int x;\n};\nusing Ptr = int*;\nTEST(A, B) {\n}\n}  // namespace\n"
+                 "int Public() { return 0; }\n}\n")
+    assert internal_names(str(p)) == {"kA", "Lower", "Row", "Ptr"}
 
 
 def test_the_size_checker_can_fail(tmp_path):
