@@ -249,8 +249,10 @@ TEST_P(CatalogTest, ListIndexesCarryTheScopeColumnsOnSqlite) {
   if (sqlite) {
     EXPECT_EQ(columns("ix_images_created"), "deleted,created_at,id,visibility,owner,os_hidden");
     EXPECT_EQ(columns("ix_images_id_scope"), "id,deleted,visibility,owner,os_hidden,created_at");
+    EXPECT_EQ(columns("ix_images_name_order"), "deleted,name,created_at,id,visibility,owner,os_hidden");
   } else {
     EXPECT_EQ(columns("ix_images_created"), "deleted,created_at,id");
+    EXPECT_EQ(columns("ix_images_name_order"), "deleted,name,created_at,id");
     EXPECT_EQ(columns("ix_images_id_scope"), "");
   }
 }
