@@ -10,7 +10,8 @@ The allowed dependency graph is read from the table in docs/architecture.md (sec
   * no source file is over the size limit and no function over the length limit; no other
     code file (tests, fuzz targets, benches, tools) is over the size limit;
   * pyflakes finds nothing in the Python code (tests, benches, tools);
-  * no two sources that may share a unity batch define internal helpers of the same name.
+  * no two sources that may share a unity batch define internal names (anonymous
+    namespaces, `static`) alike.
 """
 import importlib.util
 import os
@@ -223,23 +224,25 @@ def declared_name(statement):
 
 
 def internal_names(path):
-    """Names declared directly inside a file's anonymous namespaces."""
+    """Names with internal linkage a file declares at namespace scope: everything directly
+    inside an anonymous namespace, and `static` functions and variables."""
     code = strip_code(open(path, errors="replace").read())
     code = re.sub(r"^\s*#.*$", "", code, flags=re.M)
-    names, anon, depth, stmt = set(), [], 0, ""
+    names, scopes, stmt = set(), [], ""  # scopes: "anon", "ns" or "other" per open brace
     for ch in code:
-        in_anon = bool(anon) and depth == anon[-1] + 1
+        at_ns_scope = all(s in ("anon", "ns") for s in scopes)
         if ch in "{;":
-            if ch == "{" and re.search(r"\bnamespace\s*$", stmt):
-                anon.append(depth)
-            elif in_anon and declared_name(stmt):
-                names.add(declared_name(stmt))
-            depth += ch == "{"
+            head = stmt.strip()
+            internal = at_ns_scope and ("anon" in scopes or re.match(r"static\b", head))
+            if internal and not re.search(r"\bnamespace\b", head) and declared_name(re.sub(r"^static\s+", "", head)):
+                names.add(declared_name(re.sub(r"^static\s+", "", head)))
+            if ch == "{":
+                m = re.search(r"\bnamespace\s*(\w*)\s*$", head)
+                scopes.append(("ns" if m.group(1) else "anon") if m else "other")
             stmt = ""
         elif ch == "}":
-            depth -= 1
-            if anon and anon[-1] == depth:
-                anon.pop()
+            if scopes:
+                scopes.pop()
             stmt = ""
         else:
             stmt += ch
@@ -271,8 +274,9 @@ def test_the_internal_name_checker_can_fail(tmp_path):
     p = tmp_path / "a.cc"
     p.write_text("namespace glint {\nnamespace {\nconstexpr int kA = 1;\nstd::string Lower(std::string s) {\n"
                  "  return s;\n}\nstruct Row {\n  int x;\n};\nusing Ptr = int*;\nTEST(A, B) {\n}\n}  // namespace\n"
-                 "int Public() { return 0; }\n}\n")
-    assert internal_names(str(p)) == {"kA", "Lower", "Row", "Ptr"}
+                 "int Public() { return 0; }\nstatic int Hidden(int x) {\n  static int calls = 0;\n  return x + calls;\n}\n"
+                 "struct S {\n  static int Member();\n};\n}\n")
+    assert internal_names(str(p)) == {"kA", "Lower", "Row", "Ptr", "Hidden"}
 
 
 def test_the_size_checker_can_fail(tmp_path):
