@@ -233,9 +233,10 @@ std::vector<std::string> V8TagIndex(const sql::Dialect& d) {
 // index is needed). A walk of the sort order reads ix_images_created or
 // ix_images_name_order; a page driven by a filter looks each match up by id, which went
 // through the primary key's index and then the row. 100,000 images, a member's tag none
-// of whose 2,000 matches it may see: the walk 4 -> 2 ms, the driven page 7 -> 4 ms. MariaDB keeps its indexes: its rows live in
-// the primary key's index (a lookup by id is one read), and its nodes force
-// ix_images_created by name, which old nodes must still find during a rolling upgrade.
+// of whose 2,000 matches it may see: the walk 4 -> 2 ms, the driven page 7 -> 4 ms.
+// MariaDB keeps its indexes: its rows live in the primary key's index (a lookup by id is
+// one read), and its nodes force ix_images_created and ix_images_name_order by name,
+// which nodes still on the old version must find during a rolling upgrade.
 std::vector<std::string> V9ScopeIndexes(const sql::Dialect& d) {
   if (d.Name() == "mysql") return {};
   return {"DROP INDEX ix_images_created",
