@@ -36,7 +36,8 @@ class Broker:
         e.update(RABBITMQ_MNESIA_BASE=os.path.join(self.dir, "mnesia"), RABBITMQ_LOG_BASE=os.path.join(self.dir, "log"),
                  RABBITMQ_FEATURE_FLAGS_FILE=os.path.join(self.dir, "mnesia", "ff"),
                  RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_DIST_PORT=str(self.dist_port),
-                 RABBITMQ_NODENAME=self.node, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1")
+                 RABBITMQ_NODENAME=self.node, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+                 ERL_EPMD_ADDRESS="127.0.0.1")  # an epmd the node starts listens on loopback only
         return e
 
     def start(self, timeout=60):
@@ -44,6 +45,9 @@ class Broker:
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", self.dir], check=True)
         self.log = open(os.path.join(self.dir, "out.log"), "ab")
+        # The node starts Erlang's port mapper (epmd) if none runs; it outlives the node, so
+        # stop() stops it again when this broker started it.
+        self.own_epmd = subprocess.run(["epmd", "-names"], env=self.env(), capture_output=True).returncode != 0
         self.proc = subprocess.Popen(["rabbitmq-server"], env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.time() + timeout
@@ -72,6 +76,8 @@ class Broker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
+        if getattr(self, "own_epmd", False):
+            subprocess.run(["epmd", "-kill"], env=self.env(), capture_output=True, timeout=30)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
