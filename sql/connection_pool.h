@@ -43,13 +43,20 @@ class ConnectionPool {
   // (clear what it collects) each time.
   template <typename Fn>
   Status WithDb(Fn&& fn) {
+    const auto start = std::chrono::steady_clock::now();
     for (int attempt = 1;; ++attempt) {
       auto db = AcquireWithin(kConnectDeadline);
       if (!db.ok()) return db.status();
       Status s = fn(**db);
       Failure failure = (*db)->LastFailure();
       Release(std::move(db).value());
-      if (s.ok() || attempt >= kMaxAttempts || !Retryable(failure)) return s;
+      if (s.ok() || !Retryable(failure)) return s;
+      // A node that cannot serve stays so until the proxy moves its clients: tried for as
+      // long as opening a connection is; other failures a few times.
+      if (failure == Failure::kNodeNotReady ? std::chrono::steady_clock::now() - start >= kConnectDeadline
+                                            : attempt >= kMaxAttempts) {
+        return s;
+      }
       Backoff(attempt);
     }
   }
@@ -64,7 +71,9 @@ class ConnectionPool {
   void Release(std::unique_ptr<Db> db);
 
  private:
-  static bool Retryable(Failure f) { return f == Failure::kRetryable || f == Failure::kLostBeforeCommit; }
+  static bool Retryable(Failure f) {
+    return f == Failure::kRetryable || f == Failure::kLostBeforeCommit || f == Failure::kNodeNotReady;
+  }
   // A short randomized wait, growing with the attempt, so that two conflicting callers
   // do not collide again at once.
   static void Backoff(int attempt);

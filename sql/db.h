@@ -102,8 +102,12 @@ class Stmt {
 // Whether the last failure on a connection lets the caller run its whole transaction
 // again: the server rolled it back (deadlock, Galera certification conflict, lock wait
 // timeout) or the connection was lost before any commit was asked for. A connection lost
-// during a commit is kUnknownOutcome: never retried blindly.
-enum class Failure { kNone, kRetryable, kLostBeforeCommit, kUnknownOutcome };
+// during a commit is kUnknownOutcome: never retried blindly. kNodeNotReady: the server
+// refused the command because its node cannot serve (Galera error 1047: not synced, or
+// leaving the cluster while a proxy still sends it clients); nothing ran, the connection
+// is dropped and the call is tried again on a new one for as long as a connection may
+// take to open, since the proxy only moves clients once its health check sees the node.
+enum class Failure { kNone, kRetryable, kLostBeforeCommit, kUnknownOutcome, kNodeNotReady };
 
 class Db {
  public:

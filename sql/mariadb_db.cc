@@ -109,8 +109,11 @@ class MariaDb final : public Db {
     switch (err) {
       case 1213:  // deadlock, or a Galera certification conflict: rolled back
       case 1205:  // lock wait timeout
-      case 1047:  // Galera: the node is not ready (not yet synced)
         failure_ = Failure::kRetryable;
+        return Status::Unavailable(text);
+      case 1047:  // Galera: the node is not ready (not yet synced, or leaving)
+        broken_ = true;
+        failure_ = Failure::kNodeNotReady;
         return Status::Unavailable(text);
       case 1062: case 1022: case 1451: case 1452:  // duplicate key, foreign key
         return Status::Conflict(text);
